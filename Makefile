@@ -1,0 +1,28 @@
+# Two commands do all the set-up: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOME_DIR ?= demo
+
+.PHONY: run test bench install clean
+
+$(BIN)/canary: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/canary
+
+# A local deployment on 127.0.0.1: demo lab, its canaries, listeners and dashboard.
+run: install
+	$(BIN)/canary demo --home $(HOME_DIR)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) $(HOME_DIR)

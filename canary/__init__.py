@@ -1,0 +1,1 @@
+"""canary: honeytoken records for medical laboratory databases."""

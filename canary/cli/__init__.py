@@ -1,0 +1,5 @@
+"""The `canary` command: thin click wrappers over the library, one module per subject."""
+from . import deployment  # noqa: F401  (each module adds its commands to `main`)
+from .common import main
+
+__all__ = ["main"]

@@ -1,0 +1,174 @@
+"""Commands that set up a deployment and issue identifiers: init, site, target, generate, issue, list."""
+from __future__ import annotations
+
+import csv
+import secrets
+import sys
+
+import click
+
+from .. import listing
+from ..deployment import init_deployment
+from ..issuing import TOKEN_KINDS, Issuer
+from ..patients import generate_patients
+from .common import echo_json, echo_table, home_option, json_option, main, with_deployment
+
+
+@main.command()
+@click.option("--home", type=click.Path(file_okay=False), default=None,
+              help="Directory to create the deployment in (default: $CANARY_HOME, then the current directory).")
+@click.option("--zone", "zones", multiple=True, required=True,
+              help="DNS zone delegated to this deployment's DNS listener (repeatable).")
+@click.option("--mail-domain", "mail_domains", multiple=True,
+              help="Mail domain for canary addresses (repeatable; default: the first zone).")
+@click.option("--mail-mode", type=click.Choice(["per-canary", "shared"]), default="per-canary", show_default=True,
+              help="per-canary: each address's domain carries the canary's own DNS label; shared: one domain.")
+@click.option("--phone-pool", type=click.Path(dir_okay=False),
+              help="File of phone numbers you own, one per line (default: ranges reserved for fiction).")
+@click.option("--name", help="Name of the deployment (default: the directory name).")
+def init(home, zones, mail_domains, mail_mode, phone_pool, name):
+    """Create a deployment: canary.toml with fresh secrets, and the store.
+
+    Example: canary init --home /srv/canary --zone canary.example.org
+    """
+    import os
+    home = home or os.environ.get("CANARY_HOME") or os.getcwd()
+    deployment = init_deployment(home, list(zones), list(mail_domains), phone_pool, mail_mode, name)
+    click.echo(f"Created deployment in {deployment.settings.home}")
+    click.echo(f"  zones: {', '.join(deployment.settings.zones)}")
+    click.echo(f"  mail domains: {', '.join(deployment.settings.mail_domains)} ({mail_mode})")
+    click.echo(f"  phones: {phone_pool or 'ranges reserved for fiction (ARCEP)'}")
+    click.echo("Keep canary.toml secret: it holds the signing key.")
+    deployment.close()
+
+
+@main.group()
+def site():
+    """Sites: the organisations (laboratories) whose databases hold canaries."""
+
+
+@site.command("add")
+@click.argument("name")
+@with_deployment
+def site_add(deployment, name):
+    """Add a site.
+
+    Example: canary site add "Labo Rennes Nord"
+    """
+    row = deployment.store.add_site(name)
+    click.echo(f"Added site {row['name']} (id {row['id']})")
+
+
+@site.command("list")
+@json_option
+@with_deployment
+def site_list(deployment, as_json):
+    """List sites.
+
+    Example: canary site list --json
+    """
+    rows = deployment.store.sites()
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows, ["id", "name", "targets", "created_at"], empty="(no sites: canary site add NAME)")
+
+
+@main.group()
+def target():
+    """Targets: one copy of one database at a site (production, backup, export)."""
+
+
+@target.command("add")
+@click.argument("name")
+@click.option("--site", "site_name", required=True, help="Site the target belongs to.")
+@click.option("--kind", default="manual", show_default=True,
+              help="How canaries are planted: sqlite, postgresql, sql, csv, or manual.")
+@click.option("--location", help="DSN or path of the database / extract.")
+@click.option("--mapping", type=click.Path(dir_okay=False), help="Mapping file (TOML) from canary to rows.")
+@click.option("--region", help="Region or department of the target's patients, for realistic addresses.")
+@with_deployment
+def target_add(deployment, name, site_name, kind, location, mapping, region):
+    """Add a target to a site.
+
+    Example: canary target add lims-prod --site "Labo Rennes Nord" --region Bretagne
+    """
+    from ..targets import add_target
+    row = add_target(deployment, name, site_name, kind=kind, location=location, mapping=mapping, region=region)
+    click.echo(f"Added target {row['name']} ({row['kind']}) to site {row['site']} (id {row['id']})")
+
+
+@target.command("list")
+@json_option
+@with_deployment
+def target_list(deployment, as_json):
+    """List targets with their site and canary count.
+
+    Example: canary target list
+    """
+    rows = deployment.store.targets()
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows, ["id", "site", "name", "kind", "canaries", "location"],
+                   empty="(no targets: canary target add NAME --site SITE)")
+
+
+@main.command()
+@click.option("--count", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--seed", type=int, help="Same seed, same patients (default: random).")
+@click.option("--region", help="Region or department for addresses, e.g. Bretagne or 35.")
+@click.option("--format", "output_format", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+def generate(count, seed, region, output_format):
+    """Print fake French patients without registering them.
+
+    Example: canary generate --count 3 --seed 42 --format csv
+    """
+    seed = secrets.randbits(32) if seed is None else seed
+    patients = generate_patients(count, seed, region=region)
+    if output_format == "json":
+        echo_json(patients)
+        return
+    rows = [listing.flatten(patient) for patient in patients]
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(TOKEN_KINDS))
+@click.option("--note", help="What the token is for, where it is placed.")
+@json_option
+@with_deployment
+def issue(deployment, kind, note, as_json):
+    """Issue a standalone token (not tied to a patient).
+
+    Example: canary issue dns --note "fake backup server in the runbook"
+    """
+    token = Issuer(deployment.store, deployment.settings).issue_token(kind, note)
+    if as_json:
+        echo_json({"kind": token["kind"], "token": token["token"], "value": token["value"],
+                   "note": token["note"], "created_at": token["created_at"]})
+    else:
+        click.echo(f"{token['kind']} token {token['token']}: {token['value']}")
+
+
+@main.command("list")
+@json_option
+@click.option("--target", "target_name", help="Only canaries of this target.")
+@with_deployment
+def list_command(deployment, as_json, target_name):
+    """List canaries and standalone tokens.
+
+    Example: canary list --json
+    """
+    canaries = listing.canary_summaries(deployment.store, target_name)
+    tokens = [] if target_name else listing.token_summaries(deployment.store)
+    if as_json:
+        echo_json(canaries + tokens)
+        return
+    echo_table(canaries, ["id", "site", "target", "planted_at", "name", "birth_date", "email", "phone"],
+               empty="(no canaries)")
+    if tokens:
+        click.echo("")
+        echo_table(tokens, ["token", "kind", "value", "note", "created_at"])

@@ -1,0 +1,196 @@
+"""Deployment settings: defaults < canary.toml < environment (CANARY_*) < flags."""
+from __future__ import annotations
+
+import copy
+import os
+import pathlib
+import secrets
+import tomllib
+from typing import Any
+
+import tomli_w
+
+SETTINGS_FILE = "canary.toml"
+STORE_FILE = "canary.db"
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "deployment": {
+        "name": "canary",
+        "zones": [],
+        "mail_domains": [],
+        # "per-canary": the mail domain carries the canary's own DNS label, so an MX
+        # lookup alone identifies it; "shared": one realistic domain for all.
+        "mail_mode": "per-canary",
+        "phone_pool": "",
+        "secret": "",
+    },
+    "dns": {
+        "listen": "127.0.0.1:5353",
+        "addresses": ["127.0.0.1"],
+        "addresses6": [],
+        "ttl": 300,
+        # Name servers announced at the apex; default ns1.<zone>.
+        "nameservers": [],
+        # Per-source response rate limit (answers per second) and slip.
+        "rrl_rate": 20,
+        "rrl_slip": 2,
+        "tcp_idle_seconds": 10,
+    },
+    "smtp": {
+        "listen": "127.0.0.1:2525",
+        # Name the MX records point at; default mx.<first zone>.
+        "hostname": "",
+        "max_message_bytes": 1_048_576,
+        "max_recipients": 20,
+        "idle_seconds": 60,
+        "tls_cert": "",
+        "tls_key": "",
+    },
+    "http": {
+        "listen": "127.0.0.1:8080",
+        # Trust X-Forwarded-For from this proxy address only ("" trusts nobody).
+        "trusted_proxy": "",
+    },
+    "webhooks": {
+        "twilio_auth_token": "",
+        "hmac_secret": "",
+        # Public URL Twilio is configured with; its signature covers the URL.
+        "public_url": "",
+    },
+    "dashboard": {
+        "listen": "127.0.0.1:8000",
+        "public_url": "http://127.0.0.1:8000",
+        "max_upload_bytes": 200 * 1024 * 1024,
+    },
+    "attribution": {
+        # Conservative probability that one canary reached a file some other way.
+        "p": 0.01,
+    },
+    "alerts": {
+        "throttle_seconds": 300,
+        "webhook_url": "",
+        "slack_url": "",
+        "email_to": "",
+        "email_from": "",
+        "smtp_relay": "",
+        "jsonl_path": "",
+    },
+}
+
+
+class SettingsError(Exception):
+    """A deployment that cannot be found or whose settings are wrong."""
+
+
+def find_home(home: str | os.PathLike | None = None) -> pathlib.Path:
+    """The deployment directory: --home, then CANARY_HOME, then the current directory."""
+    if home is None:
+        home = os.environ.get("CANARY_HOME") or os.getcwd()
+    path = pathlib.Path(home).expanduser().resolve()
+    if not (path / SETTINGS_FILE).is_file():
+        raise SettingsError(
+            f"no deployment in {path} (no {SETTINGS_FILE}): create one with "
+            f"`canary init --home {path} --zone ZONE`, or pass --home / set CANARY_HOME"
+        )
+    return path
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _from_environment(environ) -> dict:
+    """CANARY_DNS_LISTEN=... becomes {"dns": {"listen": ...}}; values parse as TOML when they can."""
+    found: dict[str, dict] = {}
+    for name, raw in environ.items():
+        if not name.startswith("CANARY_") or name == "CANARY_HOME":
+            continue
+        rest = name[len("CANARY_"):].lower()
+        for section in DEFAULTS:
+            if rest.startswith(section + "_") and rest[len(section) + 1:] in DEFAULTS[section]:
+                key = rest[len(section) + 1:]
+                try:
+                    value = tomllib.loads(f"v = {raw}")["v"]
+                except tomllib.TOMLDecodeError:
+                    value = raw
+                found.setdefault(section, {})[key] = value
+    return found
+
+
+class Settings:
+    """Settings of one deployment; `settings["dns"]["listen"]` or `settings.zones`."""
+
+    def __init__(self, home: pathlib.Path, values: dict):
+        self.home = home
+        self.values = values
+
+    @classmethod
+    def load(cls, home=None, environ=None, overrides: dict | None = None) -> "Settings":
+        path = find_home(home)
+        try:
+            from_file = tomllib.loads((path / SETTINGS_FILE).read_text("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise SettingsError(f"{path / SETTINGS_FILE}: {error}") from None
+        values = _merge(DEFAULTS, from_file)
+        values = _merge(values, _from_environment(os.environ if environ is None else environ))
+        values = _merge(values, overrides or {})
+        return cls(path, values)
+
+    def __getitem__(self, section: str) -> dict:
+        return self.values[section]
+
+    @property
+    def store_path(self) -> pathlib.Path:
+        return self.home / STORE_FILE
+
+    @property
+    def zones(self) -> list[str]:
+        return list(self.values["deployment"]["zones"])
+
+    @property
+    def mail_domains(self) -> list[str]:
+        return list(self.values["deployment"]["mail_domains"]) or self.zones[:1]
+
+    @property
+    def secret(self) -> str:
+        return self.values["deployment"]["secret"]
+
+    @property
+    def phone_pool_path(self) -> pathlib.Path | None:
+        pool = self.values["deployment"]["phone_pool"]
+        return (self.home / pool) if pool else None
+
+    @property
+    def smtp_hostname(self) -> str:
+        return self.values["smtp"]["hostname"] or f"mx.{self.zones[0]}"
+
+
+def write_new_settings(home: pathlib.Path, deployment: dict) -> pathlib.Path:
+    """Write canary.toml for a new deployment, with freshly generated secrets."""
+    values = {
+        "deployment": {**deployment, "secret": secrets.token_urlsafe(32)},
+        "webhooks": {
+            "twilio_auth_token": secrets.token_hex(16),
+            "hmac_secret": secrets.token_urlsafe(32),
+        },
+    }
+    path = home / SETTINGS_FILE
+    with open(path, "xb") as handle:  # "x": never overwrite an existing deployment
+        handle.write(b"# canary deployment settings. Keep this file secret: it holds the signing key.\n")
+        tomli_w.dump(values, handle)
+    os.chmod(path, 0o600)
+    return path
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """'127.0.0.1:5353' or '[::1]:53' -> (host, port)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise SettingsError(f"bad listen address {text!r}: expected HOST:PORT")
+    return host.strip("[]") or "127.0.0.1", int(port)

@@ -1,0 +1,141 @@
+"""The store's schema as numbered migrations; a store records the last one applied.
+
+Append new migrations at the end, never edit an applied one: existing deployments
+upgrade by running the ones they lack, in order, each in its own transaction.
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (1, """
+    CREATE TABLE sites (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        created_at  TEXT NOT NULL
+    );
+    CREATE TABLE targets (
+        id          INTEGER PRIMARY KEY,
+        site_id     INTEGER NOT NULL REFERENCES sites (id),
+        name        TEXT NOT NULL UNIQUE,
+        kind        TEXT NOT NULL,            -- sqlite, postgresql, sql, csv, manual
+        location    TEXT,                     -- DSN or path
+        mapping     TEXT,                     -- path of the mapping file
+        region      TEXT,                     -- where its patients live, for realistic addresses
+        created_at  TEXT NOT NULL
+    );
+    CREATE TABLE canaries (
+        id          INTEGER PRIMARY KEY,
+        target_id   INTEGER REFERENCES targets (id),
+        label       TEXT NOT NULL UNIQUE,     -- the canary's DNS label
+        patient     TEXT NOT NULL,            -- JSON: the fake patient as registered
+        created_at  TEXT NOT NULL
+    );
+    CREATE TABLE tokens (
+        id          INTEGER PRIMARY KEY,
+        token       TEXT NOT NULL UNIQUE,     -- public name of a standalone token
+        kind        TEXT NOT NULL,            -- dns, email, url, phone
+        value       TEXT NOT NULL,
+        note        TEXT,
+        created_at  TEXT NOT NULL
+    );
+    -- Every value exactly one canary or token carries, normalised, one lookup away.
+    CREATE TABLE identifiers (
+        id          INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL,            -- email, phone, hostname, url, nir
+        value       TEXT NOT NULL UNIQUE,
+        canary_id   INTEGER REFERENCES canaries (id),
+        token_id    INTEGER REFERENCES tokens (id),
+        created_at  TEXT NOT NULL,
+        CHECK ((canary_id IS NULL) <> (token_id IS NULL))
+    );
+    CREATE INDEX identifiers_canary ON identifiers (canary_id);
+    CREATE INDEX identifiers_token ON identifiers (token_id);
+    CREATE TABLE plantings (
+        id           INTEGER PRIMARY KEY,
+        canary_id    INTEGER NOT NULL REFERENCES canaries (id),
+        target_id    INTEGER NOT NULL REFERENCES targets (id),
+        state        TEXT NOT NULL,           -- pending (script written), planted, retired
+        planted_at   TEXT,                    -- when the rows went in (or were confirmed)
+        removed_at   TEXT,
+        rows         TEXT NOT NULL,           -- JSON [{table, key: {column: value}}]
+        fingerprint  TEXT,                    -- JSON of the values written, for `check`
+        created_at   TEXT NOT NULL
+    );
+    CREATE INDEX plantings_target ON plantings (target_id, planted_at);
+    CREATE INDEX plantings_canary ON plantings (canary_id);
+    CREATE TABLE checks (
+        id          INTEGER PRIMARY KEY,
+        target_id   INTEGER NOT NULL REFERENCES targets (id),
+        time        TEXT NOT NULL,
+        result      TEXT NOT NULL             -- JSON {canary_id: present|missing|altered}
+    );
+    CREATE TABLE contacts (
+        id            INTEGER PRIMARY KEY,
+        time          TEXT NOT NULL,
+        channel       TEXT NOT NULL,          -- dns, smtp, http, sms, call
+        identifier_id INTEGER NOT NULL REFERENCES identifiers (id),
+        canary_id     INTEGER REFERENCES canaries (id),
+        token_id      INTEGER REFERENCES tokens (id),
+        source        TEXT,                   -- address:port of the peer, or the caller
+        details       TEXT NOT NULL,          -- JSON, attacker-controlled: display escaped
+        evidence_seq  INTEGER NOT NULL
+    );
+    CREATE INDEX contacts_time ON contacts (time);
+    CREATE INDEX contacts_canary ON contacts (canary_id, time);
+    -- Contacts with names we do not know: counted per day, channel and kind, never stored one by one.
+    CREATE TABLE unknown_contacts (
+        day         TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        count       INTEGER NOT NULL,
+        PRIMARY KEY (day, channel, kind)
+    );
+    CREATE TABLE scans (
+        id          INTEGER PRIMARY KEY,
+        time        TEXT NOT NULL,
+        files       TEXT NOT NULL,            -- JSON [{path, sha256, size}]
+        result      TEXT NOT NULL             -- JSON attribution
+    );
+    CREATE TABLE sightings (
+        id            INTEGER PRIMARY KEY,
+        scan_id       INTEGER NOT NULL REFERENCES scans (id),
+        time          TEXT NOT NULL,
+        canary_id     INTEGER REFERENCES canaries (id),
+        token_id      INTEGER REFERENCES tokens (id),
+        identifier_id INTEGER REFERENCES identifiers (id),
+        kind          TEXT NOT NULL,
+        value         TEXT NOT NULL,
+        file          TEXT NOT NULL,
+        file_sha256   TEXT NOT NULL,
+        line          INTEGER
+    );
+    CREATE INDEX sightings_canary ON sightings (canary_id);
+    -- Append-only, hash-chained: hash = sha256(canonical(seq, time, clock, kind, payload, prev_hash)).
+    CREATE TABLE evidence (
+        seq         INTEGER PRIMARY KEY,
+        time        TEXT NOT NULL,
+        clock       TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        prev_hash   TEXT NOT NULL,
+        hash        TEXT NOT NULL UNIQUE
+    );
+    CREATE TRIGGER evidence_no_update BEFORE UPDATE ON evidence
+        BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END;
+    CREATE TRIGGER evidence_no_delete BEFORE DELETE ON evidence
+        BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END;
+    CREATE TABLE users (
+        id            INTEGER PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        created_at    TEXT NOT NULL
+    );
+    CREATE TABLE api_tokens (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL,
+        token_hash  TEXT NOT NULL UNIQUE,     -- sha256 of the token; the token is shown once
+        created_at  TEXT NOT NULL,
+        revoked_at  TEXT
+    );
+    """),
+)
+
+LATEST_VERSION = MIGRATIONS[-1][0]
