@@ -5,7 +5,6 @@ import random
 import secrets
 
 from . import identifiers as ids
-from .phones import PhoneAllocator, load_phone_pool
 from .settings import Settings
 from .store import Conflict, Store
 
@@ -20,7 +19,7 @@ class Issuer:
         self.store = store
         self.settings = settings
         self.rng = rng or random.Random(secrets.randbits(64))
-        self._phones: PhoneAllocator | None = None
+        self._phones = None
 
     @property
     def zone(self) -> str:
@@ -31,8 +30,9 @@ class Issuer:
         return self.settings.mail_domains[0]
 
     @property
-    def phones(self) -> PhoneAllocator:
+    def phones(self):
         if self._phones is None:
+            from .phones import PhoneAllocator, load_phone_pool
             pool_path = self.settings.phone_pool_path
             pool = load_phone_pool(pool_path) if pool_path else None
             self._phones = PhoneAllocator(pool, self.store.identifier_values("phone"), self.rng)

@@ -10,7 +10,6 @@ import click
 from .. import listing
 from ..deployment import init_deployment
 from ..issuing import TOKEN_KINDS, Issuer
-from ..patients import generate_patients
 from .common import echo_json, echo_table, home_option, json_option, main, with_deployment
 
 
@@ -124,6 +123,7 @@ def generate(count, seed, region, output_format):
 
     Example: canary generate --count 3 --seed 42 --format csv
     """
+    from ..patients import generate_patients
     seed = secrets.randbits(32) if seed is None else seed
     patients = generate_patients(count, seed, region=region)
     if output_format == "json":

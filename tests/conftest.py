@@ -1,0 +1,39 @@
+"""Fixtures every test module may use: a fresh deployment, a CLI runner bound to it."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from canary.cli import main
+from canary.deployment import Deployment, init_deployment
+
+ZONE = "canary.test"
+
+
+@pytest.fixture
+def home(tmp_path):
+    """An initialised deployment directory, zone canary.test, fiction phone ranges."""
+    path = tmp_path / "deployment"
+    init_deployment(path, [ZONE]).close()
+    return path
+
+
+@pytest.fixture
+def deployment(home):
+    opened = Deployment.open(home)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def invoke(home):
+    """Run `canary ARGS --home HOME` in-process: invoke("site", "add", "Lab")."""
+    runner = CliRunner()
+
+    def run(*args, input=None, expect_exit=0):
+        result = runner.invoke(main, [*args, "--home", str(home)], input=input, catch_exceptions=False)
+        if expect_exit is not None:
+            assert result.exit_code == expect_exit, f"exit {result.exit_code}: {result.output}"
+        return result
+
+    return run

@@ -1,0 +1,93 @@
+"""The store: migrations, uniqueness, resolution, contacts and the evidence chain."""
+import sqlite3
+
+import pytest
+
+from canary.store import Conflict, NotFound, Store, StoreError
+from canary.store.schema import LATEST_VERSION
+
+
+@pytest.fixture
+def store(tmp_path):
+    opened = Store.create(tmp_path / "canary.db")
+    yield opened
+    opened.close()
+
+
+def test_new_store_is_at_latest_schema_and_in_wal_mode(store):
+    assert store.schema_version == LATEST_VERSION
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_create_refuses_an_existing_file(tmp_path):
+    (tmp_path / "canary.db").write_text("precious")
+    with pytest.raises(Conflict):
+        Store.create(tmp_path / "canary.db")
+    assert (tmp_path / "canary.db").read_text() == "precious"
+
+
+def test_opening_a_file_that_is_not_a_store_is_a_clear_error(tmp_path):
+    (tmp_path / "junk.db").write_bytes(b"not sqlite at all" * 100)
+    with pytest.raises(StoreError, match="not a canary store"):
+        Store(tmp_path / "junk.db")
+
+
+def test_duplicate_identifier_rolls_back_the_whole_canary(store):
+    store.add_site("Lab")
+    target = store.add_target("prod", "Lab")
+    store.add_canary({"n": 1}, "aaa", [("hostname", "aaa.canary.test")], target["id"])
+    events_before = len(store.events())
+    with pytest.raises(Conflict, match="already registered"):
+        store.add_canary({"n": 2}, "bbb", [("email", "x@bbb.canary.test"), ("hostname", "aaa.canary.test")],
+                         target["id"])
+    assert [c["label"] for c in store.canaries()] == ["aaa"]
+    assert not store.identifier_exists("x@bbb.canary.test")
+    assert len(store.events()) == events_before
+
+
+def test_resolve_gives_canary_target_and_site_in_one_lookup(store):
+    store.add_site("Lab")
+    target = store.add_target("prod", "Lab")
+    canary_id = store.add_canary({}, "aaa", [("hostname", "aaa.canary.test")], target["id"])
+    found = store.resolve_any(["nothing.canary.test", "aaa.canary.test"])
+    assert (found["canary_id"], found["target"], found["site"]) == (canary_id, "prod", "Lab")
+    assert store.resolve("unknown") is None
+
+
+def test_unknown_site_is_not_found(store):
+    with pytest.raises(NotFound, match="no site named 'Nowhere'"):
+        store.add_target("prod", "Nowhere")
+    assert store.targets() == []
+
+
+def test_contacts_are_chained_and_tampering_is_located(store, tmp_path):
+    token = store.add_token("tok", "dns", "tok.canary.test", None, [("hostname", "tok.canary.test")])
+    ident = store.resolve("tok.canary.test")
+    store.record_contacts([{"channel": "dns", "identifier_id": ident["identifier_id"], "token_id": token["id"],
+                            "source": f"192.0.2.{n}:5300", "details": {"qname": "TOK.canary.test"}}
+                           for n in range(3)])
+    assert [c["source"] for c in store.contacts(token="tok")] == [f"192.0.2.{n}:5300" for n in range(3)]
+    assert store.verify_evidence().ok
+    contact_seq = store.contacts()[1]["evidence_seq"]
+    # An attacker with the file can drop the trigger; the chain still gives them away.
+    raw = sqlite3.connect(tmp_path / "canary.db")
+    raw.execute("DROP TRIGGER evidence_no_update")
+    raw.execute("UPDATE evidence SET payload = replace(payload, '192.0.2.1', '198.51.100.9') WHERE seq = ?",
+                (contact_seq,))
+    raw.commit()
+    raw.close()
+    check = store.verify_evidence()
+    assert not check.ok and check.broken_at == contact_seq and "altered" in check.reason
+
+
+def test_evidence_cannot_be_updated_or_deleted_through_sql(store):
+    store.add_site("Lab")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        store.conn.execute("DELETE FROM evidence")
+
+
+def test_unknown_contacts_are_tallied_not_stored(store):
+    store.count_unknown({("dns", "A"): 3}, day="2026-11-28")
+    store.count_unknown({("dns", "A"): 4, ("dns", "TXT"): 1}, day="2026-11-28")
+    assert {(r["kind"], r["count"]) for r in store.unknown_counts()} == {("A", 7), ("TXT", 1)}
+    assert store.contacts() == []
