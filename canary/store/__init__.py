@@ -3,12 +3,15 @@
 `Store` is assembled from one part per subject so that each file stays small; every
 part uses the connection, transactions and evidence log of `CoreStore`.
 """
+from .audit import EvidenceAudit
 from .contacts import ContactStore
 from .core import Conflict, CoreStore, NotFound, StoreError
+from .plantings_read import PlantingHistory
 from .registry import RegistryStore
+from .sightings import SightingStore
 
 
-class Store(RegistryStore, ContactStore, CoreStore):
+class Store(RegistryStore, ContactStore, SightingStore, PlantingHistory, EvidenceAudit, CoreStore):
     """A deployment's store (SQLite, WAL)."""
 
 
