@@ -312,13 +312,17 @@ class IdentifierIndex:
         return BlockResult(hits, corroborations, dict(lone_phones))
 
     def _phone_support(self, canary_id: int, born: set[int], text: str) -> str | None:
-        """A fiction-range phone number is shared with any fiction: it needs the name or birth date."""
+        """A fiction-range number is shared with any fiction: it needs the birth date or the full name.
+
+        A last name alone is not enough: in 100,000 generated rows a canary's number turned
+        up beside a stranger called Marchand, who shared only the canary's last name.
+        """
         person = self.people.get(canary_id)
         if person is None:
             return None
         if canary_id in born:
             return "birth_date"
-        if person.names.search(text):
+        if person.names.search(text) and person.first_name.search(text):
             return "name"
         return None
 
@@ -336,7 +340,7 @@ _DIGIT_BYTES = frozenset(b"0123456789")
 
 @functools.lru_cache(maxsize=4096)
 def _written_digits(key: bytes) -> re.Pattern:
-    return re.compile(rb"[ .\-/()]*".join(re.escape(bytes([c])) for c in key))
+    return re.compile(rb"(?:\+|00)?" + rb"[ .\-/()]*".join(re.escape(bytes([c])) for c in key))
 
 
 def _excerpt(text: str, width: int = 160) -> str:

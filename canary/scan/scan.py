@@ -99,18 +99,25 @@ def _scan_one(path, index, hits, corroborations, lone_phones, warnings, allow_tr
                     corroborations.extend(result.corroborations)
                     for canary_id, count in result.uncorroborated_phones.items():
                         lone_phones[canary_id] += count
-        except ScanInputError as error:
-            if not (allow_truncated and "truncated" in str(error)):
-                raise
-            warnings.append(f"{error}; the records read before that were scanned")
         except READ_ERRORS as error:
-            raise ScanInputError(f"{name}: damaged archive ({error})") from None
+            _truncated(ScanInputError(f"{name}: truncated or damaged archive ({error})"), allow_truncated, warnings)
+        except ScanInputError as error:
+            _truncated(error, allow_truncated, warnings)
         except (json.JSONDecodeError, UnicodeError) as error:
             raise ScanInputError(f"{name}: {error.__class__.__name__}: {error}") from None
         except ValueError as error:
             raise ScanInputError(f"{name}: {error}") from None
     return {"path": name, "sha256": sha256, "size": size,
             "members": [dict(dataclasses.asdict(m), description=m.describe()) for m in members]}
+
+
+def _truncated(error: ScanInputError, allowed: bool, warnings: list[str]) -> None:
+    """A truncated archive is refused, or with --allow-truncated scanned as far as it goes."""
+    if not (allowed and "truncated" in str(error)):
+        if "truncated" in str(error):
+            raise ScanInputError(f"{error}; use --allow-truncated to scan what it holds") from None
+        raise error
+    warnings.append(f"{error}; the records read before that were scanned")
 
 
 def counted_canaries(hits: list[Hit]) -> dict[tuple[str, str], set[int]]:
