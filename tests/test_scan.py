@@ -124,13 +124,13 @@ def test_name_and_birth_date_alone_are_corroboration_not_proof(world, tmp_path, 
     assert {c.canary_id for c in result.corroborations} == {c["id"] for c in world.leaked_canaries()}
 
 
-@pytest.mark.parametrize("encoding", ["cp1252", "latin-1", "utf-16"])
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1", "utf-16", "utf-32"])
 def test_other_encodings(world, tmp_path, small_population, encoding):
     rows = mix(small_population[:500], world.leaked_rows())
     result = scan(world, write_leak(rows, tmp_path / "leak.csv", encoding=encoding))
     assert found_targets(result) == EXPECTED
     # Without œ or ’ (bytes 0x80-0x9F) cp1252 and Latin-1 are the same bytes: either name is right.
-    same = {"cp1252": {"cp1252", "latin-1"}, "latin-1": {"cp1252", "latin-1"}, "utf-16": {"utf-16"}}
+    same = {"cp1252": {"cp1252", "latin-1"}, "latin-1": {"cp1252", "latin-1"}, "utf-16": {"utf-16"}, "utf-32": {"utf-32"}}
     assert result.files[0]["members"][0]["encoding"] in same[encoding]
     accented = next(c for c in result.corroborations if not c.found.isascii())  # names decoded right
     assert "\ufffd" not in accented.found

@@ -62,13 +62,13 @@ def read_member(layer: Layer) -> tuple[Member, Iterator[Block]]:
         raise ScanInputError(f"{layer.name}: empty file (0 bytes of data)")
     try:
         member.encoding = detect_encoding(sample)
-    except ValueError:
-        raise ScanInputError(f"{layer.name}: binary data, not text, JSON, SQL, .xlsx or a gzip/bzip2/xz/zip "
-                             "archive (is it encrypted, or in another encoding such as UTF-32?)") from None
+    except ValueError as error:
+        raise ScanInputError(f"{layer.name}: {error}: not UTF-8/16/32, cp1252 or Latin-1 text, JSON, SQL, .xlsx "
+                             "or a gzip/bzip2/xz/zip archive (encrypted? EBCDIC?)") from None
     stream: Iterable[bytes] = _prepend(sample, chunks)
     codec = {"cp1252": "cp1252", "latin-1": "cp1252", "ascii": "utf-8"}.get(member.encoding, member.encoding)
     text = sample.decode(codec, "replace")
-    if member.encoding.startswith("utf-16"):
+    if member.encoding.startswith(("utf-16", "utf-32")):
         stream, codec = _transcode(stream, member.encoding), "utf-8"
     member.format = detect_format(text)
     if member.format == "json":
@@ -86,6 +86,8 @@ def detect_encoding(sample: bytes) -> str:
     """utf-8 / ascii / cp1252 / latin-1 / utf-16 from the first bytes; binary data is an error."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8"
+    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     even, odd = sample[0::2], sample[1::2]
@@ -104,6 +106,9 @@ def detect_encoding(sample: bytes) -> str:
     except UnicodeDecodeError as error:
         if error.start >= len(sample) - 3:   # a character cut by the sample's end
             return "utf-8"
+    if sum(byte >= 0x80 for byte in sample) > len(sample) * 0.3:
+        # Latin-1 French has an accent every few words, not every third byte: EBCDIC, encrypted...
+        raise ValueError("not text in a known encoding")
     if any(0x80 <= byte <= 0x9F for byte in sample):
         return "cp1252"
     return "latin-1"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import bz2
 import contextlib
 import dataclasses
-import gzip
 import hashlib
 import io
 import lzma
@@ -16,6 +15,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
+import zlib
 from typing import BinaryIO, Iterator
 
 MAGIC = (
@@ -25,7 +25,8 @@ MAGIC = (
     (b"PK\x03\x04", "zip"),
     (b"PK\x05\x06", "zip"),  # an empty archive
 )
-_OPENERS = {"gzip": lambda raw: gzip.GzipFile(fileobj=raw), "bzip2": bz2.BZ2File, "xz": lzma.LZMAFile}
+_DECOMPRESSORS = {"gzip": lambda: zlib.decompressobj(wbits=47), "bzip2": bz2.BZ2Decompressor,
+                  "xz": lzma.LZMADecompressor}
 _MAX_DEPTH = 3  # a .csv.gz inside a .zip inside a .gz, and no zip bombs of zips
 
 
@@ -86,8 +87,53 @@ def peel(name: str, stream: BinaryIO, compression: list[str] | None = None, dept
     if kind == "zip":
         yield from _peel_zip(name, stream, compression, depth)
         return
-    inner = _OPENERS[kind](stream)
-    yield from peel(name, io.BufferedReader(inner, 1 << 20), compression + [kind], depth + 1)
+    yield from peel(name, Decompressed(stream, kind), compression + [kind], depth + 1)
+
+
+class Decompressed:
+    """A decompressing reader that hands over every byte it could decompress before it
+    reports a truncated stream (the stdlib's GzipFile drops the last block on EOFError).
+    Concatenated members (`cat a.gz b.gz`) are read one after the other."""
+
+    def __init__(self, raw: BinaryIO, kind: str):
+        self.raw, self.kind = raw, kind
+        self.decompressor = _DECOMPRESSORS[kind]()
+        self.pending = bytearray()
+        self.error: Exception | None = None
+        self.finished = False
+
+    def _fill(self, size: int) -> None:
+        while len(self.pending) < size and not self.finished:
+            chunk = self.raw.read(1 << 16)
+            if not chunk:
+                self.finished = True
+                if not self.decompressor.eof:
+                    self.error = EOFError(f"{self.kind} data ends before its end-of-stream marker")
+                return
+            while chunk:
+                if self.decompressor.eof:
+                    if not chunk.strip(b"\x00"):
+                        break  # padding after the last member
+                    self.decompressor = _DECOMPRESSORS[self.kind]()
+                self.pending += self.decompressor.decompress(chunk)
+                chunk = self.decompressor.unused_data if self.decompressor.eof else b""
+
+    def read(self, size: int = -1) -> bytes:
+        self._fill(size if size >= 0 else 1 << 62)
+        if not self.pending and self.error is not None:
+            error, self.error = self.error, None
+            raise error
+        size = len(self.pending) if size < 0 else size
+        data = bytes(self.pending[:size])
+        del self.pending[:size]
+        return data
+
+    def peek(self, size: int = 1) -> bytes:
+        self._fill(size)
+        return bytes(self.pending[:size])
+
+    def seekable(self) -> bool:
+        return False
 
 
 def _peel_zip(name, stream, compression, depth):
