@@ -57,7 +57,9 @@ def population(count: int, seed: int, base: int = 4000) -> Iterator[dict]:
         row["first_name"], row["birth_date"], row["sex"] = other["first_name"], other["birth_date"], other["sex"]
         row["address"], row["postal_code"], row["commune"] = (patients[rng.randrange(size)][k] for k in
                                                               ("address", "postal_code", "commune"))
-        head = row["nir"][:10] + f"{rng.randint(1, 999):03d}"
+        # Order numbers 001-899: canaries use 900-999 (canary.patients.NIR_ORDER_RANGE), as
+        # real people mostly do not, so strangers never carry a canary's NIR.
+        head = row["nir"][:10] + f"{rng.randint(1, 899):03d}"
         row["nir"] = f"{head}{nir_key(head):02d}"
         row["phone"] = "+33" + rng.choice(blocks)[1:] + f"{rng.randrange(10000):04d}"
         row["email"] = f"{_slug(row['first_name'])}.{_slug(row['last_name'])}{i}@example.com"

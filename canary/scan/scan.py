@@ -94,7 +94,7 @@ def _scan_one(path, index, hits, corroborations, lone_phones, warnings, allow_tr
                 member, blocks = read_member(layer)
                 members.append(member)
                 for label, numbers, data in blocks:
-                    result = index.scan_block(label, numbers, data)
+                    result = index.scan_block(label, numbers, data, free_text=member.format == "text")
                     hits.extend(result.hits)
                     corroborations.extend(result.corroborations)
                     for canary_id, count in result.uncorroborated_phones.items():
