@@ -50,18 +50,29 @@ def build_deployment(home: pathlib.Path, labs: int, per_target: int) -> tuple[De
 
 
 def transformed(rows: list[dict]) -> tuple[list[dict], int]:
-    """A third as stored, a third with phones and NIRs rewritten, a third upper-cased and
-    rewritten; returns the rows and how many grep can still see whole."""
+    """A third as stored; a third upper-cased, accents stripped, NIR spaced or keyless; a
+    third without its email, phone and NIR rewritten. Returns the rows and how many of them
+    still hold an identifier written as stored (what grep can see)."""
     out, exact = [], 0
     for i, row in enumerate(rows):
         if i % 3 == 0:
             out.append(row)
             exact += 1
-            continue
-        row = dict(row, phone=write_phone(row["phone"], PHONE_STYLES[i % (len(PHONE_STYLES) - 1)]),
-                   nir=write_nir(row["nir"], ("spaced", "no-key")[i % 2]))
-        out.append(shout(row) if i % 3 == 2 else row)
+        elif i % 3 == 1:
+            out.append(shout(dict(row, nir=write_nir(row["nir"], ("spaced", "no-key")[i % 2]))))
+            exact += 1   # the email, upper-cased: grep -i still sees it
+        else:
+            out.append(dict(row, email="", phone=write_phone(row["phone"], PHONE_STYLES[i % (len(PHONE_STYLES) - 1)]),
+                            nir=write_nir(row["nir"], ("spaced", "no-key")[i % 2])))
     return out, exact
+
+
+def grep_canaries(leak, values, identifiers, locale) -> int:
+    """Canaries grep identifies, phones aside (a fiction-range number names nobody by itself)."""
+    owners = {row["value"]: row["canary_id"] for row in identifiers if row["kind"] != "phone"}
+    found = subprocess.run(["grep", "-F", "-i", "-o", "-f", str(values), str(leak)],
+                           capture_output=True, text=True, env=locale).stdout.split()
+    return len({owners[value.lower()] for value in found if value.lower() in owners})
 
 
 def timed(function):
@@ -75,6 +86,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=491_840)
     parser.add_argument("--labs", type=int, default=30)
     parser.add_argument("--per-target", type=int, default=10)
+    parser.add_argument("--utf8-grep", action="store_true", help="Run grep in C.UTF-8 instead of C (much slower).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
@@ -93,17 +105,30 @@ def main() -> int:
         print(f"deployment: {args.labs} labs, {len(deployment.store.targets())} targets, "
               f"{len(deployment.store.canaries())} canaries, {len(identifiers)} identifiers")
         print(f"leak: {args.rows:,} patients, {size / 1e6:.1f} MB CSV, {len(hidden)} canaries of "
-              f"{len(hidden) // args.per_target} targets inside, {exact} of them written exactly as stored")
+              f"{len(hidden) // args.per_target} targets inside, {exact} of them with an identifier as stored")
         subprocess.run(["cat", str(leak)], stdout=subprocess.DEVNULL, check=True)  # same page cache for both
-        grep_time, grep = timed(lambda: subprocess.run(["grep", "-F", "-i", "-c", "-f", str(values), str(leak)],
-                                                       capture_output=True, text=True))
-        scan_time, result = timed(lambda: scan_files(deployment, [str(leak)], record=False))
+        # LC_ALL=C: grep's fast path (byte-wise case folding). In a UTF-8 locale, -i with
+        # thousands of patterns is far slower (142 s here), which would flatter the scan.
+        locale = {"LC_ALL": "C.UTF-8" if args.utf8_grep else "C"}
+        # Best of three each, interleaved: the machine is shared, the minimum is the least disturbed.
+        grep_time = scan_time = float("inf")
+        for _ in range(3):
+            elapsed, grep = timed(lambda: subprocess.run(["grep", "-F", "-i", "-c", "-f", str(values), str(leak)],
+                                                         capture_output=True, text=True, env=locale))
+            grep_time = min(grep_time, elapsed)
+            elapsed, result = timed(lambda: scan_files(deployment, [str(leak)], record=False))
+            scan_time = min(scan_time, elapsed)
         found = {m.owner.canary_id for m in result.matches}
-        print(f"grep -F -i -f: {grep_time:6.2f} s, {int(grep.stdout.strip() or 0):,} matching lines "
-              "(exact writings only; fiction-range phones also hit strangers' rows)")
-        print(f"canary scan:   {scan_time:6.2f} s, {len(found)} of {len(hidden)} canaries found, "
+        grep_lines = int(grep.stdout.strip() or 0)
+        print(f"grep -F -i -f (LC_ALL={locale['LC_ALL']}): {grep_time:6.2f} s, {grep_lines:,} matching lines: "
+              f"at most {exact} canary rows written as stored, the rest strangers' rows that share a "
+              "fiction-range phone number")
+        print(f"canary scan:                {scan_time:6.2f} s, {len(found)} of {len(hidden)} canaries found, "
               f"{len(result.targets)} targets attributed, "
               f"{sum(result.uncorroborated_phones.values()):,} strangers' rows with a canary's number set aside")
+        print(f"canaries named by an email, NIR, hostname or URL: grep {grep_canaries(leak, values, identifiers, locale)}"
+              f" of {len(hidden)}, scan {len({m.owner.canary_id for m in result.matches if m.owner.kind != 'phone'})}"
+              f" of {len(hidden)}")
         ratio = scan_time / grep_time
         print(f"ratio scan/grep: {ratio:.2f} (target <= 2.00)")
         deployment.close()
