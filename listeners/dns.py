@@ -97,6 +97,11 @@ def candidates(labels: Labels, zone: Labels) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def _valid_name(name: DNSLabel) -> bool:
+    """RFC 1035 2.3.4: labels of 63 bytes or less, 255 bytes in all."""
+    return all(len(label) <= 63 for label in name.label) and sum(len(l) + 1 for l in name.label) + 1 <= 255
+
+
 def _plain(label: bytes) -> bool:
     """A label an identifier can have: letters, digits, hyphen, at most 63 bytes."""
     return 0 < len(label) <= 63 and all(c in b"abcdefghijklmnopqrstuvwxyz0123456789-" for c in label)
@@ -115,19 +120,29 @@ class Outcome:
 def answer_packet(data: bytes, source: tuple[str, int], transport: str, authority: Authority,
                   resolve: Callable[[list[str]], dict | None]) -> Outcome:
     """Answer one DNS message as an authoritative server would; never raises on bad input."""
+    try:
+        return _answer(data, source, transport, authority, resolve)
+    except Exception:
+        # Whatever dnslib or we missed: a header-only FORMERR, no contact. The store's
+        # own failures do not come here: they happen later, when the contact is written.
+        query_id, flags = struct.unpack_from("!HH", data)
+        return _bare(query_id, flags, RCODE.FORMERR, "malformed")
+
+
+def _answer(data: bytes, source, transport: str, authority: Authority, resolve) -> Outcome:
     if len(data) < HEADER.size:
         return Outcome(None, unknown="runt")                     # nothing to answer to
     query_id, flags, qdcount, _, _, _ = HEADER.unpack_from(data)
     if flags & QR:
         return Outcome(None, unknown="response")                 # a response sent to us: drop
     opcode = (flags >> 11) & 0xF
+    if opcode != OPCODE.QUERY:
+        return _bare(query_id, flags, RCODE.NOTIMP, "opcode")   # before parsing: UPDATE bodies differ
     try:
         request = DNSRecord.parse(data)
     except Exception:  # dnslib raises several kinds on garbage
         return _bare(query_id, flags, RCODE.FORMERR, "malformed")
-    if opcode != OPCODE.QUERY:
-        return _bare(query_id, flags, RCODE.NOTIMP, "opcode")
-    if qdcount != 1 or len(request.questions) != 1:
+    if qdcount != 1 or len(request.questions) != 1 or not _valid_name(request.q.qname):
         return _bare(query_id, flags, RCODE.FORMERR, "malformed")
     opts = [rr for rr in request.ar if rr.rtype == QTYPE.OPT]
     if len(opts) > 1 or any(rr.rtype == QTYPE.OPT for rr in (*request.rr, *request.auth)):
@@ -263,7 +278,7 @@ def _finish(reply: DNSRecord, rcode: int, opt, transport: str, contact: dict | N
     reply.header.rcode = rcode
     if rcode in (RCODE.REFUSED, BADVERS & 0xF) and unknown:
         reply.header.aa = 0
-    data = reply.pack()
+    data = bytes(reply.pack())
     limit = 65535 if transport == "tcp" else (max(PLAIN_UDP_SIZE, min(opt.rclass, 65535)) if opt else PLAIN_UDP_SIZE)
     if len(data) > limit:
         data = _truncated(reply)
@@ -277,7 +292,7 @@ def _truncated(reply: DNSRecord) -> bytes:
     for rr in reply.ar:
         if rr.rtype == QTYPE.OPT:
             short.add_ar(rr)
-    return short.pack()
+    return bytes(short.pack())
 
 
 def _bare(query_id: int, flags: int, rcode: int, unknown: str) -> Outcome:

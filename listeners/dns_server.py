@@ -33,7 +33,7 @@ class DnsServer:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
-        self._closers: list = []
+        self._tasks: set[asyncio.Task] = set()
 
     @classmethod
     def from_settings(cls, settings, recorder, host: str, port: int) -> "DnsServer":
@@ -73,7 +73,7 @@ class DnsServer:
             udp, _ = await loop.create_datagram_endpoint(lambda: _UdpProtocol(self), local_addr=(self.host, self.port))
             port = udp.get_extra_info("sockname")[1]
             try:
-                tcp = await asyncio.start_server(self._serve_tcp, self.host, port, reuse_address=True)
+                tcp = await asyncio.start_server(self._accept_tcp, self.host, port, reuse_address=True)
                 break
             except OSError:
                 udp.close()
@@ -86,7 +86,18 @@ class DnsServer:
         finally:
             udp.close()
             tcp.close()
+            # Answers still waiting on the store finish (they are acknowledged contacts);
+            # idle TCP connections are cut.
+            for task in list(self._tasks):
+                if task.get_name() == "tcp":
+                    task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
             await tcp.wait_closed()
+
+    def _track(self, coroutine, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # -- handling -------------------------------------------------------------------------
     def _answer(self, data: bytes, source, transport: str) -> Outcome:
@@ -108,25 +119,28 @@ class DnsServer:
         if await self._durable(outcome):
             transport.sendto(outcome.reply, source)
 
-    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _accept_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._tcp_connections >= self.max_tcp_connections:
             writer.close()
             return
+        self._track(self._serve_tcp(reader, writer), "tcp")
+
+    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._tcp_connections += 1
         source = writer.get_extra_info("peername")
         try:
             # Several queries per connection, each answered in order, until idle (RFC 7766 6.2.3).
             while True:
-                head = await asyncio.wait_for(reader.readexactly(2), self.tcp_idle_seconds)
-                (length,) = struct.unpack("!H", head)
-                data = await asyncio.wait_for(reader.readexactly(length), self.tcp_idle_seconds)
+                async with asyncio.timeout(self.tcp_idle_seconds):
+                    (length,) = struct.unpack("!H", await reader.readexactly(2))
+                    data = await reader.readexactly(length)
                 outcome = self._answer(data, source, "tcp")
                 if outcome.contact is not None and not await self._durable(outcome):
                     break
                 if outcome.reply is not None:
                     writer.write(struct.pack("!H", len(outcome.reply)) + outcome.reply)
                     await writer.drain()
-        except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
         except Exception:
             log.exception("DNS TCP connection from %s failed", source)
@@ -163,7 +177,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
                 # Rate-limited answer, but the contact is still recorded in full.
                 server.recorder.submit(outcome.contact)
             else:
-                asyncio.ensure_future(server._reply_udp(self.transport, outcome, source))
+                server._track(server._reply_udp(self.transport, outcome, source), "udp")
                 return
         if decision == DROP:
             return

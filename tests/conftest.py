@@ -37,3 +37,12 @@ def invoke(home):
         return result
 
     return run
+
+
+@pytest.fixture
+def recorder(deployment):
+    """The real recorder on the test deployment's store, writer thread running."""
+    from listeners.recorder import Recorder
+    started = Recorder(deployment.store, unknown_flush_seconds=0.2).start()
+    yield started
+    started.stop()
