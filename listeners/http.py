@@ -197,7 +197,8 @@ class HttpServer:
         return cls(settings, recorder, host, port)
 
     def start(self) -> "HttpServer":
-        self._thread = threading.Thread(target=self.server.serve_forever, name="http", daemon=True)
+        # A short poll interval: stop() returns quickly (shutdown waits for the next poll).
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), name="http", daemon=True)
         self._thread.start()
         return self
 
