@@ -15,10 +15,11 @@ import struct
 from dataclasses import dataclass, field
 from typing import Callable
 
-from dnslib import (AAAA, CLASS, EDNS0, MX, NS, OPCODE, QTYPE, RCODE, RR, SOA, A, DNSHeader, DNSLabel,
-                    DNSQuestion, DNSRecord, EDNSOption)
+from dnslib import CLASS, OPCODE, QTYPE, RCODE, DNSLabel, DNSRecord
 
 from canary import clock
+
+from . import dns_wire as wire
 
 Labels = tuple[bytes, ...]
 
@@ -27,7 +28,7 @@ PLAIN_UDP_SIZE = 512       # RFC 1035 without EDNS
 BADVERS = 16
 OPTION_CLIENT_SUBNET = 8   # RFC 7871
 HEADER = struct.Struct("!HHHHHH")
-QR, AA, TC, RD = 0x8000, 0x0400, 0x0200, 0x0100
+QR, AA, TC, RD = wire.QR, wire.AA, wire.TC, wire.RD
 
 
 def _labels(name: str) -> Labels:
@@ -59,6 +60,14 @@ class Authority:
         # answering NXDOMAIN there would stop a QNAME-minimising resolver before it asks
         # for the canary's name below.
         self.existing = set(self.host_names) | self.mail_domain_labels
+        # Record data never changes: encoded once.
+        self.a_rdata = [wire.a_rdata(address) for address in self.addresses]
+        self.aaaa_rdata = [wire.aaaa_rdata(address) for address in self.addresses6]
+        self.ns_rdata = [wire.encode_name(name) for name in self.nameservers]
+        self.mx_rdata = wire.mx_rdata(10, self.mail_host)
+        self.soa_rdata = {zone: wire.soa_rdata(self.nameservers[0], "hostmaster." + b".".join(zone).decode(),
+                                               self.serial, 3600, 600, 86400, self.ttl)
+                          for zone in self.zone_labels}
         for name in list(self.existing):
             zone = self.zone_of(name)
             if zone is not None:
@@ -115,6 +124,7 @@ class Outcome:
     contact: dict | None = None
     unknown: str | None = None
     rcode: int = 0
+    truncated: bytes | None = None   # the TC form of the reply, for rate-limit slips
 
 
 def answer_packet(data: bytes, source: tuple[str, int], transport: str, authority: Authority,
@@ -148,33 +158,23 @@ def _answer(data: bytes, source, transport: str, authority: Authority, resolve) 
     if len(opts) > 1 or any(rr.rtype == QTYPE.OPT for rr in (*request.rr, *request.auth)):
         return _bare(query_id, flags, RCODE.FORMERR, "malformed")  # RFC 6891 6.1.1
     opt = opts[0] if opts else None
-    edns_version = (opt.ttl >> 16) & 0xFF if opt else None
-    reply = DNSRecord(DNSHeader(id=query_id, qr=1, aa=0, ra=0, rd=request.header.rd, opcode=opcode),
-                      q=request.q)
-    if opt is not None:
-        do = "do" if opt.ttl & 0x8000 else ""
-        reply.add_ar(EDNS0(udp_len=EDNS_UDP_SIZE, flags=do, ext_rcode=BADVERS >> 4 if edns_version else 0))
-        if edns_version:
-            return _finish(reply, BADVERS & 0xF, opt, transport, unknown="badvers")
-    question = request.q
-    if question.qclass != CLASS.IN:
-        return _finish(reply, RCODE.REFUSED, opt, transport, unknown="class")
-    labels = tuple(label.lower() for label in question.qname.label)
+    q = request.q
+    reply = _Reply(query_id, flags, wire.question(tuple(q.qname.label), q.qtype, q.qclass), opt, transport)
+    if opt is not None and (opt.ttl >> 16) & 0xFF:
+        return reply.finish(BADVERS, unknown="badvers")
+    if q.qclass != CLASS.IN:
+        return reply.finish(RCODE.REFUSED, unknown="class")
+    labels = tuple(label.lower() for label in q.qname.label)
     zone = authority.zone_of(labels)
     if zone is None:
-        return _finish(reply, RCODE.REFUSED, opt, transport, unknown="outside")
-    if question.qtype in (QTYPE.AXFR, QTYPE.IXFR):
-        return _finish(reply, RCODE.REFUSED, opt, transport, unknown="transfer")
-    reply.header.aa = 1
+        return reply.finish(RCODE.REFUSED, unknown="outside")
+    if q.qtype in (QTYPE.AXFR, QTYPE.IXFR):
+        return reply.finish(RCODE.REFUSED, unknown="transfer")
     resolved = resolve(candidates(labels, zone)) if len(labels) > len(zone) else None
-    contact = None
-    if resolved is not None:
-        contact = contact_details(request, source, transport, resolved)
-    rcode = _fill_answer(reply, question, labels, zone, resolved is not None, authority)
-    outcome = _finish(reply, rcode, opt, transport, contact=contact)
-    if contact is None and rcode == RCODE.NXDOMAIN:
-        outcome.unknown = "nxdomain"
-    return outcome
+    contact = contact_details(request, source, transport, resolved) if resolved is not None else None
+    rcode = _fill_answer(reply, q.qtype, labels, zone, resolved is not None, authority)
+    return reply.finish(rcode, aa=True, contact=contact,
+                        unknown="nxdomain" if rcode == RCODE.NXDOMAIN and contact is None else None)
 
 
 def contact_details(request: DNSRecord, source: tuple[str, int], transport: str, resolved: dict) -> dict:
@@ -226,79 +226,68 @@ def client_subnet(request: DNSRecord) -> str | None:
     return None
 
 
-def _fill_answer(reply: DNSRecord, question: DNSQuestion, labels: Labels, zone: Labels, known: bool,
+def _fill_answer(reply: "_Reply", qtype: int, labels: Labels, zone: Labels, known: bool,
                  authority: Authority) -> int:
-    qname, qtype, ttl = question.qname, question.qtype, authority.ttl
-    zone_name = DNSLabel(list(zone))
-    records: list[RR] = []
+    """Answer records, or the SOA for a negative answer; returns the rcode."""
+    ttl, owner = authority.ttl, wire.pointer(wire.QUESTION_OFFSET)   # the question's name, its case kept
+    mx = qtype == QTYPE.MX and (known or labels in authority.mail_domain_labels)
     if labels == zone:
         if qtype in (QTYPE.SOA, QTYPE.ANY):
-            records.append(_soa(qname, authority))
+            reply.answers.append(wire.record(owner, wire.T_SOA, ttl, authority.soa_rdata[zone]))
         if qtype in (QTYPE.NS, QTYPE.ANY):
-            records += [RR(qname, QTYPE.NS, rdata=NS(name), ttl=ttl) for name in authority.nameservers]
-        if qtype == QTYPE.MX and labels in authority.mail_domain_labels:
-            records.append(RR(qname, QTYPE.MX, rdata=MX(authority.mail_host, 10), ttl=ttl))
-        exists = True
-    elif known or labels in authority.host_names:
-        records += _addresses(qname, qtype, authority)
-        if qtype == QTYPE.MX and known:
-            # The canary's mail domain: mail and address validation reach our SMTP listener.
-            records.append(RR(qname, QTYPE.MX, rdata=MX(authority.mail_host, 10), ttl=ttl))
+            reply.answers += [wire.record(owner, wire.T_NS, ttl, rdata) for rdata in authority.ns_rdata]
         exists = True
     else:
-        if qtype == QTYPE.MX and labels in authority.mail_domain_labels:
-            records.append(RR(qname, QTYPE.MX, rdata=MX(authority.mail_host, 10), ttl=ttl))
-        exists = labels in authority.existing
-    for record in records:
-        reply.add_answer(record)
-    if not records:
-        # NODATA or NXDOMAIN: the SOA in the authority section gives the negative TTL (RFC 2308).
-        reply.add_auth(_soa(zone_name, authority))
+        exists = known or labels in authority.existing
+        if known or labels in authority.host_names:
+            if qtype in (QTYPE.A, QTYPE.ANY):
+                reply.answers += [wire.record(owner, wire.T_A, ttl, rdata) for rdata in authority.a_rdata]
+            if qtype in (QTYPE.AAAA, QTYPE.ANY):
+                reply.answers += [wire.record(owner, wire.T_AAAA, ttl, rdata) for rdata in authority.aaaa_rdata]
+    if mx:
+        # A canary's mail domain: mail and address validation reach our SMTP listener.
+        reply.answers.append(wire.record(owner, wire.T_MX, ttl, authority.mx_rdata))
+        exists = True
+    if not reply.answers:
+        # NODATA or NXDOMAIN: the zone's SOA in the authority section gives the negative TTL (RFC 2308).
+        zone_offset = wire.QUESTION_OFFSET + sum(len(label) + 1 for label in labels[:len(labels) - len(zone)])
+        reply.authority.append(wire.record(wire.pointer(zone_offset), wire.T_SOA, ttl, authority.soa_rdata[zone]))
         return RCODE.NOERROR if exists else RCODE.NXDOMAIN
     return RCODE.NOERROR
 
 
-def _addresses(qname: DNSLabel, qtype: int, authority: Authority) -> list[RR]:
-    found = []
-    if qtype in (QTYPE.A, QTYPE.ANY):
-        found += [RR(qname, QTYPE.A, rdata=A(address), ttl=authority.ttl) for address in authority.addresses]
-    if qtype in (QTYPE.AAAA, QTYPE.ANY):
-        found += [RR(qname, QTYPE.AAAA, rdata=AAAA(address), ttl=authority.ttl) for address in authority.addresses6]
-    return found
+class _Reply:
+    """A reply being put together: question copied from the query, sections as bytes."""
 
+    def __init__(self, query_id: int, query_flags: int, question: bytes, opt, transport: str):
+        self.query_id, self.query_flags, self.question = query_id, query_flags, question
+        self.opt, self.transport = opt, transport
+        self.answers: list[bytes] = []
+        self.authority: list[bytes] = []
+        if transport == "tcp":
+            self.limit = 65535
+        elif opt is not None:
+            self.limit = max(PLAIN_UDP_SIZE, min(opt.rclass, EDNS_UDP_SIZE))
+        else:
+            self.limit = PLAIN_UDP_SIZE
 
-def _soa(name: DNSLabel, authority: Authority) -> RR:
-    zone = ".".join(part.decode("ascii", "replace") for part in name.label).lower()
-    times = (authority.serial, 3600, 600, 86400, authority.ttl)
-    return RR(name, QTYPE.SOA, rdata=SOA(authority.nameservers[0], f"hostmaster.{zone}", times), ttl=authority.ttl)
-
-
-def _finish(reply: DNSRecord, rcode: int, opt, transport: str, contact: dict | None = None,
-            unknown: str | None = None) -> Outcome:
-    reply.header.rcode = rcode
-    if rcode in (RCODE.REFUSED, BADVERS & 0xF) and unknown:
-        reply.header.aa = 0
-    data = bytes(reply.pack())
-    limit = 65535 if transport == "tcp" else (max(PLAIN_UDP_SIZE, min(opt.rclass, 65535)) if opt else PLAIN_UDP_SIZE)
-    if len(data) > limit:
-        data = _truncated(reply)
-    return Outcome(data, contact=contact, unknown=unknown, rcode=rcode)
-
-
-def _truncated(reply: DNSRecord) -> bytes:
-    """Header with TC, the question and the OPT record: the client retries over TCP."""
-    short = DNSRecord(DNSHeader(id=reply.header.id, bitmap=reply.header.bitmap, tc=1), q=reply.q)
-    short.header.tc = 1
-    for rr in reply.ar:
-        if rr.rtype == QTYPE.OPT:
-            short.add_ar(rr)
-    return bytes(short.pack())
+    def finish(self, rcode: int, aa: bool = False, contact: dict | None = None, unknown: str | None = None) -> Outcome:
+        flags = QR | (self.query_flags & (0x7800 | RD | wire.CD)) | (AA if aa else 0) | (rcode & 0xF)
+        additional = []
+        if self.opt is not None:
+            additional.append(wire.opt_record(EDNS_UDP_SIZE, rcode >> 4, bool(self.opt.ttl & 0x8000)))
+        data = wire.message(self.query_id, flags, self.question, self.answers, self.authority, additional)
+        truncated = wire.message(self.query_id, flags | TC, self.question, (), (), additional)
+        if len(data) > self.limit:
+            data = truncated     # header, question and OPT: the client retries over TCP
+        return Outcome(data, contact=contact, unknown=unknown, rcode=rcode, truncated=truncated)
 
 
 def _bare(query_id: int, flags: int, rcode: int, unknown: str) -> Outcome:
     """A header-only answer for a message we cannot or will not read: same id, opcode and RD."""
     answer_flags = QR | (flags & 0x7800) | (flags & RD) | rcode
-    return Outcome(HEADER.pack(query_id, answer_flags, 0, 0, 0, 0), unknown=unknown, rcode=rcode)
+    data = HEADER.pack(query_id, answer_flags, 0, 0, 0, 0)
+    return Outcome(data, unknown=unknown, rcode=rcode, truncated=data)
 
 
 def _name_text(name: DNSLabel) -> str:

@@ -10,7 +10,7 @@ import socket
 import struct
 import threading
 
-from .dns import Authority, Outcome, _truncated, answer_packet
+from .dns import Authority, Outcome, answer_packet
 from .rrl import DROP, SLIP, RateLimiter
 
 log = logging.getLogger("canary.listeners.dns")
@@ -115,10 +115,6 @@ class DnsServer:
             log.exception("could not store a DNS contact; not answering")
             return False
 
-    async def _reply_udp(self, transport, outcome: Outcome, source) -> None:
-        if await self._durable(outcome):
-            transport.sendto(outcome.reply, source)
-
     def _accept_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._tcp_connections >= self.max_tcp_connections:
             writer.close()
@@ -177,22 +173,22 @@ class _UdpProtocol(asyncio.DatagramProtocol):
                 # Rate-limited answer, but the contact is still recorded in full.
                 server.recorder.submit(outcome.contact)
             else:
-                server._track(server._reply_udp(self.transport, outcome, source), "udp")
+                transport, reply = self.transport, outcome.reply
+
+                def answer(error):
+                    if error is None:
+                        transport.sendto(reply, source)
+                    else:
+                        log.error("could not store a DNS contact (%s); not answering", error)
+                server.recorder.notify(outcome.contact, asyncio.get_running_loop(), answer)
                 return
         if decision == DROP:
             return
         if decision == SLIP:
-            self.transport.sendto(_slip(outcome.reply), source)
+            self.transport.sendto(outcome.truncated or outcome.reply, source)
             return
         self.transport.sendto(outcome.reply, source)
 
     def error_received(self, exc) -> None:  # ICMP unreachable from a spoofed source: ignore
         pass
 
-
-def _slip(reply: bytes) -> bytes:
-    from dnslib import DNSRecord
-    try:
-        return _truncated(DNSRecord.parse(reply))
-    except Exception:
-        return reply[:12]

@@ -70,13 +70,29 @@ class Recorder:
         self._queue.put((contact, future))
         return future
 
+    def notify(self, contact: dict, loop: asyncio.AbstractEventLoop, callback: Callable) -> None:
+        """Queue a contact; once committed, `callback(error_or_None)` runs on `loop`.
+
+        The writer wakes each event loop once per group commit, not once per contact.
+        """
+        if self._thread is None:
+            raise RuntimeError("recorder not started")
+        self._queue.put((contact, (loop, callback)))
+
     def record(self, contact: dict, timeout: float | None = 30) -> int:
         """Store a contact and return once it is on disk (threads: HTTP handlers)."""
         return self.submit(contact).result(timeout)
 
-    async def arecord(self, contact: dict) -> int:
+    async def arecord(self, contact: dict) -> None:
         """Store a contact and return once it is on disk (coroutines: DNS, SMTP)."""
-        return await asyncio.wrap_future(self.submit(contact))
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def settle(error):
+            if not future.done():
+                future.set_exception(error) if error else future.set_result(None)
+        self.notify(contact, loop, settle)
+        await future
 
     def count_unknown(self, channel: str, kind: str, count: int = 1) -> None:
         """Count a contact with a name we do not know; never stored one by one."""
@@ -137,14 +153,24 @@ class Recorder:
                     ids.append(writer_store.record_contacts([contact])[0])
                 except Exception as error:
                     ids.append(error)
-        done = []
-        for (contact, future), contact_id in zip(batch, ids):
-            if isinstance(contact_id, Exception):
-                future.set_exception(contact_id)
-            else:
+        done, wake = [], {}
+        for (contact, waiter), contact_id in zip(batch, ids):
+            error = contact_id if isinstance(contact_id, Exception) else None
+            if error is None:
                 contact["id"] = contact_id
-                future.set_result(contact_id)
                 done.append(contact)
+            if isinstance(waiter, tuple):
+                loop, callback = waiter
+                wake.setdefault(loop, []).append((callback, error))
+            elif error is not None:
+                waiter.set_exception(error)
+            else:
+                waiter.set_result(contact_id)
+        for loop, callbacks in wake.items():
+            try:
+                loop.call_soon_threadsafe(_run_callbacks, callbacks)
+            except RuntimeError:  # that loop is closed: its listener stopped without waiting
+                pass
         self.recorded += len(done)
         if self.on_recorded and done:
             try:
@@ -162,6 +188,14 @@ class Recorder:
                 log.exception("could not store unknown-name tallies")
                 with self._unknown_lock:
                     self._unknown.update(counts)
+
+
+def _run_callbacks(callbacks: list) -> None:
+    for callback, error in callbacks:
+        try:
+            callback(error)
+        except Exception:
+            log.exception("contact callback failed")
 
 
 class MemoryRecorder:
@@ -182,6 +216,10 @@ class MemoryRecorder:
 
     async def arecord(self, contact: dict) -> int:
         return self.record(contact)
+
+    def notify(self, contact: dict, loop, callback) -> None:
+        self.record(contact)
+        callback(None)
 
     def submit(self, contact: dict) -> concurrent.futures.Future:
         future: concurrent.futures.Future = concurrent.futures.Future()
