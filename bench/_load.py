@@ -43,15 +43,22 @@ def udp_load(port: int, names: list[str], seconds: float, window: int, result) -
 
 
 def smtp_load(port: int, recipient: str, seconds: float, result) -> None:
-    """Send small messages on one connection for `seconds`."""
-    client = smtplib.SMTP("127.0.0.1", port, timeout=10)
-    client.ehlo("bench.example.org")
+    """Send small messages for `seconds`, 200 per connection (as a bulk sender would)."""
     sent = 0
     start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        client.sendmail("bench@example.org", [recipient], b"Subject: bench\r\n\r\nhello %d\r\n" % sent)
-        sent += 1
-    client.quit()
+    try:
+        while time.perf_counter() - start < seconds:
+            client = smtplib.SMTP("127.0.0.1", port, timeout=10)
+            client.ehlo("bench.example.org")
+            for _ in range(200):
+                client.sendmail("bench@example.org", [recipient], b"Subject: bench\r\n\r\nhello %d\r\n" % sent)
+                sent += 1
+                if time.perf_counter() - start >= seconds:
+                    break
+            client.quit()
+    except Exception as error:
+        result.put({"error": repr(error), "sent": sent, "seconds": time.perf_counter() - start})
+        return
     result.put({"sent": sent, "seconds": time.perf_counter() - start})
 
 
@@ -65,4 +72,7 @@ def in_processes(target, args_list: list[tuple]) -> list[dict]:
     results = [result.get(timeout=120) for _ in processes]
     for process in processes:
         process.join()
+    errors = [r["error"] for r in results if "error" in r]
+    if errors:
+        raise RuntimeError(f"load generator failed: {errors[0]}")
     return results

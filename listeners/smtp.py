@@ -169,7 +169,7 @@ class SmtpServer:
             timeout=idle_seconds,
             tls_context=tls_context, require_starttls=False,
             # Per session: bounds a client that loops on one command (thousands of RCPTs).
-            command_call_limit={"*": 100, "RCPT": max_commands},
+            command_call_limit=max_commands,
         )
 
     @classmethod
