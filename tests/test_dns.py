@@ -19,7 +19,7 @@ from listeners.recorder import MemoryRecorder
 @pytest.fixture
 def server(deployment, recorder):
     started = DnsServer(Authority.from_settings(deployment.settings), recorder, "127.0.0.1", 0,
-                        rrl_rate=0, tcp_idle_seconds=2).start()
+                        rrl_rate=0, tcp_idle_seconds=0.5).start()
     yield started
     started.stop()
 

@@ -87,3 +87,26 @@ def test_too_many_recipients_in_one_transaction(server, deployment, address):
     client.quit()
     assert codes == [250, 250, 250, 452, 452]
     assert len(deployment.store.contacts()) == 5   # every probe of a known address is a contact
+
+
+def test_starttls_when_a_certificate_is_configured(tmp_path, deployment, recorder, address):
+    import ssl
+    import subprocess
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=mx.canary.test", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    server = SmtpServer(recorder, "127.0.0.1", 0, hostname="mx.canary.test", tls_cert=str(cert),
+                        tls_key=str(key)).start()
+    try:
+        client = connect(server)
+        assert client.has_extn("starttls")
+        context = ssl.create_default_context(cafile=str(cert))
+        context.check_hostname = False
+        assert client.starttls(context=context)[0] == 220
+        client.ehlo("probe.example.org")
+        client.mail("a@example.org")
+        assert client.rcpt(address)[0] == 250
+        client.quit()
+    finally:
+        server.stop()
+    assert deployment.store.contacts()[0]["details"]["tls"] is True
