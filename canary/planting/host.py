@@ -104,7 +104,7 @@ class HostProfile:
         return rng.choice(values) if values else None
 
     def sampled_row(self, table: str, columns: list[str], rng: random.Random) -> dict:
-        rows = [r for r in self.sample(table) if all(r.get(c) is not None for c in columns)]
+        rows = self.sample(table)
         if not rows:
             raise PlantingError(f"{table}: sample = {columns} needs rows in the host to draw from")
         row = rng.choice(rows)

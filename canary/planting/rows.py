@@ -54,6 +54,8 @@ def build_rows(canary: dict, mapping: Mapping, schema: Schema, host: HostProfile
                now: dt.datetime) -> list[PlannedRow]:
     """Every row one canary needs, in write order."""
     patient = canary["patient"]
+    # Nobody is registered at a lab before being born.
+    born = dt.datetime.fromisoformat(patient["birth_date"]) + dt.timedelta(days=1, hours=9)
     rows: list[PlannedRow] = []
     by_entry: dict[str, list[int]] = {}
     for entry in mapping.entries:
@@ -63,16 +65,20 @@ def build_rows(canary: dict, mapping: Mapping, schema: Schema, host: HostProfile
             parents = by_entry.get(entry.parent, [])
         indexes = []
         for parent in parents:
-            for _ in range(rng.randint(*entry.count)):
-                row = _plan_row(len(rows), entry, patient, mapping, schema, host, rng, now,
-                                rows[parent] if parent is not None else None, rows)
+            parent_row = rows[parent] if parent is not None else None
+            # Siblings in date order, so that sequence numbers and dates rise together as in a real file.
+            moments = sorted(_moment(entry, parent_row, rng, now, born) for _ in range(rng.randint(*entry.count)))
+            used: set = set()
+            for moment in moments:
+                row = _plan_row(len(rows), entry, patient, mapping, schema, host, rng, moment, parent_row, rows, used)
                 rows.append(row)
                 indexes.append(row.index)
         by_entry[entry.name] = indexes
     return rows
 
 
-def _moment(entry: Entry, parent: PlannedRow | None, rng: random.Random, now: dt.datetime) -> dt.datetime:
+def _moment(entry: Entry, parent: PlannedRow | None, rng: random.Random, now: dt.datetime,
+            born: dt.datetime) -> dt.datetime:
     spec = entry.moment
     if parent is not None and not spec:
         return parent.moment
@@ -92,15 +98,20 @@ def _moment(entry: Entry, parent: PlannedRow | None, rng: random.Random, now: dt
             moment = parent.moment + dt.timedelta(minutes=rng.randint(1, 120))
     else:
         low, high = spec.get("days_ago", DEFAULT_DAYS_AGO)
-        moment = at_hour(now - dt.timedelta(days=rng.randint(int(low), int(high))))
+        moment = max(at_hour(now - dt.timedelta(days=rng.randint(int(low), int(high)))), born)
     return min(moment, now)
 
 
-def _plan_row(index, entry, patient, mapping, schema, host, rng, now, parent, rows) -> PlannedRow:
-    moment = _moment(entry, parent, rng, now)
+def _plan_row(index, entry, patient, mapping, schema, host, rng, moment, parent, rows, used) -> PlannedRow:
     row = PlannedRow(index, entry, {}, key_columns(entry, schema), moment, parent.index if parent else None)
     if entry.sample:
-        row.values.update(host.sampled_row(entry.table, entry.sample, rng))
+        # Different analyses in one file: redraw a few times rather than repeat one.
+        for _ in range(10):
+            drawn = host.sampled_row(entry.table, entry.sample, rng)
+            if tuple(drawn.values()) not in used:
+                break
+        used.add(tuple(drawn.values()))
+        row.values.update(drawn)
     table = schema[entry.table]
     for column, spec in entry.columns.items():
         where = f"{entry.table}.{column}"
