@@ -92,9 +92,17 @@ class SqlScriptTarget:
         return self.source.column_values(table, column)
 
     def fetch(self, table, key):
-        if any(isinstance(v, dict) for v in key.values()):
-            return None
-        return self.source.fetch(table, key)
+        """The row in the database the script was applied to ([host] database), found as the script wrote it."""
+        resolved = {}
+        for column, value in key.items():
+            if isinstance(value, dict) and "$ref" in value:
+                parent_table, parent_column, lookup, found = value["$ref"]
+                parent = self.source.fetch(parent_table, {lookup: found})
+                if parent is None:
+                    return None
+                value = parent[parent_column]
+            resolved[column] = value
+        return self.source.fetch(table, resolved)
 
     @contextlib.contextmanager
     def transaction(self, action: str = "plant"):
