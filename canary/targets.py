@@ -63,8 +63,7 @@ def add_target(deployment: Deployment, name: str, site: str, *, kind: str = "man
     """Record a new target of a site, after checking its kind, location, mapping and region."""
     location, mapping, notes = check_target_config(kind, location, mapping)
     if region is not None:
-        import random
-        from .patients import generate_patient
-        generate_patient(random.Random(0), region=region)  # raises ValueError naming an unknown region
+        from .patients import region_departments
+        region_departments(region)  # raises ValueError naming an unknown region
     row = deployment.store.add_target(name, site, kind=kind, location=location, mapping=mapping, region=region)
     return {**row, "notes": notes}

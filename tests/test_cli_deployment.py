@@ -1,6 +1,6 @@
 """`canary init`, `site`, `target`, `issue`, `list` as a user runs them."""
 import json
-import os
+import pathlib
 import tomllib
 
 import pytest
@@ -113,7 +113,7 @@ def test_every_command_has_help_with_an_example():
 
 
 def test_every_command_is_in_the_readme():
-    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md"), encoding="utf-8").read()
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text("utf-8")
     names = []
 
     def walk(command, path):
