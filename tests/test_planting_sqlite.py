@@ -69,6 +69,11 @@ def test_twenty_canaries_blend_into_the_host_and_check_present(deployment, lims)
         assert formats.learn_date_format([r[column] for r in ours]) == \
             formats.learn_date_format([r[column] for r in host])
     assert formats.learn_case([r["nom_usage"] for r in ours]) == formats.learn_case([r["nom_usage"] for r in host])
+    # The host is a copy frozen on 2020-10-31: the canaries' history ends there too.
+    latest_host = max(r["date_prelevement"] for r in rows_of(conn, "SELECT date_prelevement FROM dossier"
+                                                                   " WHERE patient_id <= 5000"))
+    assert max(r["cree_le"][:16] for r in ours) <= latest_host
+    assert max(r[0] for r in conn.execute("SELECT date_prelevement FROM dossier")) == latest_host
     # No canary copies a real patient's NIR.
     assert not {r["nir"] for r in ours} & {r["nir"] for r in host}
     report = check_target(deployment, "lims")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import random
 
 from . import formats
@@ -115,6 +116,28 @@ class HostProfile:
         rows = self.sample(table)
         pool = [r[column] for r in rows if (by is None or r.get(by) == by_value)]
         return rng.choice(pool) if pool else None
+
+    def latest_moment(self, now: dt.datetime) -> dt.datetime:
+        """The host's most recent activity (a copy frozen in 2020 gets canaries from before then), at most now."""
+        if self.mapping.host.get("clock", "host") == "now":
+            return now
+        latest = None
+        for entry in self.mapping.entries:
+            for column, spec in entry.columns.items():
+                if spec.source != "moment":
+                    continue
+                form = spec.options.get("format") or self.date_format(entry.table, column, with_time=True)
+                for value in self.column_sample(entry.table, column):
+                    try:
+                        moment = value if form == "native" else formats.parse_date(str(value), form)
+                    except ValueError:
+                        continue
+                    if isinstance(moment, dt.datetime):
+                        moment = moment.replace(tzinfo=None)
+                    elif isinstance(moment, dt.date):
+                        moment = dt.datetime.combine(moment, dt.time(23, 59))
+                    latest = moment if latest is None else max(latest, moment)
+        return min(latest, now) if latest else now
 
     # -- region ------------------------------------------------------------------------------------
     def departments(self) -> list[tuple[str, int]]:

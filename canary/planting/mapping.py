@@ -30,7 +30,7 @@ SOURCES = ("field", "value", "ref", "pick", "generate", "moment", "host")
 OPTIONS = {"format", "map", "null_if_same", "pattern", "by", "default"}
 GENERATORS = ("auto", "max+1", "pattern")
 TABLE_KEYS = {"name", "as", "parent", "count", "key", "lookup", "moment", "sample", "columns"}
-HOST_KEYS = {"schema", "database", "sample_rows", "dialects"}
+HOST_KEYS = {"schema", "database", "sample_rows", "clock"}
 
 
 class MappingError(PlantingError):

@@ -65,10 +65,11 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
         try:
             with store.transaction(), writer.transaction():
                 host = HostProfile(writer, mapping, can_read=can_read_rows(target, mapping))
+                history_until = host.latest_moment(now)
                 regions = _regions(target, host)
                 for _ in range(count):
-                    canary = _register(issuer, store, host, mapping, target, regions, rng, now)
-                    planned = build_rows(canary, mapping, schema, host, rng, now)
+                    canary = _register(issuer, store, host, mapping, target, regions, rng, history_until)
+                    planned = build_rows(canary, mapping, schema, host, rng, history_until)
                     rows, fingerprint = _write(writer, planned)
                     planting_id = store.record_planting(canary["id"], target["id"], rows, fingerprint,
                                                         state="planted" if writer.writes_directly else "pending")
