@@ -3,7 +3,7 @@ import json
 import sqlite3
 
 import pytest
-from labdb import MAPPING, dump_sqlite, lab_db, lab_template  # noqa: F401
+from labdb import MAPPING, dump_sqlite
 
 from canary.cli import main
 

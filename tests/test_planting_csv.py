@@ -6,7 +6,7 @@ import re
 import sqlite3
 
 import pytest
-from labdb import lab_db, lab_template  # noqa: F401
+
 
 from canary.planting.plant import check_target, plant_into_target, retire
 from canary.targets import add_target

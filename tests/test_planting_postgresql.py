@@ -3,8 +3,7 @@ import random
 import re
 
 import pytest
-from labdb import (MAPPING, dump_postgres, lab_template, postgres_db, postgres_lab,  # noqa: F401
-                   postgres_server, store_tables)
+from labdb import MAPPING, dump_postgres, store_tables
 
 from canary.planting.base import PlantingError
 from canary.planting.plant import check_target, plant_into_target, retire

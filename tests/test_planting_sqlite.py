@@ -4,7 +4,7 @@ import re
 import sqlite3
 
 import pytest
-from labdb import MAPPING, dump_sqlite, lab_db, lab_template, store_tables  # noqa: F401
+from labdb import MAPPING, dump_sqlite, store_tables
 
 from canary.planting import formats
 from canary.planting.base import PlantingError

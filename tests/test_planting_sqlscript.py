@@ -6,8 +6,7 @@ import sqlite3
 import subprocess
 
 import pytest
-from labdb import (EXAMPLES, MAPPING, lab_db, lab_template, load_example, postgres_db,  # noqa: F401
-                   postgres_server)
+from labdb import EXAMPLES, MAPPING, load_example
 
 from canary.planting.plant import check_target, confirm, plant_into_target, retire
 from canary.targets import add_target
