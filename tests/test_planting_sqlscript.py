@@ -76,6 +76,20 @@ def test_script_applies_cleanly_to_a_fresh_schema_with_sqlite3(deployment, expor
     assert confirm(deployment, "export") and {p["state"] for p in deployment.store.plantings()} == {"planted"}
 
 
+def test_keys_stay_unique_across_scripts_not_yet_applied(deployment, export, tmp_path):
+    need("sqlite3")
+    first = plant_into_target(deployment, "export", 2, rng=random.Random(25))
+    second = plant_into_target(deployment, "export", 2, rng=random.Random(26))
+    ipps = [p.rows[0]["key"]["ipp"] for p in first.canaries + second.canaries]
+    assert len(set(ipps)) == 4
+    fresh = tmp_path / "fresh.db"
+    subprocess.run(["sqlite3", str(fresh)], input=(EXAMPLES / "lab_schema.sql").read_text(), text=True, check=True)
+    for result in (first, second):
+        script = next(p for p in result.scripts if p.endswith(".postgresql.sql"))
+        subprocess.run(["sqlite3", "-bail", str(fresh)], input=pathlib.Path(script).read_text(), text=True,
+                       check=True)
+
+
 def test_script_applies_cleanly_with_psql(deployment, export, postgres_db):
     need("psql")
     import psycopg

@@ -19,10 +19,13 @@ DEFAULT_PHONE = "spaced"
 class HostProfile:
     """Formats and sequences of one target, read once per plant inside the target's transaction."""
 
-    def __init__(self, target: Target, mapping: Mapping, *, can_read: bool = True):
+    def __init__(self, target: Target, mapping: Mapping, *, can_read: bool = True,
+                 written: list[dict] | None = None):
         self.target = target
         self.mapping = mapping
         self.can_read = can_read
+        # Values we wrote before ([{table, values}]): scripts not yet applied still hold their keys.
+        self.written = written or []
         self.limit = int(mapping.host.get("sample_rows", DEFAULT_SAMPLE_ROWS))
         self._samples: dict[str, list[dict]] = {}
         self._values: dict[tuple[str, str], list] = {}
@@ -42,7 +45,10 @@ class HostProfile:
     def values(self, table: str, column: str) -> list:
         """Every value of one column (keys, for sequences and picks)."""
         if (table, column) not in self._values:
-            self._values[(table, column)] = self.target.column_values(table, column) if self.can_read else []
+            values = self.target.column_values(table, column) if self.can_read else []
+            values += [row["values"][column] for row in self.written
+                       if row["table"] == table and row["values"].get(column) is not None]
+            self._values[(table, column)] = values
         return self._values[(table, column)]
 
     def column_sample(self, table: str, column: str) -> list:

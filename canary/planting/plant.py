@@ -64,7 +64,8 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
         issuer = Issuer(store, deployment.settings, random.Random(rng.getrandbits(64)))
         try:
             with store.transaction(), writer.transaction():
-                host = HostProfile(writer, mapping, can_read=can_read_rows(target, mapping))
+                host = HostProfile(writer, mapping, can_read=can_read_rows(target, mapping),
+                                   written=_written_before(store, target))
                 history_until = host.latest_moment(now)
                 regions = _regions(target, host)
                 for _ in range(count):
@@ -103,6 +104,15 @@ def _plant_manual(deployment, target, count, dry_run, rng, now) -> PlantResult:
     except _DryRun:
         pass
     return result
+
+
+def _written_before(store, target: dict) -> list[dict]:
+    """What earlier plantings wrote, so keys stay unique across scripts nobody has applied yet."""
+    if target["kind"] != "sql":
+        return []
+    return [{"table": row["table"], "values": values}
+            for planting in store.plantings(target["id"])
+            for row, values in zip(planting["rows"], planting["fingerprint"])]
 
 
 def _regions(target: dict, host: HostProfile) -> list[tuple[str, int]]:

@@ -147,10 +147,13 @@ class SqlScriptTarget:
         return "\n".join(lines) + "\n"
 
     def _write(self, action: str) -> list[pathlib.Path]:
-        stamp = clock.utc_now().replace(":", "").replace("-", "").replace(".", "")[:15] + "Z"
+        stamp = clock.utc_now().replace(":", "").replace("-", "")    # 20261128T174720.894960Z
+        number = 1
+        while any((self.directory / f"{self.name}-{stamp}-{action}-{number}.{d}.sql").exists() for d in DIALECTS):
+            number += 1
         paths = []
         for dialect in DIALECTS:
-            path = self.directory / f"{self.name}-{stamp}-{action}.{dialect}.sql"
+            path = self.directory / f"{self.name}-{stamp}-{action}-{number}.{dialect}.sql"
             text = self.render(dialect, action)
             handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".canary-")
             with os.fdopen(handle, "w", encoding="utf-8") as out:
