@@ -132,16 +132,31 @@ def test_a_failure_mid_way_leaves_target_and_store_as_they_were(deployment, lims
     assert store_tables(deployment.store) == store_before
 
 
-def test_a_mapping_error_found_while_building_rows_changes_nothing(deployment, lims, tmp_path):
+def test_a_mapping_error_found_while_building_rows_changes_nothing(deployment, lims, tmp_path, monkeypatch):
+    # Only landlines are missing from the map: the error shows up at the first canary with one,
+    # after other canaries' rows are already in the target's transaction.
     mapping = tmp_path / "bad.toml"
-    mapping.write_text(MAPPING.read_text().replace('field = "insurer"', 'field = "insurance_company"'))
+    mapping.write_text(MAPPING.read_text().replace('landline = "FIXE"', 'portable = "MOBILE"'))
     deployment.store.add_target("lims-bad", "Labo Rennes Nord", kind="sqlite", location=str(lims),
                                 mapping=str(mapping))
     before, store_before = dump_sqlite(lims), store_tables(deployment.store)
-    with pytest.raises(PlantingError, match=r"patient\.mutuelle: field 'insurance_company' is not a canary field"):
-        plant_into_target(deployment, "lims-bad", 3, rng=random.Random(5))
+    from canary.planting import sqlite as sqlite_writer
+    real_insert, inserted = sqlite_writer.SqliteTarget.insert, []
+    monkeypatch.setattr(sqlite_writer.SqliteTarget, "insert",
+                        lambda self, *args: inserted.append(args[0]) or real_insert(self, *args))
+    with pytest.raises(PlantingError, match=r"telecom\.type: map has no entry for 'landline'"):
+        plant_into_target(deployment, "lims-bad", 10, rng=random.Random(5))
+    assert inserted.count("patient") >= 1
     assert dump_sqlite(lims) == before
     assert store_tables(deployment.store) == store_before
+
+
+def test_unknown_canary_fields_are_refused_before_anything_is_written(deployment, lims, tmp_path):
+    mapping = tmp_path / "bad.toml"
+    mapping.write_text(MAPPING.read_text().replace('field = "insurer"', 'field = "insurance_company"'))
+    with pytest.raises(PlantingError, match=r"patient\.mutuelle: field 'insurance_company' is not a canary field"):
+        add_target(deployment, "lims-bad", "Labo Rennes Nord", kind="sqlite", location=str(lims),
+                   mapping=str(mapping))
 
 
 def test_retire_deletes_the_rows_and_records_when(deployment, lims):

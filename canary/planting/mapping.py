@@ -20,6 +20,7 @@ docs/README-planting.md describes every key.
 """
 from __future__ import annotations
 
+import functools
 import pathlib
 import tomllib
 from dataclasses import dataclass, field
@@ -175,11 +176,29 @@ def _column_spec(column: str, raw, where: str) -> ColumnSpec:
     return ColumnSpec(column, source, argument, options)
 
 
+@functools.cache
+def canary_fields() -> tuple[str, ...]:
+    """The dotted paths of a canary's fields ('last_name', 'address.postal_code', ...)."""
+    import random
+    from ..patients import generate_patient
+
+    def paths(record, prefix=""):
+        for key, value in record.items():
+            yield from paths(value, f"{prefix}{key}.") if isinstance(value, dict) else [f"{prefix}{key}"]
+    return tuple(sorted(paths(generate_patient(random.Random(0)))))
+
+
 def check_mapping(mapping: Mapping, schema: Schema) -> list[str]:
-    """Every way the mapping does not fit the schema, one message per table and column."""
+    """Every way the mapping does not fit the schema or the canary, one message per table and column."""
     errors = []
     where = f"mapping {mapping.path}"
+    fields = canary_fields()
     for entry in mapping.entries:
+        for column, spec in entry.columns.items():
+            for path in (spec.argument if spec.source == "field" else None, spec.options.get("null_if_same")):
+                if path is not None and path not in fields:
+                    errors.append(f"{where}: {entry.table}.{column}: field {path!r} is not a canary field "
+                                  f"(fields: {', '.join(fields)})")
         table = schema.get(entry.table)
         if table is None:
             errors.append(f"{where}: table {entry.table} is not in the target "
