@@ -68,6 +68,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # Conservative probability that one canary reached a file some other way.
         "p": 0.01,
     },
+    "planting": {
+        # Canaries `canary rotate` plants in each target per run.
+        "rotate_count": 2,
+    },
     "alerts": {
         "throttle_seconds": 300,
         "webhook_url": "",

@@ -5,10 +5,11 @@ part uses the connection, transactions and evidence log of `CoreStore`.
 """
 from .contacts import ContactStore
 from .core import Conflict, CoreStore, NotFound, StoreError
+from .plantings import PlantingStore
 from .registry import RegistryStore
 
 
-class Store(RegistryStore, ContactStore, CoreStore):
+class Store(RegistryStore, ContactStore, PlantingStore, CoreStore):
     """A deployment's store (SQLite, WAL)."""
 
 
