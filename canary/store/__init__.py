@@ -3,12 +3,15 @@
 `Store` is assembled from one part per subject so that each file stays small; every
 part uses the connection, transactions and evidence log of `CoreStore`.
 """
+from .alerts import AlertStore
 from .contacts import ContactStore
 from .core import Conflict, CoreStore, NotFound, StoreError
+from .overview import OverviewStore
 from .registry import RegistryStore
+from .users import UserStore
 
 
-class Store(RegistryStore, ContactStore, CoreStore):
+class Store(RegistryStore, ContactStore, OverviewStore, UserStore, AlertStore, CoreStore):
     """A deployment's store (SQLite, WAL)."""
 
 
