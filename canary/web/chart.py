@@ -6,7 +6,7 @@ import datetime as dt
 from .present import CHANNELS
 
 WIDTH, HEIGHT = 720, 180
-MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 36, 22, 8
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_BOTTOM, MARGIN_TOP = 36, 24, 22, 8
 
 
 def nice_ceiling(value: int) -> int:
@@ -25,7 +25,7 @@ def timeline(counts: dict[str, dict[str, int]], end: dt.date, days: int = 30) ->
     day_list = [first + dt.timedelta(days=n) for n in range(days)]
     totals = [sum(counts.get(day.isoformat(), {}).values()) for day in day_list]
     top = nice_ceiling(max(totals + [1]))
-    plot_w, plot_h = WIDTH - MARGIN_LEFT, HEIGHT - MARGIN_BOTTOM - MARGIN_TOP
+    plot_w, plot_h = WIDTH - MARGIN_LEFT - MARGIN_RIGHT, HEIGHT - MARGIN_BOTTOM - MARGIN_TOP
     slot = plot_w / days
     bars = []
     for index, day in enumerate(day_list):
@@ -42,7 +42,8 @@ def timeline(counts: dict[str, dict[str, int]], end: dt.date, days: int = 30) ->
               for index, day in enumerate(day_list) if index % 5 == 0 or index == days - 1]
     ticks = [{"y": round(MARGIN_TOP + plot_h - plot_h * value / top, 1), "value": value}
              for value in (0, top // 2 if top >= 2 else None, top) if value is not None]
-    channels = sorted({bar["channel"] for bar in bars}, key=lambda c: (c not in CHANNELS, c))
+    channels = sorted({bar["channel"] for bar in bars},
+                      key=lambda c: (CHANNELS.index(c) if c in CHANNELS else len(CHANNELS), c))
     return {"width": WIDTH, "height": HEIGHT, "bars": bars, "labels": labels, "ticks": ticks,
-            "left": MARGIN_LEFT, "baseline": MARGIN_TOP + plot_h, "total": sum(totals), "days": days,
+            "left": MARGIN_LEFT, "right": WIDTH - MARGIN_RIGHT, "baseline": MARGIN_TOP + plot_h, "total": sum(totals), "days": days,
             "channels": channels, "first": first.isoformat(), "last": end.isoformat()}
