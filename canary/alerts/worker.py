@@ -102,8 +102,9 @@ class AlertWorker:
         return None
 
     def _queue(self, alert: dict, kind: str, contact_id: int | None) -> None:
+        due = clock.format_time(self.now())
         for destination in self.channels:
-            self.store.enqueue_alert(destination, kind, alert, contact_id)
+            self.store.enqueue_alert(destination, kind, alert, contact_id, due)
 
     def queue_test_alert(self) -> None:
         """A test alert on every configured channel: `canary alerts test`."""

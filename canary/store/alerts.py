@@ -47,13 +47,15 @@ class AlertStore:
             row["held_sources"] = json.loads(row["held_sources"])
         return rows
 
-    def enqueue_alert(self, destination: str, kind: str, alert: dict, contact_id: int | None = None) -> int:
+    def enqueue_alert(self, destination: str, kind: str, alert: dict, contact_id: int | None = None,
+                      due: str | None = None) -> int:
+        """Queue one alert for one destination, due at `due` (default now)."""
         now = clock.utc_now()
         with self.transaction():
             return self._insert("alert_deliveries", {
                 "created_at": now, "destination": destination, "contact_id": contact_id, "kind": kind,
                 "alert": json.dumps(alert, sort_keys=True, ensure_ascii=False), "state": "pending",
-                "attempts": 0, "next_at": now})
+                "attempts": 0, "next_at": due or now})
 
     def due_alert_deliveries(self, now: str, limit: int = 100) -> list[dict]:
         rows = self._rows("SELECT * FROM alert_deliveries WHERE state = 'pending' AND next_at <= ? "
