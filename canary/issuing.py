@@ -68,7 +68,9 @@ class Issuer:
             raise Conflict("could not find a free DNS label / email address")
         phone = self.phones.allocate(patient.get("phone_kind", "mobile"),
                                      patient.get("address", {}).get("department"))
-        registered = {**patient, "email": email, "phone": phone, "nir": nir}
+        from .phones import phone_kind
+        # The allocator may fall back to another kind when a range runs out: keep the record true.
+        registered = {**patient, "email": email, "phone": phone, "phone_kind": phone_kind(phone), "nir": nir}
         identifiers = [("email", email), ("phone", phone), ("nir", nir), ("url", f"http://{hostnames[0]}/")]
         identifiers += [("hostname", name) for name in hostnames]
         canary_id = self.store.add_canary(registered, label, identifiers, target_id=target_id)

@@ -13,7 +13,6 @@ def add_target(deployment: Deployment, name: str, site: str, *, kind: str = "man
     if kind not in TARGET_KINDS:
         raise SettingsError(f"unknown target kind {kind!r} (one of {', '.join(TARGET_KINDS)})")
     if region is not None:
-        import random
-        from .patients import generate_patient
-        generate_patient(random.Random(0), region=region)  # raises ValueError naming an unknown region
+        from .patients import region_departments
+        region_departments(region)  # raises ValueError naming an unknown region
     return deployment.store.add_target(name, site, kind=kind, location=location, mapping=mapping, region=region)

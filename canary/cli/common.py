@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sqlite3
 import sys
 
@@ -28,6 +29,8 @@ class CanaryGroup(click.Group):
         try:
             return super().invoke(ctx)
         except EXPECTED_ERRORS as error:
+            if os.environ.get("CANARY_DEBUG"):
+                raise
             raise click.ClickException(_one_line(error)) from None
 
 

@@ -1,0 +1,46 @@
+"""Common French surnames, nationally and with a regional flavour, most common first."""
+
+LAST_NAMES: tuple[str, ...] = (
+    "Martin", "Bernard", "Thomas", "Petit", "Robert", "Richard", "Durand", "Dubois", "Moreau", "Laurent",
+    "Simon", "Michel", "Lefebvre", "Leroy", "Roux", "David", "Bertrand", "Morel", "Fournier", "Girard",
+    "Bonnet", "Dupont", "Lambert", "Fontaine", "Rousseau", "Vincent", "Muller", "Lefèvre", "Faure", "André",
+    "Mercier", "Blanc", "Guérin", "Boyer", "Garnier", "Chevalier", "François", "Legrand", "Gauthier", "Garcia",
+    "Perrin", "Robin", "Clément", "Morin", "Nicolas", "Henry", "Roussel", "Mathieu", "Gautier", "Masson",
+    "Marchand", "Duval", "Denis", "Dumont", "Marie", "Lemaire", "Noël", "Meyer", "Dufour", "Meunier",
+    "Brun", "Blanchard", "Giraud", "Joly", "Rivière", "Lucas", "Brunet", "Gaillard", "Barbier", "Arnaud",
+    "Martinez", "Gérard", "Roche", "Renard", "Schmitt", "Roy", "Leroux", "Colin", "Vidal", "Caron",
+    "Picard", "Roger", "Fabre", "Aubert", "Lemoine", "Renaud", "Dumas", "Lacroix", "Olivier", "Philippe",
+    "Bourgeois", "Pierre", "Benoît", "Rey", "Leclerc", "Payet", "Rolland", "Leclercq", "Guillaume", "Lecomte",
+    "Lopez", "Jean", "Dupuy", "Guillot", "Hubert", "Berger", "Carpentier", "Sanchez", "Dupuis", "Moulin",
+    "Louis", "Deschamps", "Huet", "Vasseur", "Perez", "Boucher", "Fleury", "Royer", "Klein", "Jacquet",
+    "Adam", "Paris", "Poirier", "Marty", "Aubry", "Guyot", "Carré", "Charles", "Renault", "Charpentier",
+    "Ménard", "Maillard", "Baron", "Bertin", "Bailly", "Hervé", "Schneider", "Fernandez", "Collet", "Léger",
+    "Bouvier", "Julien", "Prévost", "Millet", "Perrot", "Daniel", "Cousin", "Germain", "Breton", "Besson",
+    "Langlois", "Rémy", "Pelletier", "Lévêque", "Perrier", "Leblanc", "Barré", "Lebrun", "Marchal", "Weber",
+    "Mallet", "Hamon", "Boulanger", "Jacob", "Monnier", "Michaud", "Rodriguez", "Guichard", "Gillet", "Étienne",
+    "Poulain", "Tessier", "Chevallier", "Collin", "Chauvin", "Da Silva", "Bouchet", "Gay", "Lemaître", "Bénard",
+    "Maréchal", "Humbert", "Reynaud", "Antoine", "Perret", "Barthélemy", "Cordier", "Pichon", "Lejeune",
+    "Gilbert", "Lamy", "Delaunay", "Pasquier", "Carlier", "Laporte", "Benali", "Haddad", "Mansouri",
+    "Ferreira", "Pereira", "Nguyen", "Diallo", "Traoré", "Ben Ahmed", "Rossi", "Kaya",
+)
+
+# (departments, surnames) drawn from, for part of the patients living there.
+REGIONAL_LAST_NAMES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("22", "29", "35", "56"),
+     ("Le Gall", "Le Goff", "Le Roux", "Guillou", "Le Bihan", "Tanguy", "Le Corre", "Le Floch", "Kerjean",
+      "Le Guen", "Morvan", "Le Berre", "Riou", "Quéré", "Le Moal", "Jaouen", "Cadiou", "Le Bras")),
+    (("57", "67", "68"),
+     ("Schmitt", "Muller", "Meyer", "Weber", "Klein", "Schneider", "Fischer", "Wagner", "Hoffmann", "Koch",
+      "Becker", "Kieffer", "Zimmermann", "Wolff", "Schaeffer", "Roth", "Keller", "Huber")),
+    (("2A", "2B"),
+     ("Santoni", "Luciani", "Pietri", "Rossi", "Leca", "Albertini", "Casanova", "Giacomoni", "Mattei",
+      "Ottaviani", "Paoli", "Poli", "Marchetti", "Filippi", "Colonna", "Ceccaldi")),
+    (("974",),
+     ("Payet", "Hoarau", "Grondin", "Fontaine", "Técher", "Robert", "Rivière", "Boyer", "Lebon", "Maillot",
+      "Morel", "Nativel", "Dijoux", "Turpin", "Lauret", "Hoareau")),
+    (("971", "972", "973"),
+     ("Jean-Baptiste", "Marie-Sainte", "Alexis", "Joseph", "Louis", "Saint-Louis", "Jean-Louis", "Rosier",
+      "Lubin", "Cénac", "Bellance", "Bourgeois", "Pierre-Louis", "Calixte", "Zébina")),
+    (("976",),
+     ("Ahamada", "Abdallah", "Madi", "Soilihi", "Ali", "Said", "Houmadi", "Attoumani", "Mohamed", "Combo")),
+)
