@@ -4,6 +4,7 @@ import io
 
 from conftest import csrf_from
 
+from canary.web import scanning
 from canary.web.chart import nice_ceiling, timeline
 
 PAYLOADS = {
@@ -81,9 +82,32 @@ def test_upload_larger_than_the_limit_is_refused(app, client, login):
     assert response.status_code == 413
 
 
-def test_scan_page_says_it_is_not_available_yet(client, login):
+def test_scan_page_says_when_scanning_is_not_available(client, login, monkeypatch):
+    monkeypatch.setattr(scanning, "scanning_available", lambda: False)
     login()
     assert "Not available yet" in client.get("/scan").text
+
+
+def test_an_uploaded_file_is_scanned_and_attributed(client, login, monkeypatch):
+    seen = []
+
+    def fake_scan(path):  # the real one is canary.scan.scan_files, tested on its own
+        seen.append((path.name, path.read_bytes()))
+        return {"scan_id": 7, "evidence_seq": 42, "warnings": [], "matches": [
+                    {"canary_id": 1, "token": None, "kind": "email", "value": "a@b.canary.test",
+                     "found": "<script>x</script>", "line": 3}],
+                "targets": [{"site": "Labo", "target": "lims-prod", "canaries_found": 1, "canaries_expected": 1,
+                             "probability": 0.99, "taken_after": "2026-11-01", "taken_before": None,
+                             "complete": True, "notes": []}]}
+
+    monkeypatch.setattr(scanning, "scanning_available", lambda: True)
+    monkeypatch.setattr(scanning, "scan_uploaded", fake_scan)
+    login()
+    token = csrf_from(client.get("/scan").text)
+    page = client.post("/scan", data={"csrf_token": token, "file": (io.BytesIO(b"nom;email"), "../../etc/leak.csv")},
+                       content_type="multipart/form-data").text
+    assert seen == [("etc_leak.csv", b"nom;email")]  # a name the uploader cannot steer out of the temp folder
+    assert "lims-prod" in page and "0.990000" in page and "&lt;script&gt;x" in page
 
 
 def test_chart_bars_are_stacked_and_scaled():
