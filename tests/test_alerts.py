@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import http.server
 import json
 import socket
@@ -130,7 +132,8 @@ def test_webhook_alert_says_what_how_and_where(deployment, lab, receiver):
     contact_id = touch(deployment.store, lab[0])
     assert worker.run_once() == {"sent": 1, "failed": 0}
     alert = receiver.bodies[0]
-    assert (alert["what"], alert["site"], alert["target"]) == (f"canary {lab[0]}", "Labo Rennes Nord", "lims-prod")
+    assert alert["what"] == f"canary {lab[0]} (Maëlle Guillou)"
+    assert (alert["canary_id"], alert["site"], alert["target"]) == (lab[0], "Labo Rennes Nord", "lims-prod")
     assert (alert["channel"], alert["source"], alert["contact_id"]) == ("dns", "192.0.2.7:5353", contact_id)
     assert alert["url"] == f"https://canary.example.org/canaries/{lab[0]}"
     import hashlib
@@ -151,8 +154,7 @@ def test_throttled_per_canary_and_channel_with_a_summary(deployment, lab, receiv
     touch(deployment.store, lab[0], channel="smtp", time=at(2), details={"subject": "hello"})  # other channel
     touch(deployment.store, lab[1], time=at(3))  # other canary
     worker.run_once()
-    assert [(b["what"], b["channel"]) for b in receiver.bodies] == [
-        (f"canary {lab[0]}", "dns"), (f"canary {lab[0]}", "smtp"), (f"canary {lab[1]}", "dns")]
+    assert [(b["canary_id"], b["channel"]) for b in receiver.bodies] == [(lab[0], "dns"), (lab[0], "smtp"), (lab[1], "dns")]
     # The window closes with nothing new: a summary of the five held back.
     clock.advance(301)
     worker.run_once()
@@ -195,7 +197,7 @@ def test_a_receiver_that_fails_then_recovers_gets_everything_once(deployment, la
             worker.run_once()
             assert len(delays) < 10
         assert delays == [1, 2, 4]  # exponential backoff, then both delivered in order
-        assert [b["what"] for b in receiver.bodies] == [f"canary {lab[0]}", f"canary {lab[1]}"]
+        assert [b["canary_id"] for b in receiver.bodies] == lab
         assert receiver.attempts == 5
         assert worker.run_once() == {"sent": 0, "failed": 0}
     finally:
@@ -212,7 +214,7 @@ def test_restart_neither_repeats_nor_loses(deployment, lab, receiver):
         AlertWorker(reopened.store, settings).run_once()
     finally:
         reopened.close()
-    assert [b["what"] for b in receiver.bodies] == [f"canary {lab[0]}", f"canary {lab[1]}"]
+    assert [b["canary_id"] for b in receiver.bodies] == lab
 
 
 def test_background_worker_delivers_and_stops(deployment, lab, receiver):
@@ -233,10 +235,10 @@ def test_email_through_a_relay(deployment, lab, smtp_sink):
     assert AlertWorker(deployment.store, settings).run_once() == {"sent": 1, "failed": 0}
     envelope = smtp_sink.envelopes[0]
     assert envelope.rcpt_tos == ["soc@example.org", "dpo@example.org"]
-    message = envelope.content.decode()
-    assert f"Subject: [canary] canary {lab[0]} touched via smtp (Labo Rennes Nord / lims-prod)" in message
-    assert "Bcc:" not in message.split("\r\n\r\n")[0]  # attacker text never reaches the headers
-    assert f"https://canary.example.org/canaries/{lab[0]}" in message
+    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert message["Subject"] == f"[canary] canary {lab[0]} (Maëlle Guillou) touched via smtp (Labo Rennes Nord / lims-prod)"
+    assert message["Bcc"] is None  # attacker text never reaches the headers
+    assert f"https://canary.example.org/canaries/{lab[0]}" in message.get_content()
 
 
 def test_slack_text_is_escaped(deployment, lab, receiver):

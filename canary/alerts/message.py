@@ -27,7 +27,7 @@ def subject_of(contact: dict) -> str:
 def contact_alert(contact: dict, deployment: str, public_url: str, held_back: dict | None = None) -> dict:
     """The alert for one contact, with a summary of contacts held back since the last alert, if any."""
     if contact.get("canary_id"):
-        what = f"canary {contact['canary_id']}"
+        what = f"canary {contact['canary_id']}" + (f" ({contact['canary_name']})" if contact.get("canary_name") else "")
     else:
         what = f"token {contact.get('token')}"
     return {

@@ -4,7 +4,10 @@ from __future__ import annotations
 import json
 
 _CONTACT = ("SELECT ct.*, i.kind AS identifier_kind, i.value AS identifier, tk.token AS token, "
-            "c.label AS canary_label, tg.name AS target, s.name AS site "
+            "c.label AS canary_label, "
+            "trim(coalesce(json_extract(c.patient, '$.first_name'), '') || ' ' || "
+            "coalesce(json_extract(c.patient, '$.last_name'), '')) AS canary_name, "
+            "tg.name AS target, s.name AS site "
             "FROM contacts ct JOIN identifiers i ON i.id = ct.identifier_id "
             "LEFT JOIN tokens tk ON tk.id = ct.token_id "
             "LEFT JOIN canaries c ON c.id = ct.canary_id "

@@ -34,10 +34,11 @@ def create_app(settings_or_home: Settings | str | os.PathLike | None = None, tes
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
         LOGIN_FAILURES_ALLOWED=10,
         LOGIN_FAILURE_WINDOW_SECONDS=900,
-        JSON_SORT_KEYS=False,
     )
     if test_config:
         app.config.from_mapping(test_config)
+    app.json.sort_keys = False  # keep the order the library gives (id, name, ... as `canary list`)
+    app.json.ensure_ascii = False
 
     from . import api, auth, db, present, scanning, security, views
     db.init_app(app)

@@ -52,6 +52,8 @@ def _failures() -> LoginFailures:
 @bp.before_app_request
 def load_logged_in_user():
     g.user = None
+    if request.blueprint == "api":
+        return  # the API knows bearer tokens only: no session is read (nor a Vary: Cookie added)
     user_id = session.get("user_id")
     if user_id is None:
         return
