@@ -273,3 +273,11 @@ def test_a_dead_channel_never_blocks_recording(deployment, lab):
     assert worker.run_once()["failed"] == 1
     touch(deployment.store, lab[1])
     assert len(deployment.store.contacts()) == 2
+
+
+def test_worker_for_a_deployment_without_channels_starts_as_a_no_op(deployment):
+    from canary.alerts import worker_for
+    worker = worker_for(deployment)
+    worker.start()
+    assert worker._thread is None
+    worker.stop()
