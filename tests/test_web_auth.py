@@ -44,7 +44,7 @@ def test_logout_needs_the_csrf_token_then_ends_the_session(client, login):
 
 
 def test_next_never_leads_off_site(client, login):
-    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example", "/\t/evil.example", "/\n/evil.example"):
         response = login(next_path=target)
         assert response.headers["Location"] == "/", target
 

@@ -75,8 +75,10 @@ def login_required(view):
 
 
 def _safe_next(target: str | None) -> str:
-    """Only paths on this site: '//evil.example' and 'https://...' fall back to the overview."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+    """Only paths on this site: '//evil.example', 'https://...' and tricks browsers undo fall back to the overview."""
+    # Browsers drop tabs and newlines and read '\\' as '/', so '/\t/evil.example' would leave the site.
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not any(ord(char) < 0x21 or ord(char) == 0x7F for char in target)):
         return target
     return url_for("views.overview")
 
