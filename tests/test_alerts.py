@@ -281,3 +281,21 @@ def test_worker_for_a_deployment_without_channels_starts_as_a_no_op(deployment):
     worker.start()
     assert worker._thread is None
     worker.stop()
+
+
+def test_standalone_tokens_alert_and_summarise_too(deployment, receiver):
+    from canary.issuing import Issuer
+    token = Issuer(deployment.store, deployment.settings).issue_token("dns", "runbook")
+    clock = Clock()
+    worker = AlertWorker(deployment.store, settings_with(deployment, webhook_url=receiver.url), now=clock)
+    found = deployment.store.resolve(token["value"])
+    for _ in range(3):
+        deployment.store.record_contacts([{"channel": "dns", "identifier_id": found["identifier_id"],
+                                           "token_id": found["token_id"], "source": "192.0.2.9:53",
+                                           "details": {"qname": token["value"]}}])
+    worker.run_once()
+    clock.advance(301)
+    worker.run_once()
+    assert [(b["type"], b["what"]) for b in receiver.bodies] == [("contact", f"token {token['token']}"),
+                                                                  ("summary", f"token {token['token']}")]
+    assert receiver.bodies[1]["held_back"]["count"] == 2

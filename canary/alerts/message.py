@@ -60,10 +60,14 @@ def summary_alert(throttle: dict, deployment: str, public_url: str, last_contact
     """An alert that only reports what throttling held back once the window has closed."""
     kind, _, subject_id = throttle["subject"].partition(":")
     contact = last_contact or {"canary_id": int(subject_id) if kind == "canary" else None}
+    if kind == "canary":
+        what = f"canary {subject_id}" + (f" ({contact['canary_name']})" if contact.get("canary_name") else "")
+    else:
+        what = f"token {contact.get('token')}"
     return {
         "type": "summary",
         "deployment": deployment,
-        "what": f"{kind} {subject_id}" if kind == "canary" else f"token {(last_contact or {}).get('token')}",
+        "what": what,
         "canary_id": contact.get("canary_id"),
         "token": contact.get("token"),
         "site": contact.get("site"),

@@ -96,10 +96,9 @@ class AlertWorker:
         return flushed
 
     def _latest_contact(self, kind: str, subject_id: int, channel: str) -> dict | None:
-        if kind == "canary":
-            found = self.store.search_contacts(canary_id=subject_id, channel=channel, limit=1)
-            return found[0] if found else None
-        return None
+        key = "canary_id" if kind == "canary" else "token_id"
+        found = self.store.search_contacts(**{key: subject_id}, channel=channel, limit=1)
+        return found[0] if found else None
 
     def _queue(self, alert: dict, kind: str, contact_id: int | None) -> None:
         due = clock.format_time(self.now())

@@ -62,12 +62,13 @@ class OverviewStore:
         return rows[0] if rows else None
 
     def search_contacts(self, *, channel: str | None = None, site: str | None = None, target: str | None = None,
-                        canary_id: int | None = None, since: str | None = None, until: str | None = None,
+                        canary_id: int | None = None, token_id: int | None = None,
+                        since: str | None = None, until: str | None = None,
                         limit: int = 100, offset: int = 0) -> list[dict]:
         """Contacts matching every filter given, newest first."""
         where, params = [], []
         for clause, value in (("ct.channel = ?", channel), ("s.name = ?", site), ("tg.name = ?", target),
-                              ("ct.canary_id = ?", canary_id), ("ct.time >= ?", since), ("ct.time < ?", until)):
+                              ("ct.canary_id = ?", canary_id), ("ct.token_id = ?", token_id), ("ct.time >= ?", since), ("ct.time < ?", until)):
             if value is not None:
                 where.append(clause)
                 params.append(value)

@@ -7,7 +7,7 @@ import secrets
 from flask import abort, request, session
 
 # No inline script or style anywhere: an injected <script> or style attribute does nothing.
-CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
                            "frame-ancestors 'none'; base-uri 'none'")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
