@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 
-from canary import clock
 from canary.deployment import Deployment, init_deployment
 from canary.issuing import Issuer
 from canary.patients import generate_patients
@@ -41,9 +40,8 @@ def build_deployment(home: pathlib.Path, labs: int, per_target: int) -> tuple[De
                 target = store.add_target(f"lab{lab:02d}-{kind}", site["name"])
                 for n in range(per_target):
                     canary = issuer.register_canary(next(patients), target["id"])
-                    store._insert("plantings", {"canary_id": canary["id"], "target_id": target["id"],
-                                                "state": "planted", "planted_at": f"2020-{n % 12 + 1:02d}-01T00:00:00Z",
-                                                "rows": "[]", "created_at": clock.utc_now()})
+                    store.record_planting(canary["id"], target["id"], [], [],
+                                          time=f"2020-{n % 12 + 1:02d}-01T00:00:00.000000Z")
                     if kind == "vendor-export":   # 2021: the vendor's migration copies leaked
                         leaked.append(canary)
     return deployment, leaked
