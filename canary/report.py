@@ -61,6 +61,11 @@ def build_report(deployment: Deployment, *, site: str | None = None, target: str
     }
 
 
+def format_probability(probability: float, p: float, k: int) -> str:
+    """1 - p**k readably: '0.990000', or '1 - 1e-08' once six decimals would round to 1."""
+    return f"{probability:.6f}" if p ** k >= 5e-7 else f"1 - {p ** k:.0e}"
+
+
 def _title(site, target, canary_id) -> str:
     if canary_id is not None:
         return f"Investigation report: canary {canary_id}"
@@ -133,7 +138,8 @@ def render(report: dict, fmt: str, secret: str) -> str:
     """The report in md, html or json, signed with the deployment's secret."""
     if fmt == "json":
         return sign_json(report, secret)
-    context = {"r": report, "timeline": timeline(report), "max_contacts": MAX_LISTED_CONTACTS}
+    context = {"r": report, "timeline": timeline(report), "max_contacts": MAX_LISTED_CONTACTS,
+               "probability": format_probability}
     if fmt == "html":
         return sign_text(_ENVIRONMENT.get_template("investigation_report.html").render(**context), secret)
     if fmt == "md":
@@ -163,7 +169,8 @@ def _markdown(report: dict, entries: list[dict]) -> str:
     for window in report["windows"]:
         out += [f"- scan {window['scan_id']}, {_cell(window['site'])} / {_cell(window['target'])}: "
                 f"{window['canaries_found']} of {window['canaries_expected']} expected canaries, "
-                f"P(source) = {window['probability']:.6f} (p = {window['p']}); taken after "
+                f"P(source) = {format_probability(window['probability'], window['p'], window['canaries_found'])} "
+                f"(p = {window['p']}); taken after "
                 f"{window['taken_after'] or 'unknown'} and before {window['taken_before'] or 'unknown'}"
                 + ("" if window["complete"] else " (partial copy)")]
         out += [f"  - {_cell(note)}" for note in window["notes"]]

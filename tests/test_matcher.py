@@ -80,3 +80,8 @@ def test_a_phone_needs_the_birth_date_and_a_name(index):
     for stranger in ("Hélène Le Goff 06 39 98 12 34", "Paul Martin 06 39 98 12 34 12/03/1985"):
         result = index.scan_block("f", [1], stranger.encode())
         assert result.hits == [] and result.uncorroborated_phones == {1: 1}
+
+
+def test_matches_say_what_the_file_wrote(index):
+    result = index.scan_block("f", [1, 2], b"LE GOFF;HELENE.LEGOFF@ABC123.CANARY.TEST;12/03/1985\nvoir HTTP://ABC123.canary.test/")
+    assert [h.found for h in result.hits] == ["HELENE.LEGOFF@ABC123.CANARY.TEST", "HTTP://ABC123.canary.test"]

@@ -192,7 +192,7 @@ class IdentifierIndex:
         low = data.lower()
         per_record: dict[int, list[tuple[Owner, bytes]]] = defaultdict(list)
         births: dict[int, set[int]] = defaultdict(set)
-        for index, owner, found in self._named_hits(low):
+        for index, owner, found in self._named_hits(low, data):
             per_record[index].append((owner, found))
         for index, key in self._digit_hits(low, 10 if free_text else LONGEST_RUN):
             if key in self.birth_dates:
@@ -204,8 +204,8 @@ class IdentifierIndex:
         lines = data.split(b"\n")
         return self._judge(label, numbers, lines, per_record, births)
 
-    def _named_hits(self, low: bytes):
-        """(record index, owner, text) for hostnames, URLs and emails, via their zone suffixes."""
+    def _named_hits(self, low: bytes, data: bytes):
+        """(record index, owner, text as written) for hostnames, URLs and emails, via their zone suffixes."""
         positions = []
         for suffix in self.suffixes:
             pos = low.find(suffix)
@@ -223,9 +223,11 @@ class IdentifierIndex:
                 continue
             index += low.count(b"\n", counted_to, pos)
             counted_to = pos
-            yield index, *found
+            owner, start = found
+            yield index, owner, data[start:end]
 
-    def _name_at(self, low: bytes, pos: int, end: int):
+    def _name_at(self, low: bytes, pos: int, end: int) -> tuple[Owner, int] | None:
+        """The identifier whose name ends at `end`, and where its written form starts."""
         window = low[max(0, pos - 320):pos][::-1]
         match = _LEFT.match(window)
         labels = match.group(1)[::-1].lstrip(b".")
@@ -237,15 +239,16 @@ class IdentifierIndex:
             owner = self.emails.get(email) or self.emails.get(
                 fold(decode_record(email)).encode("utf-8", "ignore"))
             if owner is not None:
-                return owner, email
+                return owner, start - 1 - len(local)
         candidate = host
         while candidate.count(b".") >= 1:
-            if any(low[max(0, start - len(s)):start] == s for s in _SCHEMES) and candidate in self.url_hosts:
-                return self.url_hosts[candidate], low[max(0, start - 8):end]
+            scheme = next((s for s in _SCHEMES if low[max(0, start - len(s)):start] == s), None)
+            if scheme is not None and candidate in self.url_hosts:
+                return self.url_hosts[candidate], start - len(scheme)
             if candidate in self.hosts:
-                return self.hosts[candidate], host
+                return self.hosts[candidate], pos - len(labels)
             if candidate in self.url_hosts:
-                return self.url_hosts[candidate], host
+                return self.url_hosts[candidate], pos - len(labels)
             dot = candidate.find(b".")
             start += dot + 1
             candidate = candidate[dot + 1:]
