@@ -16,12 +16,14 @@ import functools
 import re
 import unicodedata
 from collections import defaultdict
-from itertools import chain
+from itertools import chain, compress, count
+from operator import not_
 
 from .formats import decode_record
 
 _SEPARATORS = b" .-/()"
 _DIGITS_AND_NEWLINES = bytes(c if 48 <= c <= 57 or c == 10 else 32 for c in range(256))
+_DIGITS_AS_NINES = bytes(57 if 48 <= c <= 57 else c for c in range(256))
 _HOST_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-")
 # Read right to left from a zone suffix: the labels before it, then maybe "@local-part".
 _LEFT = re.compile(rb"([a-z0-9\-.]*)(?:@([a-z0-9._%+\-\x80-\xff]*))?")
@@ -29,14 +31,17 @@ _SCHEMES = (b"http://", b"https://", b"http:\\/\\/", b"https:\\/\\/")
 LONGEST_RUN = 15  # an NIR; a longer run is numbers glued by deleted separators
 
 
-_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
+_LIGATURES = (("œ", "oe"), ("Œ", "OE"), ("æ", "ae"), ("Æ", "AE"), ("ß", "ss"))  # NFKD keeps them whole
 
 
 def fold(text: str) -> str:
     """Lowercase ASCII without accents: 'Hélène LE GOFF' -> 'helene le goff', 'Cœur' -> 'coeur'."""
     if text.isascii():
         return text.lower()
-    return unicodedata.normalize("NFKD", text.translate(_LIGATURES)).encode("ascii", "ignore").decode().lower()
+    for ligature, letters in _LIGATURES:
+        if ligature in text:
+            text = text.replace(ligature, letters)
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -258,47 +263,47 @@ class IdentifierIndex:
         """(record index, digit key) for phones, NIRs and birth dates in any of their writings.
 
         Runs are kept per record so that a hit's record is known without searching the
-        block for it: one `bytes.find` per key made this quadratic in the block size.
+        block for it (one `bytes.find` per key was quadratic in the block size), and the
+        records that hit are picked by C-level iterators, not a Python loop over all.
         """
         # One pass: separators deleted (so "06 39 98 12 34" is one run), other bytes to spaces.
-        per_record = list(map(bytes.split, low.translate(_DIGITS_AND_NEWLINES, _SEPARATORS).split(b"\n")))
+        digits = low.translate(_DIGITS_AND_NEWLINES, _SEPARATORS)
+        per_record = list(map(bytes.split, digits.split(b"\n")))
         found = self.digit_keys.intersection(chain.from_iterable(per_record))
-        long_runs = max(map(len, chain.from_iterable(per_record)), default=0) > longest
-        if found or long_runs:
-            disjoint = found.isdisjoint
+        if found:
+            for index in compress(count(), map(not_, map(found.isdisjoint, per_record))):
+                for key in found.intersection(per_record[index]):
+                    yield index, key
+        if digits.translate(_DIGITS_AS_NINES).find(b"9" * (longest + 1)) >= 0:
             for index, runs in enumerate(per_record):
-                if runs and not disjoint(runs):
-                    for key in found.intersection(runs):
-                        yield index, key
-                if long_runs:
-                    for run in runs:
-                        if len(run) > longest and run not in self.digit_keys:
-                            for key in self._inside(run):
-                                yield index, key
+                for run in runs:
+                    if len(run) > longest and run not in self.digit_keys:
+                        for key in self._inside(run):
+                            yield index, key
         if self.corsican:
-            yield from self._corsican_hits(low.translate(None, _SEPARATORS))
+            yield from self._corsican_hits(low)
 
     def _inside(self, run: bytes) -> set[bytes]:
         """Keys inside a run longer than a phone number: numbers a file wrote side by side."""
         return {run[i:i + size] for size in self.key_lengths for i in range(len(run) - size + 1)
                 if run[i:i + size] in self.digit_keys}
 
-    def _corsican_hits(self, compact: bytes):
-        """NIRs of people born in Corsica (2A, 2B): found from their department, rare in any file."""
+    def _corsican_hits(self, low: bytes):
+        """NIRs of people born in Corsica (2A, 2B), found around their department code: no
+        separator ever splits "2a", and it is rare in text that is not a NIR."""
         positions = []
         for marker in (b"2a", b"2b"):
-            pos = compact.find(marker)
+            pos = low.find(marker)
             while pos >= 0:
-                for length in (15, 13):
-                    key = compact[pos - 5:pos - 5 + length] if pos >= 5 else b""
-                    if key in self.corsican:
-                        positions.append((pos - 5, key))
-                        break
-                pos = compact.find(marker, pos + 2)
+                window = low[max(0, pos - 16):pos + 24].translate(None, _SEPARATORS)
+                key = next((k for k in self.corsican if k in window), None)
+                if key is not None:
+                    positions.append((pos, key))
+                pos = low.find(marker, pos + 2)
         positions.sort()
         index, counted_to = 0, 0
         for pos, key in positions:
-            index += compact.count(b"\n", counted_to, pos)
+            index += low.count(b"\n", counted_to, pos)
             counted_to = pos
             yield index, key
 
