@@ -7,6 +7,7 @@ everything, and Markdown cells are escaped too.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import defaultdict
 
 import jinja2
@@ -183,7 +184,8 @@ def _markdown(report: dict, entries: list[dict]) -> str:
     out += ["", f"## Contacts ({len(report['contacts'])})", "",
             "| time (UTC) | channel | identifier | source | details | evidence event |", "|---|---|---|---|---|---|"]
     out += [f"| {c['time']} | {_cell(c['channel'])} | {_cell(c['identifier'])} | {_cell(c['source'])} | "
-            f"{_cell(c['details'])} | {c['evidence_seq']} |" for c in report["contacts"][:MAX_LISTED_CONTACTS]]
+            f"{_cell(json.dumps(c['details'], ensure_ascii=False, sort_keys=True))} | {c['evidence_seq']} |"
+            for c in report["contacts"][:MAX_LISTED_CONTACTS]]
     out += ["", f"## Sightings ({len(report['sightings'])})", "",
             "| scan | canary | kind | value | file | sha256 | line |", "|---|---|---|---|---|---|---|"]
     out += [f"| {s['scan_id']} | {s['canary_id']} | {s['kind']} | {_cell(s['value'])} | {_cell(s['file'])} | "
