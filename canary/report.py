@@ -16,6 +16,7 @@ from . import clock
 from .deployment import Deployment
 from .report_signing import sign_json, sign_text
 from .scan.attribution import attribute_target
+from .scan.scan import attribution_p
 from .store import NotFound
 from .verification import verify_store
 
@@ -87,7 +88,7 @@ def _canary_summary(canary: dict) -> dict:
 
 def _windows(deployment, sightings, plantings, contacts) -> list[dict]:
     """Per scan and target: when the copy was taken, recomputed with today's contacts."""
-    p = float(deployment.settings["attribution"]["p"])
+    p = attribution_p(deployment)
     first_contacts: dict[int, str] = {}
     for contact in contacts:
         first_contacts.setdefault(contact["canary_id"], contact["time"])

@@ -153,3 +153,33 @@ def test_evidence_verify_names_an_edited_planting(world, canary):
         raw.commit()
         raw.close()
     assert canary("evidence", "verify")[0] == 0
+
+
+def test_a_decompression_bomb_is_read_in_bounded_steps(world, tmp_path, canary):
+    import bz2
+    import tracemalloc
+    from canary.scan.layers import Decompressed
+    bomb = bz2.compress(b"x" * (200 << 20))   # 200 MB of one line in ~150 bytes
+    stream = Decompressed(__import__("io").BytesIO(bomb), "bzip2")
+    tracemalloc.start()
+    total = 0
+    while chunk := stream.read(4 << 20):
+        total += len(chunk)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert total == 200 << 20 and peak < 32 << 20   # a few blocks, not the 200 MB
+
+
+def test_zip_member_names_cannot_inject_into_the_output(world, tmp_path, canary):
+    import zipfile
+    path = tmp_path / "evil.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("\x1b[2Jreport\n.csv", "nom;prenom\nDupont;Jean\n")
+    code, out, _ = canary("scan", str(path))
+    assert code == 0 and "\x1b" not in out and "evil.zip!?[2Jreport?.csv" in out
+
+
+def test_a_bad_attribution_p_is_one_line(world, tmp_path, canary, monkeypatch, leak):
+    monkeypatch.setenv("CANARY_ATTRIBUTION_P", "2")
+    code, _, err = canary("scan", str(leak))
+    assert code == 1 and "attribution.p must be a probability" in err

@@ -61,13 +61,13 @@ def read_member(layer: Layer) -> tuple[Member, Iterator[Block]]:
     if not sample:
         raise ScanInputError(f"{layer.name}: empty file (0 bytes of data)")
     try:
-        member.encoding = detect_encoding(sample)
+        member.encoding = detect_encoding(sample[:SAMPLE_BYTES])
     except ValueError as error:
         raise ScanInputError(f"{layer.name}: {error}: not UTF-8/16/32, cp1252 or Latin-1 text, JSON, SQL, .xlsx "
                              "or a gzip/bzip2/xz/zip archive (encrypted? EBCDIC?)") from None
     stream: Iterable[bytes] = _prepend(sample, chunks)
     codec = {"cp1252": "cp1252", "latin-1": "cp1252", "ascii": "utf-8"}.get(member.encoding, member.encoding)
-    text = sample.decode(codec, "replace")
+    text = sample[:SAMPLE_BYTES].decode(codec, "replace")
     if member.encoding.startswith(("utf-16", "utf-32")):
         stream, codec = _transcode(stream, member.encoding), "utf-8"
     member.format = detect_format(text)
