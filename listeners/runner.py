@@ -33,7 +33,9 @@ def contact_line(contact: dict) -> str:
     gist = {"dns": lambda: f"{details.get('qtype')} {details.get('qname')} {details.get('transport')}",
             "smtp": lambda: f"{details.get('stage')} from {details.get('mail_from')!r} helo {details.get('helo')!r}",
             "http": lambda: f"{details.get('method')} {details.get('host')}{details.get('path')}",
-            }.get(contact["channel"], lambda: f"from {details.get('from')} to {details.get('to')}")()
+            "sms": lambda: f"to {details.get('to')}: {details.get('body', '')[:60]!r}",
+            "call": lambda: f"call to {details.get('to')} ({details.get('CallStatus') or details.get('provider')})",
+            }.get(contact["channel"], lambda: "")()
     return (f"{contact['time']} {contact['channel']} {contact['identifier']} {owner} "
             f"from {contact.get('source')}: {gist}")
 
