@@ -14,11 +14,13 @@ from .common import main
               help="Directory of the demo deployment (created on first run).")
 @click.option("--listen", default="127.0.0.1:8000", show_default=True, help="HOST:PORT of the dashboard.")
 def demo(home, listen):
-    """Run a demo deployment: sample lab and canaries, alerts to alerts.jsonl, the dashboard.
+    """Run a demo deployment: sample lab and canaries, listeners, alerts to alerts.jsonl, the dashboard.
 
     Example: canary demo --home demo
     """
     from werkzeug.serving import run_simple
+
+    from listeners.runner import Listeners
 
     from ..alerts import worker_for
     from ..demo import open_demo
@@ -26,15 +28,17 @@ def demo(home, listen):
     host, port = parse_listen(listen)
     deployment, password = open_demo(home, {"dashboard": {"public_url": f"http://{host}:{port}"}})
     settings = deployment.settings
-    # TODO(listeners): start listeners.runner.Listeners here with the alert worker among its
-    # workers once the listeners are on main, so that `dig @127.0.0.1 -p 5353` makes a contact.
-    worker = worker_for(deployment)
-    worker.start()
+    # The listeners on their development addresses, the alert worker beside them.
+    listeners = Listeners(settings, deployment.store, workers=[worker_for(deployment)]).start()
     click.echo(f"Demo deployment in {settings.home}")
     click.echo(f"Dashboard: http://{host}:{port}/   login: admin / {password}")
     click.echo(f"Alerts: {os.path.join(settings.home, 'alerts.jsonl')}   Stop with Ctrl-C.")
+    hostnames = [i["value"] for i in deployment.store.all_identifiers() if i["kind"] == "hostname"]
+    if hostnames and "dns" in listeners.servers:
+        dns_host, dns_port = parse_listen(listeners.addresses["dns"])
+        click.echo(f"Make a contact: dig @{dns_host} -p {listeners.servers['dns'].port} {hostnames[0]}")
     try:
         run_simple(host, port, create_app(settings), threaded=True)
     finally:
-        worker.stop()
+        listeners.stop()
         deployment.close()
