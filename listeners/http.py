@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+import socket
 import threading
 
 from flask import Flask, Response, request
@@ -191,8 +192,13 @@ class HttpServer:
         # A socket timeout per connection: a client that connects and says nothing
         # (slowloris) holds its thread for `idle_seconds` at most.
         handler = type("IdleLimitedHandler", (WSGIRequestHandler,), {"timeout": idle_seconds})
-        self.server = make_server(host, port, self.app, threaded=True, request_handler=handler)
-        self.port = self.server.server_port
+        # We bind the socket ourselves: on a busy port werkzeug would print and sys.exit(),
+        # where we want an OSError that `canary serve` reports in one line.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.create_server((host, port), family=family) as listening:
+            self.server = make_server(host, port, self.app, threaded=True, request_handler=handler,
+                                      fd=listening.fileno())
+        self.port = self.server.socket.getsockname()[1]
         self._thread: threading.Thread | None = None
 
     @classmethod
