@@ -70,7 +70,8 @@ def test_rotate_and_confirm(invoke, lims):
     result = invoke("rotate", "--count", "1")
     assert "lims: planted 1 canaries" in result.output and "paper: skipped" in result.output
     manual = invoke("plant", "paper", "--count", "2")
-    assert "enter them by hand" in manual.output
+    assert "enter them by hand" in manual.output and "  address_postal_code: " in manual.output
+    assert "  nir: " in manual.output and "@" in manual.output
     assert "Confirmed 2 canaries in paper" in invoke("confirm", "paper").output
     assert "Nothing pending" in invoke("confirm", "paper").output
 
