@@ -101,6 +101,10 @@ def load_mapping(path: str | pathlib.Path) -> Mapping:
     host = data.get("host", {})
     if set(host) - HOST_KEYS:
         raise MappingError(f"{where}: [host] has unknown key(s) {', '.join(sorted(set(host) - HOST_KEYS))}")
+    if host.get("clock", "host") not in ("host", "now"):
+        raise MappingError(f"{where}: [host] clock must be \"host\" or \"now\"")
+    if not isinstance(host.get("sample_rows", 1), int) or host.get("sample_rows", 1) < 1:
+        raise MappingError(f"{where}: [host] sample_rows must be a positive integer")
     blocks = data.get("table")
     if not isinstance(blocks, list) or not blocks:
         raise MappingError(f"{where}: no [[table]] blocks")
