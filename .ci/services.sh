@@ -38,3 +38,9 @@ if pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" {print $4}' |
 else
     pg_ctlcluster "$version" main start
 fi
+
+# Headless Chromium for the dashboard's browser tests (driven by Playwright's Python
+# package with executable_path; never `playwright install`, which downloads a browser).
+if ! command -v chromium >/dev/null 2>&1; then
+    apt_install chromium
+fi

@@ -41,6 +41,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # Name the MX records point at; default mx.<first zone>.
         "hostname": "",
         "max_message_bytes": 1_048_576,
+        # Of a message, this much is stored as evidence (its sha256 covers all of it).
+        "max_stored_bytes": 262_144,
         "max_recipients": 20,
         "idle_seconds": 60,
         "tls_cert": "",
@@ -71,12 +73,24 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "rotate_count": 2,
     },
     "alerts": {
+        # At most one alert per canary (or token) and contact channel in this many seconds;
+        # what is held back is summarised in the next alert.
         "throttle_seconds": 300,
+        "poll_seconds": 2,
+        # A failed delivery is retried after retry_base_seconds, doubling up to retry_max_seconds.
+        "retry_base_seconds": 5,
+        "retry_max_seconds": 600,
+        "timeout_seconds": 10,
         "webhook_url": "",
+        # When set, webhook bodies carry X-Canary-Signature: sha256=HMAC(secret, body).
+        "webhook_secret": "",
         "slack_url": "",
         "email_to": "",
         "email_from": "",
         "smtp_relay": "",
+        "smtp_starttls": False,
+        "smtp_username": "",
+        "smtp_password": "",
         "jsonl_path": "",
     },
 }

@@ -39,6 +39,60 @@ def invoke(home):
     return run
 
 
+@pytest.fixture
+def recorder(deployment):
+    """The real recorder on the test deployment's store, writer thread running."""
+    from listeners.recorder import Recorder
+    started = Recorder(deployment.store, unknown_flush_seconds=0.2).start()
+    yield started
+    started.stop()
+
+
 # The example lab database (SQLite and PostgreSQL) the planting tests plant into; defined in
 # tests/labdb.py, imported here so that the session-scoped build happens once per run.
 from labdb import lab_db, lab_template, postgres_db, postgres_lab, postgres_server  # noqa: E402,F401
+
+
+# -- dashboard ------------------------------------------------------------------------------
+ADMIN_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def sample(deployment):
+    """The deployment filled with the sample lab (canary.web.sample) and an admin user."""
+    from canary import accounts
+    from canary.web import sample as sample_lab
+    made = sample_lab.populate(deployment.store)
+    accounts.set_password(deployment.store, "admin", ADMIN_PASSWORD)
+    return made
+
+
+@pytest.fixture
+def app(deployment):
+    from canary.web import create_app
+    return create_app(deployment.settings, {"TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_from(html: str) -> str:
+    import re
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def login(client, deployment):
+    """login(name, password) -> response of the login POST, the CSRF token taken from the form."""
+    from canary import accounts
+    if deployment.store.find_user("admin") is None:
+        accounts.set_password(deployment.store, "admin", ADMIN_PASSWORD)
+
+    def do_login(name="admin", password=ADMIN_PASSWORD, next_path=""):
+        token = csrf_from(client.get("/login").text)
+        return client.post("/login", data={"csrf_token": token, "username": name, "password": password,
+                                           "next": next_path})
+
+    return do_login

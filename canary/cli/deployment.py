@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .. import listing
+from .. import accounts, listing
 from ..deployment import init_deployment
 from ..issuing import TOKEN_KINDS, Issuer
 from .common import echo_json, echo_table, home_option, json_option, main, with_deployment
@@ -25,18 +25,30 @@ from .common import echo_json, echo_table, home_option, json_option, main, with_
 @click.option("--phone-pool", type=click.Path(dir_okay=False),
               help="File of phone numbers you own, one per line (default: ranges reserved for fiction).")
 @click.option("--name", help="Name of the deployment (default: the directory name).")
-def init(home, zones, mail_domains, mail_mode, phone_pool, name):
+@click.option("--admin-password", envvar="CANARY_ADMIN_PASSWORD",
+              help="Password of the dashboard user 'admin' (default: generated and printed once).")
+def init(home, zones, mail_domains, mail_mode, phone_pool, name, admin_password):
     """Create a deployment: canary.toml with fresh secrets, and the store.
 
     Example: canary init --home /srv/canary --zone canary.example.org
     """
     import os
     home = home or os.environ.get("CANARY_HOME") or os.getcwd()
+    if admin_password is not None and len(admin_password) < accounts.MIN_PASSWORD_LENGTH:
+        raise ValueError(f"--admin-password too short: at least {accounts.MIN_PASSWORD_LENGTH} characters")
     deployment = init_deployment(home, list(zones), list(mail_domains), phone_pool, mail_mode, name)
+    generated = admin_password is None
+    admin_password = accounts.new_password() if generated else admin_password
+    accounts.set_password(deployment.store, accounts.ADMIN, admin_password)
     click.echo(f"Created deployment in {deployment.settings.home}")
     click.echo(f"  zones: {', '.join(deployment.settings.zones)}")
     click.echo(f"  mail domains: {', '.join(deployment.settings.mail_domains)} ({mail_mode})")
     click.echo(f"  phones: {phone_pool or 'ranges reserved for fiction (ARCEP)'}")
+    if generated:
+        click.echo(f"  dashboard login: {accounts.ADMIN} / {admin_password}  (shown once; change it with "
+                   f"`canary user add {accounts.ADMIN}`)")
+    else:
+        click.echo(f"  dashboard login: {accounts.ADMIN} (password as given)")
     click.echo("Keep canary.toml secret: it holds the signing key.")
     deployment.close()
 

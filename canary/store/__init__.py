@@ -3,13 +3,20 @@
 `Store` is assembled from one part per subject so that each file stays small; every
 part uses the connection, transactions and evidence log of `CoreStore`.
 """
+from .alerts import AlertStore
+from .audit import EvidenceAudit
 from .contacts import ContactStore
 from .core import Conflict, CoreStore, NotFound, StoreError
+from .overview import OverviewStore
 from .plantings import PlantingStore
+from .plantings_read import PlantingHistory
 from .registry import RegistryStore
+from .sightings import SightingStore
+from .users import UserStore
 
 
-class Store(RegistryStore, ContactStore, PlantingStore, CoreStore):
+class Store(RegistryStore, ContactStore, PlantingStore, PlantingHistory, SightingStore, EvidenceAudit,
+            OverviewStore, UserStore, AlertStore, CoreStore):
     """A deployment's store (SQLite, WAL)."""
 
 

@@ -136,6 +136,39 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         revoked_at  TEXT
     );
     """),
+    (2, """
+    -- Alerts read contacts and never write them: their own state lives here.
+    CREATE TABLE alert_state (
+        name        TEXT PRIMARY KEY,         -- e.g. 'cursor': id of the last contact turned into alerts
+        value       TEXT NOT NULL
+    );
+    -- One row per (canary or token, contact channel): when it last alerted and what was held back since.
+    CREATE TABLE alert_throttle (
+        subject     TEXT NOT NULL,            -- 'canary:12' or 'token:3'
+        channel     TEXT NOT NULL,            -- contact channel: dns, smtp, http, sms, call
+        alerted_at  TEXT NOT NULL,
+        held        INTEGER NOT NULL DEFAULT 0,
+        held_first  TEXT,
+        held_last   TEXT,
+        held_sources TEXT NOT NULL DEFAULT '[]',  -- JSON, a few distinct sources for the summary
+        PRIMARY KEY (subject, channel)
+    );
+    -- The outbox: every alert for every destination, pending until delivered.
+    CREATE TABLE alert_deliveries (
+        id          INTEGER PRIMARY KEY,
+        created_at  TEXT NOT NULL,
+        destination TEXT NOT NULL,            -- webhook, slack, email, jsonl
+        contact_id  INTEGER REFERENCES contacts (id),
+        kind        TEXT NOT NULL,            -- contact, summary, test
+        alert       TEXT NOT NULL,            -- JSON: what the alert says
+        state       TEXT NOT NULL,            -- pending, sent
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        next_at     TEXT NOT NULL,
+        last_error  TEXT,
+        sent_at     TEXT
+    );
+    CREATE INDEX alert_deliveries_due ON alert_deliveries (state, next_at);
+    """),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -1,0 +1,57 @@
+"""What the dashboard and the API show, assembled from the store: one source for both."""
+from __future__ import annotations
+
+import datetime as dt
+
+from . import clock, listing
+from .store import Store
+
+STATES = ("planted", "missing", "retired", "registered")
+
+
+def targets_with_canaries(store: Store) -> list[dict]:
+    """Sites' targets, each with its canaries (summary + state), state counts and last check."""
+    states = store.canary_states()
+    last_checks = store.last_checks()
+    by_target: dict[str | None, list[dict]] = {}
+    for canary in listing.canary_summaries(store):
+        canary["state"] = states.get(canary["id"], "registered")
+        by_target.setdefault(canary["target"], []).append(canary)
+    targets = []
+    for target in store.targets():
+        canaries = by_target.get(target["name"], [])
+        counts = {state: sum(1 for c in canaries if c["state"] == state) for state in STATES}
+        targets.append({"id": target["id"], "name": target["name"], "site": target["site"], "kind": target["kind"],
+                        "location": target["location"], "last_check": last_checks.get(target["id"]),
+                        "counts": counts, "canaries": canaries})
+    return targets
+
+
+def canary_detail(store: Store, canary_id: int) -> dict:
+    """A canary with its patient, identifiers, state, plantings and every contact (newest first)."""
+    canary = store.get_canary(canary_id)
+    summary = listing.canary_summary(canary)
+    summary.update(patient=canary["patient"], identifiers=canary["identifiers"], label=canary["label"],
+                   state=store.canary_states().get(canary_id, "registered"),
+                   plantings=store.canary_plantings(canary_id),
+                   contacts=store.search_contacts(canary_id=canary_id, limit=10_000))
+    return summary
+
+
+def contact_filters(channel=None, site=None, target=None, since=None, until=None) -> dict:
+    """Filters from a query string or flags: empty values dropped, times parsed (ValueError names a bad one)."""
+    filters = {"channel": channel or None, "site": site or None, "target": target or None}
+    for name, value in (("since", since), ("until", until)):
+        filters[name] = clock.format_time(clock.parse_time(value)) if value else None
+    return filters
+
+
+def contacts_per_day(store: Store, days: int = 30, today: dt.date | None = None) -> tuple[dict, dt.date]:
+    today = today or clock.parse_time(clock.utc_now()).date()
+    first = today - dt.timedelta(days=days - 1)
+    return store.contacts_per_day(first.isoformat()), today
+
+
+def unknown_total(store: Store, days: int = 7) -> int:
+    first = (clock.parse_time(clock.utc_now()).date() - dt.timedelta(days=days - 1)).isoformat()
+    return sum(row["count"] for row in store.unknown_counts() if row["day"] >= first)

@@ -1,0 +1,53 @@
+"""Scanning a leaked file by upload: attribution on the page.
+
+The scan itself is `canary.scan.scan_files(deployment, paths)`, written on another branch.
+Until it is on main this page says so and scans nothing.
+TODO(report): offer the evidence report for download once `canary.report` lands.
+"""
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import tempfile
+
+from flask import Blueprint, render_template, request
+from werkzeug.utils import secure_filename
+
+from ..deployment import Deployment
+from .auth import login_required
+from .db import get_settings, get_store
+
+bp = Blueprint("scanning", __name__)
+
+
+def scanning_available() -> bool:
+    return importlib.util.find_spec("canary.scan") is not None
+
+
+def scan_uploaded(path: pathlib.Path) -> dict:
+    """Scan one saved upload and record it, as `canary scan` would; returns the result as a dict."""
+    from ..scan import scan_files
+    return scan_files(Deployment(get_settings(), get_store()), [str(path)]).as_dict()
+
+
+@bp.route("/scan", methods=("GET", "POST"))
+@login_required
+def scan():
+    available = scanning_available()
+    result = error = None
+    if request.method == "POST" and available:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            error = "Choose a file to scan."
+        else:
+            # The upload is bounded by MAX_CONTENT_LENGTH (dashboard.max_upload_bytes) before we get here,
+            # and lives only in a private temporary folder under a name it cannot choose.
+            with tempfile.TemporaryDirectory(prefix="canary-upload-") as folder:
+                path = pathlib.Path(folder) / (secure_filename(upload.filename) or "upload")
+                upload.save(path)
+                try:
+                    result = scan_uploaded(path)
+                except ValueError as problem:  # ScanInputError and friends: a file we cannot read
+                    error = str(problem)
+    return render_template("scan.html", available=available, result=result, error=error,
+                           limit_mb=get_settings()["dashboard"]["max_upload_bytes"] // (1024 * 1024))

@@ -1,0 +1,50 @@
+"""The dashboard pages: overview, a canary's page, the contact list."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+
+from .. import overview
+from ..store import NotFound
+from .auth import login_required
+from .chart import timeline
+from .db import get_store
+
+bp = Blueprint("views", __name__)
+PAGE_SIZE = 100
+
+
+@bp.route("/", endpoint="overview")
+@login_required
+def overview_page():
+    store = get_store()
+    counts, today = overview.contacts_per_day(store)
+    return render_template("overview.html", targets=overview.targets_with_canaries(store),
+                           tokens=store.tokens(), latest=store.search_contacts(limit=10),
+                           chart=timeline(counts, today), unknown=overview.unknown_total(store))
+
+
+@bp.route("/canaries/<int:canary_id>")
+@login_required
+def canary(canary_id: int):
+    try:
+        detail = overview.canary_detail(get_store(), canary_id)
+    except NotFound:
+        abort(404)
+    return render_template("canary.html", canary=detail)
+
+
+@bp.route("/contacts")
+@login_required
+def contacts():
+    store = get_store()
+    args = {key: request.args.get(key, "").strip() for key in ("channel", "site", "target", "since", "until")}
+    error = None
+    try:
+        filters = overview.contact_filters(**args)
+    except ValueError as problem:
+        error, filters = str(problem), {}
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows = store.search_contacts(**filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    return render_template("contacts.html", contacts=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE, page=page,
+                           args=args, error=error, channels=store.contact_channels(),
+                           sites=[s["name"] for s in store.sites()], targets=[t["name"] for t in store.targets()])

@@ -1,0 +1,67 @@
+"""The JSON API: bearer API tokens, canaries, contacts, targets, issuing a token."""
+import pytest
+
+from canary import accounts
+
+
+@pytest.fixture
+def api(client, deployment, sample):
+    token, _ = accounts.create_api_token(deployment.store, "tests")
+
+    def call(method, path, **kwargs):
+        return client.open(path, method=method, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+
+    call.token = token
+    return call
+
+
+def test_no_token_wrong_token_and_revoked_token_are_401(client, deployment, api, login):
+    assert client.get("/api/v1/canaries").status_code == 401
+    wrong = client.get("/api/v1/canaries", headers={"Authorization": "Bearer cnry_not-a-real-token"})
+    assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"].startswith("Bearer")
+    login()  # a dashboard session opens nothing in the API
+    assert client.get("/api/v1/canaries").status_code == 401
+    token_id = deployment.store.api_tokens()[0]["id"]
+    assert api("GET", "/api/v1/canaries").status_code == 200
+    deployment.store.revoke_api_token(token_id)
+    assert api("GET", "/api/v1/canaries").status_code == 401
+
+
+def test_only_the_hash_of_a_token_is_stored(deployment, api):
+    dump = "\n".join(deployment.store.conn.iterdump())
+    assert api.token not in dump and api.token.startswith("cnry_")
+
+
+def test_canaries_and_one_canary(api, sample):
+    canaries = api("GET", "/api/v1/canaries").get_json()
+    assert len(canaries) == 6 and {c["state"] for c in canaries} == {"planted", "missing", "retired"}
+    assert len(api("GET", "/api/v1/canaries?target=lims-prod").get_json()) == 2
+    one = api("GET", f"/api/v1/canaries/{sample['canaries'][2]}").get_json()
+    assert one["name"] == "Soizic Tanguy" and len(one["contacts"]) == 14 and one["plantings"][0]["state"] == "planted"
+    assert api("GET", "/api/v1/canaries/999").status_code == 404
+
+
+def test_contacts_with_filters_and_limits(api):
+    assert len(api("GET", "/api/v1/contacts").get_json()) == 19
+    dns = api("GET", "/api/v1/contacts?channel=dns&limit=5").get_json()
+    assert len(dns) == 5 and {c["channel"] for c in dns} == {"dns"}
+    assert dns[0]["time"] >= dns[-1]["time"]  # newest first
+    assert api("GET", "/api/v1/contacts?site=BioAtlantique%20Nantes").get_json()[0]["site"] == "BioAtlantique Nantes"
+    assert api("GET", "/api/v1/contacts?limit=0").status_code == 400
+    assert "bad time" in api("GET", "/api/v1/contacts?since=soon").get_json()["error"]
+
+
+def test_targets(api):
+    targets = api("GET", "/api/v1/targets").get_json()
+    assert [t["name"] for t in targets] == ["vendor-migration", "lims-prod", "nightly-backup"]
+    assert targets[1]["counts"] == {"planted": 1, "missing": 1, "retired": 0, "registered": 0}
+
+
+def test_issue_a_token(api, deployment):
+    response = api("POST", "/api/v1/tokens", json={"kind": "dns", "note": "fake backup host in the wiki"})
+    assert response.status_code == 201
+    token = response.get_json()
+    assert token["value"].endswith(".canary.test") and deployment.store.resolve(token["value"])["token"] == token["token"]
+    assert api("POST", "/api/v1/tokens", json={"kind": "carrier-pigeon"}).status_code == 400
+    assert api("POST", "/api/v1/tokens", data="not json").status_code == 400
+    assert [t["token"] for t in api("GET", "/api/v1/tokens").get_json()] == [token["token"]]

@@ -1,0 +1,119 @@
+"""Dashboard pages: overview, canary page, contact list with filters, the scan page's limits."""
+import datetime as dt
+import io
+
+from conftest import csrf_from
+
+from canary.web import scanning
+from canary.web.chart import nice_ceiling, timeline
+
+PAYLOADS = {
+    "dns": {"qname": "<script>alert('dns')</script>.s02demo56x.canary.test", "qtype": "A"},
+    "smtp": {"subject": "<img src=x onerror=alert('mail')>", "mail_from": "\"<b>x</b>\" <a@example.net>"},
+    "http": {"user_agent": "<svg onload=alert('ua')>", "path": "/\u202egnp.exe"},
+}
+
+
+def record_hostile_contacts(store, canary_id):
+    canary = store.get_canary(canary_id)
+    value = canary["identifiers"]["hostname"][0]
+    found = store.resolve(value)
+    return store.record_contacts([
+        {"channel": channel, "identifier_id": found["identifier_id"], "canary_id": canary_id,
+         "source": "<script>alert('source')</script>", "details": details}
+        for channel, details in PAYLOADS.items()])
+
+
+def test_overview_shows_targets_states_contacts_and_chart(client, login, sample):
+    login()
+    page = client.get("/").text
+    for text in ("Labo Rennes Nord", "BioAtlantique Nantes", "lims-prod", "vendor-migration", "<svg",
+                 "Contacts per day, last 30 days: 19", "Soizic Tanguy"):
+        assert text in page, text
+    assert 'class="num alarm">1<' in page  # lims-prod's last check found one canary missing
+    assert "state-retired" in page
+
+
+def test_canary_page_shows_record_identifiers_plantings_and_every_contact(client, login, sample):
+    login()
+    canary_id = sample["canaries"][2]
+    page = client.get(f"/canaries/{canary_id}").text
+    assert "Soizic Tanguy" in page
+    assert "s02demo56x.canary.test" in page and "+33639980002" in page
+    assert "patients" in page and "planted" in page
+    assert page.count('class="contact-detail"') == 14
+    assert client.get("/canaries/999").status_code == 404
+
+
+def test_contact_filters(client, login, sample):
+    login()
+    all_rows = client.get("/contacts").text.count('class="contact"')
+    dns_rows = client.get("/contacts?channel=dns").text.count('class="contact"')
+    smtp_rows = client.get("/contacts?channel=smtp&target=vendor-migration").text.count('class="contact"')
+    assert all_rows == 19 and dns_rows == 13 and smtp_rows == 2
+    today = dt.datetime.now(dt.timezone.utc).date()
+    recent = client.get(f"/contacts?since={today - dt.timedelta(days=3)}").text.count('class="contact"')
+    assert 0 < recent < all_rows
+    assert client.get("/contacts?site=Nowhere").text.count('class="contact"') == 0
+    bad = client.get("/contacts?since=yesterday")
+    assert bad.status_code == 200 and "bad time" in bad.text
+
+
+def test_attacker_text_is_escaped_everywhere(client, login, sample, deployment):
+    login()
+    canary_id = sample["canaries"][2]
+    record_hostile_contacts(deployment.store, canary_id)
+    for path in ("/", "/contacts", f"/canaries/{canary_id}"):
+        page = client.get(path).text
+        for raw in ("<script>alert", "<img src=x", "<svg onload", "<b>x</b>"):
+            assert raw not in page, (path, raw)
+        assert "&lt;script&gt;alert(" in page
+    canary_page = client.get(f"/canaries/{canary_id}").text
+    assert "&lt;img src=x onerror=alert(&#39;mail&#39;)&gt;" in canary_page
+    assert "\\u202egnp.exe" in canary_page  # a right-to-left override is spelled out, not obeyed
+
+
+def test_upload_larger_than_the_limit_is_refused(app, client, login):
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    login()
+    token = csrf_from(client.get("/scan").text)
+    response = client.post("/scan", data={"csrf_token": token, "file": (io.BytesIO(b"x" * 5000), "leak.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 413
+
+
+def test_scan_page_says_when_scanning_is_not_available(client, login, monkeypatch):
+    monkeypatch.setattr(scanning, "scanning_available", lambda: False)
+    login()
+    assert "Not available yet" in client.get("/scan").text
+
+
+def test_an_uploaded_file_is_scanned_and_attributed(client, login, monkeypatch):
+    seen = []
+
+    def fake_scan(path):  # the real one is canary.scan.scan_files, tested on its own
+        seen.append((path.name, path.read_bytes()))
+        return {"scan_id": 7, "evidence_seq": 42, "warnings": [], "matches": [
+                    {"canary_id": 1, "token": None, "kind": "email", "value": "a@b.canary.test",
+                     "found": "<script>x</script>", "line": 3}],
+                "targets": [{"site": "Labo", "target": "lims-prod", "canaries_found": 1, "canaries_expected": 1,
+                             "probability": 0.99, "taken_after": "2026-11-01", "taken_before": None,
+                             "complete": True, "notes": []}]}
+
+    monkeypatch.setattr(scanning, "scanning_available", lambda: True)
+    monkeypatch.setattr(scanning, "scan_uploaded", fake_scan)
+    login()
+    token = csrf_from(client.get("/scan").text)
+    page = client.post("/scan", data={"csrf_token": token, "file": (io.BytesIO(b"nom;email"), "../../etc/leak.csv")},
+                       content_type="multipart/form-data").text
+    assert seen == [("etc_leak.csv", b"nom;email")]  # a name the uploader cannot steer out of the temp folder
+    assert "lims-prod" in page and "0.990000" in page and "&lt;script&gt;x" in page
+
+
+def test_chart_bars_are_stacked_and_scaled():
+    end = dt.date(2026, 11, 28)
+    chart = timeline({"2026-11-28": {"dns": 3, "smtp": 1}, "2026-11-01": {"http": 2}}, end, days=30)
+    assert chart["total"] == 6 and chart["channels"] == ["dns", "smtp", "http"]
+    last_day = [bar for bar in chart["bars"] if bar["day"] == "2026-11-28"]
+    assert last_day[0]["channel"] == "dns" and last_day[1]["y"] + last_day[1]["h"] == last_day[0]["y"]
+    assert [nice_ceiling(n) for n in (1, 3, 7, 11, 180)] == [1, 5, 10, 20, 200]
