@@ -74,6 +74,12 @@ class HostProfile:
             self._formats[key] = formats.learn_phone_style(self.column_sample(table, column)) or DEFAULT_PHONE
         return self._formats[key]
 
+    def nir_style(self, table: str, column: str) -> str:
+        key = ("nir", table, column)
+        if key not in self._formats:
+            self._formats[key] = formats.learn_nir_style(self.column_sample(table, column))
+        return self._formats[key]
+
     def key_pattern(self, table: str, column: str) -> str:
         key = ("pattern", table, column)
         if key not in self._formats:
