@@ -149,6 +149,8 @@ def _plan_row(index, entry, patient, mapping, schema, host, rng, moment, parent,
             row.values[column] = spec.argument
         else:
             row.values[column] = _field_value(spec, patient, host, entry.table, column, where)
+        if spec.options.get("nulls") == "host" and rng.random() < host.null_share(entry.table, column):
+            row.values[column] = None
     return row
 
 
