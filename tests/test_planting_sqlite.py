@@ -63,6 +63,10 @@ def test_twenty_canaries_blend_into_the_host_and_check_present(deployment, lims)
             results = rows_of(conn, "SELECT * FROM resultat WHERE dossier_id = ?", (dossier["id"],))
             assert 1 <= len(results) <= 4
             assert all(r["valide_le"] > dossier["date_prelevement"] for r in results)
+    # The host's synthetic patients use the fiction ranges too: no canary carries one of their numbers.
+    from canary.phones import normalise_phone
+    assert {normalise_phone(phone) for phone in host_phones} & \
+        {planted.canary["identifiers"]["phone"][0] for planted in result.canaries} == set()
     # The host's own formats, learnt the same way, agree with what we wrote.
     ours = rows_of(conn, "SELECT * FROM patient WHERE id > 5000")
     for column in ("date_naissance", "cree_le"):

@@ -160,9 +160,8 @@ class HostProfile:
     def departments(self) -> list[tuple[str, int]]:
         """(department, how many host rows) from the column the mapping fills with the postal code."""
         counts = collections.Counter()
-        for name, spec in self.mapping.fields().items():
+        for table, column, spec in self.mapping.fields():
             if spec.argument == "address.postal_code":
-                table, column = name.split(".")
                 for value in self.column_sample(table, column):
                     text = str(value).strip()
                     if len(text) == 5 and text.isdigit():

@@ -76,10 +76,9 @@ class Mapping:
             chain.append(current)
         return chain
 
-    def fields(self) -> dict[str, ColumnSpec]:
-        """'table.column' -> spec of every column filled from a canary field."""
-        return {f"{e.table}.{c}": spec for e in self.entries for c, spec in e.columns.items()
-                if spec.source == "field"}
+    def fields(self) -> list[tuple[str, str, ColumnSpec]]:
+        """(table, column, spec) of every column filled from a canary field; a column may appear twice."""
+        return [(e.table, c, spec) for e in self.entries for c, spec in e.columns.items() if spec.source == "field"]
 
     def resolve_path(self, relative: str) -> pathlib.Path:
         return (self.path.parent / relative).resolve()
