@@ -117,3 +117,16 @@ def test_chart_bars_are_stacked_and_scaled():
     last_day = [bar for bar in chart["bars"] if bar["day"] == "2026-11-28"]
     assert last_day[0]["channel"] == "dns" and last_day[1]["y"] + last_day[1]["h"] == last_day[0]["y"]
     assert [nice_ceiling(n) for n in (1, 3, 7, 11, 180)] == [1, 5, 10, 20, 200]
+
+
+def test_a_flooded_canary_page_is_paged(client, login, sample, deployment, monkeypatch):
+    from canary.web import views
+    monkeypatch.setattr(views, "PAGE_SIZE", 5)
+    login()
+    canary_id = sample["canaries"][2]
+    first = client.get(f"/canaries/{canary_id}").text
+    assert first.count('class="contact-detail"') == 5 and "Contacts (14)" in first and "older →" in first
+    last = client.get(f"/canaries/{canary_id}?page=3").text
+    assert last.count('class="contact-detail"') == 4 and "older →" not in last and "← newer" in last
+    assert client.get(f"/contacts?canary={canary_id}&page=3").text.count('class="contact"') == 4
+    assert "bad canary" in client.get("/contacts?canary=x").text
