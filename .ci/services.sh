@@ -1,11 +1,46 @@
 #!/usr/bin/env bash
 # Services the test suite needs that a fresh machine lacks. Tests that need one skip
 # only when CANARY_ALLOW_SKIP is set; in CI they fail if it is missing.
+# Idempotent: on a machine that already has them this takes well under a second.
 set -euo pipefail
+
+apt_updated=""
+apt_install() {
+    # Install Debian packages only when their command is missing.
+    if [ -z "$apt_updated" ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# sqlite3 CLI: the planting tests apply the generated SQL script with it.
+command -v sqlite3 >/dev/null || apt_install sqlite3
+
+# PostgreSQL (Debian's): the postgresql planter is tested against a real server.
+command -v pg_ctlcluster >/dev/null && ls /etc/postgresql/*/main >/dev/null 2>&1 || apt_install postgresql
+version=$(ls /etc/postgresql | sort -V | tail -n 1)
+# Tests connect over the local socket as the database user postgres while running as
+# root: map root (and postgres) to postgres for peer authentication.
+ident=/etc/postgresql/$version/main/pg_ident.conf
+hba=/etc/postgresql/$version/main/pg_hba.conf
+changed=""
+if ! grep -q '^canary ' "$ident"; then
+    printf 'canary root postgres\ncanary postgres postgres\n' >>"$ident"
+    changed=1
+fi
+if ! grep -q 'map=canary' "$hba"; then
+    sed -i 's/^\(local[[:space:]]\+all[[:space:]]\+postgres[[:space:]]\+peer\)[[:space:]]*$/\1 map=canary/' "$hba"
+    changed=1
+fi
+if pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" {print $4}' | grep -q online; then
+    [ -z "$changed" ] || pg_ctlcluster "$version" main reload
+else
+    pg_ctlcluster "$version" main start
+fi
 
 # Headless Chromium for the dashboard's browser tests (driven by Playwright's Python
 # package with executable_path; never `playwright install`, which downloads a browser).
 if ! command -v chromium >/dev/null 2>&1; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    apt_install chromium
 fi

@@ -41,6 +41,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # Name the MX records point at; default mx.<first zone>.
         "hostname": "",
         "max_message_bytes": 1_048_576,
+        # Of a message, this much is stored as evidence (its sha256 covers all of it).
+        "max_stored_bytes": 262_144,
         "max_recipients": 20,
         "idle_seconds": 60,
         "tls_cert": "",
@@ -65,6 +67,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "attribution": {
         # Conservative probability that one canary reached a file some other way.
         "p": 0.01,
+    },
+    "planting": {
+        # Canaries `canary rotate` plants in each target per run.
+        "rotate_count": 2,
     },
     "alerts": {
         # At most one alert per canary (or token) and contact channel in this many seconds;

@@ -1,18 +1,69 @@
 """Adding targets: checks what a target needs before the store records it."""
 from __future__ import annotations
 
+import pathlib
+
 from .deployment import Deployment
 from .settings import SettingsError
 
 TARGET_KINDS = ("manual", "sqlite", "postgresql", "sql", "csv")
 
 
-def add_target(deployment: Deployment, name: str, site: str, *, kind: str = "manual",
-               location: str | None = None, mapping: str | None = None, region: str | None = None) -> dict:
-    """Record a new target of a site, after checking its kind and region."""
+def check_target_config(kind: str, location: str | None, mapping: str | None) -> tuple[str | None, str | None, list[str]]:
+    """Check kind, location and mapping together; returns them (paths made absolute) and notes for the user.
+
+    The mapping is checked against the target's schema when the target can be reached;
+    a PostgreSQL server that is down only earns a note, since targets are often added first.
+    """
+    from .planting.base import PlantingError
+    from .planting.mapping import load_mapping, validate_mapping
+    from .planting.targets import is_postgresql_dsn, open_writer
     if kind not in TARGET_KINDS:
         raise SettingsError(f"unknown target kind {kind!r} (one of {', '.join(TARGET_KINDS)})")
+    notes: list[str] = []
+    if kind == "manual":
+        if mapping:
+            raise SettingsError("a manual target has no mapping: its canaries are entered by hand")
+        return location, None, notes
+    if not location:
+        raise SettingsError(f"a {kind} target needs --location ("
+                            + {"sqlite": "the database file", "postgresql": "a DSN, e.g. postgresql://host/db",
+                               "sql": "a directory to write SQL scripts into", "csv": "the extract file"}[kind] + ")")
+    if not mapping:
+        raise SettingsError(f"a {kind} target needs --mapping FILE (see examples/lab_mapping.toml)")
+    if kind == "postgresql":
+        if not is_postgresql_dsn(location):
+            raise SettingsError(f"--location {location!r} is not a PostgreSQL DSN (postgresql://... or 'dbname=...')")
+    else:
+        path = pathlib.Path(location).expanduser().resolve()
+        if kind == "sql" and not path.is_dir():
+            raise SettingsError(f"--location {location}: not a directory (a sql target writes its scripts there)")
+        if kind in ("sqlite", "csv") and not path.is_file():
+            raise SettingsError(f"--location {location}: no such file")
+        location = str(path)
+    mapping = str(pathlib.Path(mapping).expanduser().resolve())
+    loaded = load_mapping(mapping)
+    try:
+        writer = open_writer({"name": "new", "kind": kind, "location": location}, loaded)
+    except PlantingError as error:
+        if kind != "postgresql":
+            raise
+        notes.append(f"mapping not checked against the schema: {error}")
+        return location, mapping, notes
+    try:
+        validate_mapping(loaded, writer.schema())
+        notes.append("mapping checked against the target's schema")
+    finally:
+        writer.close()
+    return location, mapping, notes
+
+
+def add_target(deployment: Deployment, name: str, site: str, *, kind: str = "manual",
+               location: str | None = None, mapping: str | None = None, region: str | None = None) -> dict:
+    """Record a new target of a site, after checking its kind, location, mapping and region."""
+    location, mapping, notes = check_target_config(kind, location, mapping)
     if region is not None:
         from .patients import region_departments
         region_departments(region)  # raises ValueError naming an unknown region
-    return deployment.store.add_target(name, site, kind=kind, location=location, mapping=mapping, region=region)
+    row = deployment.store.add_target(name, site, kind=kind, location=location, mapping=mapping, region=region)
+    return {**row, "notes": notes}

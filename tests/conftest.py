@@ -39,6 +39,20 @@ def invoke(home):
     return run
 
 
+@pytest.fixture
+def recorder(deployment):
+    """The real recorder on the test deployment's store, writer thread running."""
+    from listeners.recorder import Recorder
+    started = Recorder(deployment.store, unknown_flush_seconds=0.2).start()
+    yield started
+    started.stop()
+
+
+# The example lab database (SQLite and PostgreSQL) the planting tests plant into; defined in
+# tests/labdb.py, imported here so that the session-scoped build happens once per run.
+from labdb import lab_db, lab_template, postgres_db, postgres_lab, postgres_server  # noqa: E402,F401
+
+
 # -- dashboard ------------------------------------------------------------------------------
 ADMIN_PASSWORD = "correct horse battery staple"
 

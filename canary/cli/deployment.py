@@ -102,11 +102,13 @@ def target():
 def target_add(deployment, name, site_name, kind, location, mapping, region):
     """Add a target to a site.
 
-    Example: canary target add lims-prod --site "Labo Rennes Nord" --region Bretagne
+    Example: canary target add lims-prod --site "Labo Rennes Nord" --kind sqlite --location lab.db --mapping lab_mapping.toml
     """
     from ..targets import add_target
     row = add_target(deployment, name, site_name, kind=kind, location=location, mapping=mapping, region=region)
     click.echo(f"Added target {row['name']} ({row['kind']}) to site {row['site']} (id {row['id']})")
+    for note in row["notes"]:
+        click.echo(f"  {note}")
 
 
 @target.command("list")

@@ -4,14 +4,19 @@
 part uses the connection, transactions and evidence log of `CoreStore`.
 """
 from .alerts import AlertStore
+from .audit import EvidenceAudit
 from .contacts import ContactStore
 from .core import Conflict, CoreStore, NotFound, StoreError
 from .overview import OverviewStore
+from .plantings import PlantingStore
+from .plantings_read import PlantingHistory
 from .registry import RegistryStore
+from .sightings import SightingStore
 from .users import UserStore
 
 
-class Store(RegistryStore, ContactStore, OverviewStore, UserStore, AlertStore, CoreStore):
+class Store(RegistryStore, ContactStore, PlantingStore, PlantingHistory, SightingStore, EvidenceAudit,
+            OverviewStore, UserStore, AlertStore, CoreStore):
     """A deployment's store (SQLite, WAL)."""
 
 

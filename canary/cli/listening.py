@@ -1,0 +1,52 @@
+"""Commands for the listeners: serve, hits."""
+from __future__ import annotations
+
+import click
+
+from .. import hits as hits_module
+from .common import echo_json, echo_table, json_option, main, with_deployment
+
+
+def _background_workers(deployment) -> list:
+    """Workers that run beside the listeners: the alerts worker, when this canary has one."""
+    try:
+        from .. import alerts
+    except ImportError:
+        return []
+    make = getattr(alerts, "worker_for", None)
+    return [make(deployment)] if make else []
+
+
+@main.command()
+@click.option("--dns", "dns_listen", metavar="HOST:PORT", help="DNS address (default: dns.listen; 'off': none).")
+@click.option("--smtp", "smtp_listen", metavar="HOST:PORT", help="SMTP address (default: smtp.listen; 'off': none).")
+@click.option("--http", "http_listen", metavar="HOST:PORT", help="HTTP address (default: http.listen; 'off': none).")
+@with_deployment
+def serve(deployment, dns_listen, smtp_listen, http_listen):
+    """Run the DNS, SMTP and HTTP listeners; one line per contact; stop with Ctrl-C or SIGTERM.
+
+    Example: canary serve --dns 127.0.0.1:5353 --smtp 127.0.0.1:2525 --http 127.0.0.1:8080
+    """
+    from listeners.runner import Listeners, serve as run
+    listeners = Listeners(deployment.settings, deployment.store,
+                          listen={"dns": dns_listen, "smtp": smtp_listen, "http": http_listen},
+                          workers=_background_workers(deployment))
+    run(listeners)
+
+
+@main.command()
+@json_option
+@click.option("--since", metavar="TIME", help="Only contacts at or after TIME (ISO 8601, UTC unless stated).")
+@with_deployment
+def hits(deployment, as_json, since):
+    """List contacts with canaries and tokens (DNS, SMTP, HTTP, SMS, calls), oldest first.
+
+    Example: canary hits --since 2026-11-28T00:00Z --json
+    """
+    rows = hits_module.hits(deployment.store, since)
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        row["owner"] = f"canary {row['canary_id']}" if row["canary_id"] else f"token {row['token']}"
+    echo_table(rows, ["time", "channel", "identifier", "owner", "site", "target", "source"], empty="(no contacts)")

@@ -1,0 +1,149 @@
+"""Commands that put canaries into targets and watch them: plant, check, retire, rotate, confirm."""
+from __future__ import annotations
+
+import random
+
+import click
+
+from ..planting import plant as planting
+from .common import UserError, echo_json, echo_table, json_option, main, with_deployment
+
+
+def _summary(planted) -> dict:
+    patient = planted.canary["patient"]
+    counts: dict[str, int] = {}
+    for row in planted.rows:
+        counts[row["table"]] = counts.get(row["table"], 0) + 1
+    return {"canary": planted.canary["id"], "name": f"{patient['first_name']} {patient['last_name']}",
+            "birth_date": patient["birth_date"], "email": patient["email"], "phone": patient["phone"],
+            "rows": ", ".join(f"{t} {n}" for t, n in counts.items())}
+
+
+def _echo_rows(planted) -> None:
+    for row, values in zip(planted.rows, planted.fingerprint):
+        key = ", ".join(f"{c}={v}" for c, v in row["key"].items() if not isinstance(v, dict))
+        shown = ", ".join(f"{c}={v!r}" for c, v in values.items())
+        click.echo(f"  {row['table']} ({key or 'new'}): {shown}")
+
+
+@main.command()
+@click.argument("target_name", metavar="TARGET")
+@click.option("--count", type=click.IntRange(min=1, max=10_000), default=1, show_default=True,
+              help="How many canaries to plant.")
+@click.option("--dry-run", is_flag=True, help="Print the rows that would be written; write nothing.")
+@click.option("--seed", type=int, help="Same seed, same canaries and rows (default: random).")
+@json_option
+@with_deployment
+def plant(deployment, target_name, count, dry_run, seed, as_json):
+    """Generate canaries and write them into a target in one transaction.
+
+    Example: canary plant lims-prod --count 20
+    """
+    rng = random.Random(seed) if seed is not None else None
+    result = planting.plant_into_target(deployment, target_name, count, dry_run=dry_run, rng=rng)
+    if as_json:
+        echo_json({"target": result.target["name"], "state": result.state, "scripts": result.scripts,
+                   "canaries": [{**_summary(p), "rows": p.rows, "values": p.fingerprint} for p in result.canaries]})
+        return
+    kind = result.target["kind"]
+    total = sum(len(p.rows) for p in result.canaries)
+    if dry_run:
+        click.echo(f"Dry run: would plant {count} canaries in {target_name} ({kind}), {total} rows; nothing written.")
+        for planted in result.canaries:
+            click.echo(f"canary {_summary(planted)['name']}")
+            _echo_rows(planted)
+        if result.script_text:
+            click.echo(result.script_text, nl=False)
+        return
+    if result.state == "planted":
+        click.echo(f"Planted {count} canaries in {target_name} ({kind}): {total} rows.")
+    elif kind == "manual":
+        click.echo(f"Registered {count} canaries for {target_name}: enter them by hand, then run "
+                   f"`canary confirm {target_name}`.")
+    else:
+        click.echo(f"Wrote {total} rows for {count} canaries to review and apply, then run "
+                   f"`canary confirm {target_name}`:")
+        for path in result.scripts:
+            click.echo(f"  {path}")
+    echo_table([_summary(p) for p in result.canaries], ["canary", "name", "birth_date", "email", "phone", "rows"])
+
+
+@main.command()
+@click.argument("target_name", metavar="TARGET")
+@json_option
+@with_deployment
+def check(deployment, target_name, as_json):
+    """Report canaries missing from or altered in a target (exit 2 if any).
+
+    Example: canary check lims-prod
+    """
+    report = planting.check_target(deployment, target_name)
+    if as_json:
+        echo_json([{"canary": c.canary_id, "status": c.status, "problems": c.problems} for c in report])
+    else:
+        counts = {s: sum(c.status == s for c in report) for s in ("present", "missing", "altered")}
+        click.echo(f"{target_name}: {len(report)} canaries planted: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+        for checked in report:
+            if checked.status != "present":
+                click.echo(f"  canary {checked.canary_id} {checked.status}: " + "; ".join(checked.problems))
+    if any(c.status != "present" for c in report):
+        click.get_current_context().exit(2)
+
+
+@main.command()
+@click.argument("target_name", metavar="TARGET")
+@click.option("--canary", "canary_id", type=int, help="Only this canary.")
+@click.option("--before", help="Only canaries planted before this time (ISO 8601, UTC).")
+@click.option("--all", "everything", is_flag=True, help="Every canary of the target.")
+@with_deployment
+def retire(deployment, target_name, canary_id, before, everything):
+    """Delete canaries' rows from a target and record when they were removed.
+
+    Example: canary retire lims-prod --before 2026-01-01
+    """
+    if (canary_id is not None) + (before is not None) + everything != 1:
+        raise UserError("give exactly one of --canary ID, --before DATE, --all")
+    plantings, scripts = planting.retire(deployment, target_name, canary_id=canary_id, before=before)
+    rows = sum(len(p["rows"]) for p in plantings)
+    click.echo(f"Retired {len(plantings)} canaries from {target_name} ({rows} rows).")
+    for path in scripts:
+        click.echo(f"  apply {path}")
+
+
+@main.command()
+@click.option("--target", "target_name", help="Only this target (default: every target).")
+@click.option("--count", type=click.IntRange(min=1, max=10_000), help="Canaries per target (default: planting.rotate_count).")
+@with_deployment
+def rotate(deployment, target_name, count):
+    """Plant fresh canaries in every target: run it from cron or a systemd timer.
+
+    Example: canary rotate --count 2
+    """
+    failed = False
+    for rotation in planting.rotate(deployment, target_name, count):
+        if rotation.error:
+            failed = True
+            click.echo(f"{rotation.target}: FAILED: {rotation.error}", err=True)
+        elif rotation.skipped:
+            click.echo(f"{rotation.target}: skipped ({rotation.skipped})")
+        else:
+            result = rotation.result
+            rows = sum(len(p.rows) for p in result.canaries)
+            ids = ", ".join(str(p.canary["id"]) for p in result.canaries)
+            line = f"{rotation.target}: {result.state} {len(result.canaries)} canaries ({rows} rows): {ids}"
+            click.echo(line + "".join(f"; script {path}" for path in result.scripts))
+    if failed:
+        raise UserError("some targets could not be rotated (see above)")
+
+
+@main.command()
+@click.argument("target_name", metavar="TARGET")
+@with_deployment
+def confirm(deployment, target_name):
+    """Count a target's pending canaries (applied script, hand entry) as planted from now.
+
+    Example: canary confirm lims-export
+    """
+    ids = planting.confirm(deployment, target_name)
+    click.echo(f"Confirmed {len(ids)} canaries in {target_name} as planted." if ids
+               else f"Nothing pending in {target_name}.")

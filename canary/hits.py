@@ -1,0 +1,28 @@
+"""Contacts ("hits") as `canary hits` and the API show them."""
+from __future__ import annotations
+
+from . import clock
+from .store import Store
+
+
+def hit_summary(contact: dict) -> dict:
+    return {
+        "id": contact["id"],
+        "time": contact["time"],
+        "channel": contact["channel"],
+        "identifier": contact["identifier"],
+        "identifier_kind": contact["identifier_kind"],
+        "canary_id": contact["canary_id"],
+        "token": contact["token"],
+        "site": contact["site"],
+        "target": contact["target"],
+        "source": contact["source"],
+        "details": contact["details"],
+        "evidence_seq": contact["evidence_seq"],
+    }
+
+
+def hits(store: Store, since: str | None = None) -> list[dict]:
+    """Contacts, oldest first; `since` is any ISO 8601 time (naive means UTC)."""
+    since = clock.format_time(clock.parse_time(since)) if since else None
+    return [hit_summary(contact) for contact in store.contacts(since=since)]

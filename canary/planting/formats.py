@@ -1,0 +1,238 @@
+"""Value formats (dates, case, phone spacing, key schemes) and learning them from a sample of host rows."""
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import re
+
+from .base import PlantingError
+
+# Date formats labs type, most specific first so that '2020-01-02 10:00' is not read as a date alone.
+DATE_FORMATS = ("YYYY-MM-DD HH:MM:SS", "YYYY-MM-DDTHH:MM:SS", "YYYY-MM-DD HH:MM", "DD/MM/YYYY HH:MM:SS",
+                "DD/MM/YYYY HH:MM", "YYYY-MM-DD", "DD/MM/YYYY", "DD-MM-YYYY", "DD.MM.YYYY", "YYYYMMDD",
+                "DD/MM/YY")
+PHONE_STYLES = {
+    "spaced": "06 12 34 56 78",
+    "compact": "0612345678",
+    "dotted": "06.12.34.56.78",
+    "dashed": "06-12-34-56-78",
+    "e164": "+33612345678",
+    "international": "+33 6 12 34 56 78",
+}
+CASES = ("upper", "lower", "as-is")
+# Enough agreement to call it the host's habit; below it we keep the generator's own form.
+_MAJORITY = 0.8
+
+
+def strftime_pattern(form: str) -> str:
+    """'DD/MM/YYYY HH:MM' -> '%d/%m/%Y %H:%M' (MM after an hour is minutes)."""
+    out, i = "", 0
+    while i < len(form):
+        for token, code in (("YYYY", "%Y"), ("YY", "%y"), ("DD", "%d"), ("HH", "%H"), ("SS", "%S"), ("MI", "%M")):
+            if form.startswith(token, i):
+                out += code
+                i += len(token)
+                break
+        else:
+            if form.startswith("MM", i):
+                out += "%M" if "%H" in out else "%m"
+                i += 2
+            else:
+                out += form[i].replace("%", "%%")
+                i += 1
+    return out
+
+
+def format_date(value: dt.date | dt.datetime, form: str):
+    """A date or datetime in a host format; 'native' keeps the object for typed columns."""
+    if form == "native":
+        return value
+    if form == "ISO":
+        return value.isoformat()
+    return value.strftime(strftime_pattern(form))
+
+
+def parse_date(text: str, form: str) -> dt.datetime:
+    return dt.datetime.strptime(text, strftime_pattern(form))
+
+
+def learn_date_format(values) -> str | None:
+    """The format most of the host's values are written in, or None if they are no dates."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    if all(isinstance(v, (dt.date, dt.datetime)) for v in values):
+        return "native"
+    texts = [v for v in values if isinstance(v, str)]
+    best, best_count = None, 0
+    for form in DATE_FORMATS:
+        pattern = strftime_pattern(form)
+        count = 0
+        for text in texts:
+            try:
+                dt.datetime.strptime(text, pattern)
+                count += 1
+            except ValueError:
+                pass
+        if count > best_count:
+            best, best_count = form, count
+    return best if best_count >= _MAJORITY * len(values) else None
+
+
+def apply_case(text: str, case: str) -> str:
+    if case == "upper":
+        return text.upper()
+    if case == "lower":
+        return text.lower()
+    return text
+
+
+def learn_case(values) -> str:
+    """'upper' if the host writes this column in capitals, 'lower' if in small letters, else 'as-is'."""
+    texts = [v for v in values if isinstance(v, str) and any(c.isalpha() for c in v)]
+    if not texts:
+        return "as-is"
+    upper = sum(t == t.upper() for t in texts)
+    lower = sum(t == t.lower() for t in texts)
+    if upper >= _MAJORITY * len(texts) and upper > lower:
+        return "upper"
+    if lower >= _MAJORITY * len(texts):
+        return "lower"
+    return "as-is"
+
+
+def format_phone(e164: str, style: str) -> str:
+    """'+33612345678' in a host's style; numbers outside France stay E.164."""
+    if not e164.startswith("+33") or len(e164) != 12:
+        return e164
+    national = "0" + e164[3:]
+    pairs = [national[i:i + 2] for i in range(0, 10, 2)]
+    if style == "spaced":
+        return " ".join(pairs)
+    if style == "compact":
+        return national
+    if style == "dotted":
+        return ".".join(pairs)
+    if style == "dashed":
+        return "-".join(pairs)
+    if style == "international":
+        return "+33 " + e164[3] + " " + " ".join(e164[i:i + 2] for i in range(4, 12, 2))
+    if style == "e164":
+        return e164
+    raise PlantingError(f"unknown phone style {style!r} (one of {', '.join(PHONE_STYLES)})")
+
+
+_PHONE_SHAPES = {
+    "spaced": re.compile(r"^0\d( \d\d){4}$"),
+    "compact": re.compile(r"^0\d{9}$"),
+    "dotted": re.compile(r"^0\d(\.\d\d){4}$"),
+    "dashed": re.compile(r"^0\d(-\d\d){4}$"),
+    "e164": re.compile(r"^\+33\d{9}$"),
+    "international": re.compile(r"^\+33 \d( \d\d){4}$"),
+}
+
+
+def learn_phone_style(values) -> str | None:
+    """The spacing of the host's phone numbers; values that are no phone (emails) are ignored."""
+    counts = collections.Counter()
+    for value in values:
+        if isinstance(value, str):
+            for style, shape in _PHONE_SHAPES.items():
+                if shape.match(value):
+                    counts[style] += 1
+                    break
+    return counts.most_common(1)[0][0] if counts else None
+
+
+# -- key schemes ------------------------------------------------------------------------------
+# A pattern is literal text with fields: {yyyy} {yy} {mm} {dd} {mmdd} {seq:N} (N digits, zero-padded).
+_FIELD = re.compile(r"\{(yyyy|yy|mm|dd|mmdd|seq)(?::(\d+))?\}")
+_FIELD_REGEX = {"yyyy": r"(?:19|20)\d\d", "yy": r"\d\d", "mm": r"\d\d", "dd": r"\d\d", "mmdd": r"\d{4}"}
+
+
+def pattern_regex(pattern: str) -> re.Pattern:
+    """The regex that matches a key pattern's values, with the sequence as group 'seq'."""
+    out, last = "", 0
+    for match in _FIELD.finditer(pattern):
+        out += re.escape(pattern[last:match.start()])
+        name, width = match.group(1), match.group(2)
+        if name == "seq":
+            out += rf"(?P<seq>\d{{{width}}})" if width else r"(?P<seq>\d+)"
+        else:
+            out += f"(?:{_FIELD_REGEX[name]})"
+        last = match.end()
+    if not any(m.group(1) == "seq" for m in _FIELD.finditer(pattern)):
+        raise PlantingError(f"key pattern {pattern!r} has no {{seq}} field")
+    return re.compile(out + re.escape(pattern[last:]) + "$")
+
+
+def next_sequence(pattern: str, existing) -> int:
+    """One more than the highest sequence number among the host's keys of this pattern."""
+    regex = pattern_regex(pattern)
+    highest = 0
+    for value in existing:
+        match = regex.match(str(value)) if value is not None else None
+        if match:
+            highest = max(highest, int(match.group("seq")))
+    return highest + 1
+
+
+def render_key(pattern: str, seq: int, moment: dt.datetime) -> str:
+    def field(match):
+        name, width = match.group(1), match.group(2)
+        if name == "seq":
+            text = str(seq)
+            return text.zfill(int(width)) if width else text
+        return {"yyyy": f"{moment:%Y}", "yy": f"{moment:%y}", "mm": f"{moment:%m}", "dd": f"{moment:%d}",
+                "mmdd": f"{moment:%m%d}"}[name]
+    return _FIELD.sub(field, pattern)
+
+
+def learn_key_pattern(values) -> str | None:
+    """Guess the host's key scheme from its keys: '2019004512' -> '{yyyy}{seq:6}', '20-1107-000042' -> '{yy}-{mmdd}-{seq:6}'."""
+    shapes = collections.Counter()
+    for value in values:
+        if value is None:
+            continue
+        parts = re.findall(r"\d+|\D+", str(value))
+        shapes[tuple("d" + str(len(p)) if p.isdigit() else p for p in parts)] += 1
+    if not shapes:
+        return None
+    shape, count = shapes.most_common(1)[0]
+    if count < _MAJORITY * sum(shapes.values()):
+        return None
+    samples = [re.findall(r"\d+|\D+", str(v)) for v in values if v is not None]
+    samples = [s for s in samples if tuple("d" + str(len(p)) if p.isdigit() else p for p in s) == shape]
+    digit_positions = [i for i, part in enumerate(shape) if part.startswith("d")]
+    if not digit_positions:
+        return None
+    fields = {}
+    seq_at = digit_positions[-1]
+    # A bare number with a year in front ('2019004512'): split the year from the sequence.
+    if len(digit_positions) == 1 and int(shape[seq_at][1:]) >= 8 and all(
+            1990 <= int(s[seq_at][:4]) <= 2099 for s in samples):
+        width = int(shape[seq_at][1:]) - 4
+        pattern = "".join(p if not p.startswith("d") else "" for p in shape[:seq_at])
+        return pattern + "{yyyy}{seq:" + str(width) + "}" + "".join(shape[seq_at + 1:])
+    for position in digit_positions[:-1]:
+        width = int(shape[position][1:])
+        column = [s[position] for s in samples]
+        if width == 4 and all(1990 <= int(v) <= 2099 for v in column):
+            fields[position] = "{yyyy}"
+        elif width == 2 and position == digit_positions[0] and len(set(column)) <= 30:
+            fields[position] = "{yy}"
+        elif width == 4 and all(1 <= int(v[:2]) <= 12 and 1 <= int(v[2:]) <= 31 for v in column):
+            fields[position] = "{mmdd}"
+        elif width == 2 and all(1 <= int(v) <= 12 for v in column):
+            fields[position] = "{mm}"
+        else:
+            return None  # a fixed code we do not understand: let the mapping say
+    out = ""
+    for i, part in enumerate(shape):
+        if i == seq_at:
+            out += "{seq:" + part[1:] + "}"
+        elif i in fields:
+            out += fields[i]
+        else:
+            out += part
+    return out

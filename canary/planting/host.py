@@ -1,0 +1,161 @@
+"""What planting learns from a sample of the host's rows: formats, key sequences, picks, region."""
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import random
+
+from . import formats
+from .base import PlantingError, Pick, Target
+from .mapping import Mapping
+
+DEFAULT_SAMPLE_ROWS = 1000
+# What we write when the host has no rows to learn from (a fresh schema for a script).
+DEFAULT_DATE = "YYYY-MM-DD"
+DEFAULT_MOMENT = "YYYY-MM-DD HH:MM:SS"
+DEFAULT_PHONE = "spaced"
+
+
+class HostProfile:
+    """Formats and sequences of one target, read once per plant inside the target's transaction."""
+
+    def __init__(self, target: Target, mapping: Mapping, *, can_read: bool = True,
+                 written: list[dict] | None = None):
+        self.target = target
+        self.mapping = mapping
+        self.can_read = can_read
+        # Values we wrote before ([{table, values}]): scripts not yet applied still hold their keys.
+        self.written = written or []
+        self.limit = int(mapping.host.get("sample_rows", DEFAULT_SAMPLE_ROWS))
+        self._samples: dict[str, list[dict]] = {}
+        self._values: dict[tuple[str, str], list] = {}
+        self._counters: dict[tuple, int] = {}
+        self._formats: dict[tuple, object] = {}
+
+    # -- reading the host ----------------------------------------------------------------
+    def sample(self, table: str) -> list[dict]:
+        """Up to `sample_rows` random rows of a table, every column the mapping names."""
+        if table not in self._samples:
+            columns = sorted({c for e in self.mapping.entries if e.table == table
+                              for c in [*e.columns, *e.sample, *(s.options.get("by") for s in e.columns.values())]
+                              if c})
+            self._samples[table] = self.target.sample(table, columns, self.limit) if self.can_read else []
+        return self._samples[table]
+
+    def values(self, table: str, column: str) -> list:
+        """Every value of one column (keys, for sequences and picks)."""
+        if (table, column) not in self._values:
+            values = self.target.column_values(table, column) if self.can_read else []
+            values += [row["values"][column] for row in self.written
+                       if row["table"] == table and row["values"].get(column) is not None]
+            self._values[(table, column)] = values
+        return self._values[(table, column)]
+
+    def column_sample(self, table: str, column: str) -> list:
+        return [row[column] for row in self.sample(table) if row.get(column) is not None]
+
+    # -- formats ---------------------------------------------------------------------------
+    def date_format(self, table: str, column: str, *, with_time: bool) -> str:
+        key = ("date", table, column)
+        if key not in self._formats:
+            learnt = formats.learn_date_format(self.column_sample(table, column))
+            self._formats[key] = learnt or (DEFAULT_MOMENT if with_time else DEFAULT_DATE)
+        return self._formats[key]
+
+    def case(self, table: str, column: str) -> str:
+        key = ("case", table, column)
+        if key not in self._formats:
+            self._formats[key] = formats.learn_case(self.column_sample(table, column))
+        return self._formats[key]
+
+    def phone_style(self, table: str, column: str) -> str:
+        key = ("phone", table, column)
+        if key not in self._formats:
+            self._formats[key] = formats.learn_phone_style(self.column_sample(table, column)) or DEFAULT_PHONE
+        return self._formats[key]
+
+    def key_pattern(self, table: str, column: str) -> str:
+        key = ("pattern", table, column)
+        if key not in self._formats:
+            pattern = formats.learn_key_pattern(self.values(table, column))
+            if pattern is None:
+                raise PlantingError(f"{table}.{column}: cannot learn the host's key scheme from its rows; "
+                                    "give pattern = \"...\" in the mapping, e.g. \"{yyyy}{seq:6}\"")
+            self._formats[key] = pattern
+        return self._formats[key]
+
+    # -- keys and picks ----------------------------------------------------------------------
+    def next_number(self, table: str, column: str) -> int:
+        """max + 1 over the host's values, then one more per call."""
+        key = ("max+1", table, column)
+        if key not in self._counters:
+            numbers = [int(v) for v in self.values(table, column) if str(v).lstrip("-").isdigit()]
+            self._counters[key] = max(numbers, default=0) + 1
+        value = self._counters[key]
+        self._counters[key] += 1
+        return value
+
+    def next_sequence(self, table: str, column: str, pattern: str) -> int:
+        key = ("seq", table, column, pattern)
+        if key not in self._counters:
+            self._counters[key] = formats.next_sequence(pattern, self.values(table, column))
+        value = self._counters[key]
+        self._counters[key] += 1
+        return value
+
+    def pick(self, table: str, column: str, rng: random.Random):
+        """A random existing value (a real physician for a canary's file), or one the script's database picks."""
+        if not self.can_read:
+            return Pick(table, column)
+        values = self.values(table, column)
+        return rng.choice(values) if values else None
+
+    def sampled_row(self, table: str, columns: list[str], rng: random.Random) -> dict:
+        rows = self.sample(table)
+        if not rows:
+            raise PlantingError(f"{table}: sample = {columns} needs rows in the host to draw from")
+        row = rng.choice(rows)
+        return {c: row[c] for c in columns}
+
+    def like_host(self, table: str, column: str, by: str | None, by_value, rng: random.Random):
+        """A value this column takes in some host row (of the same `by` group): one value, never a whole row."""
+        rows = self.sample(table)
+        pool = [r[column] for r in rows if (by is None or r.get(by) == by_value)]
+        return rng.choice(pool) if pool else None
+
+    def latest_moment(self, now: dt.datetime) -> dt.datetime:
+        """The host's most recent activity (a copy frozen in 2020 gets canaries from before then), at most now."""
+        if self.mapping.host.get("clock", "host") == "now":
+            return now
+        latest = None
+        for entry in self.mapping.entries:
+            for column, spec in entry.columns.items():
+                if spec.source != "moment":
+                    continue
+                form = spec.options.get("format") or self.date_format(entry.table, column, with_time=True)
+                for value in self.column_sample(entry.table, column):
+                    try:
+                        moment = value if form == "native" else formats.parse_date(str(value), form)
+                    except ValueError:
+                        continue
+                    if isinstance(moment, dt.datetime):
+                        moment = moment.replace(tzinfo=None)
+                    elif isinstance(moment, dt.date):
+                        moment = dt.datetime.combine(moment, dt.time(23, 59))
+                    latest = moment if latest is None else max(latest, moment)
+        return min(latest, now) if latest else now
+
+    # -- region ------------------------------------------------------------------------------------
+    def departments(self) -> list[tuple[str, int]]:
+        """(department, how many host rows) from the column the mapping fills with the postal code."""
+        counts = collections.Counter()
+        for name, spec in self.mapping.fields().items():
+            if spec.argument == "address.postal_code":
+                table, column = name.split(".")
+                for value in self.column_sample(table, column):
+                    text = str(value).strip()
+                    if len(text) == 5 and text.isdigit():
+                        counts[text[:3] if text.startswith("97") else text[:2]] += 1
+        # Corsica's postcodes (20xxx) split into 2A/2B: let the generator choose.
+        counts.pop("20", None)
+        return counts.most_common()

@@ -1,0 +1,281 @@
+"""Plant canaries into a target, check they are still there, retire them, rotate, confirm scripts.
+
+One store transaction holds the registration of the canaries and the record of their
+plantings; inside it, one target transaction holds their rows. The target commits
+last-but-one: if it fails, the store rolls back and no canary is registered.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+from dataclasses import dataclass, field
+
+from .. import clock
+from ..deployment import Deployment
+from ..issuing import Issuer
+from .base import ParentKey, Pick, PlantingError, plain, same_value
+from .host import HostProfile
+from .mapping import validate_mapping
+from .rows import RowRef, build_rows
+from .targets import can_read_rows, load_target_mapping, open_writer
+
+_NIR_ATTEMPTS = 20
+
+
+class _DryRun(Exception):
+    """Raised inside the transactions to roll both back after a dry run."""
+
+
+@dataclass
+class Planted:
+    canary: dict
+    rows: list[dict]                 # [{table, key}] as written
+    fingerprint: list[dict]          # the values written, row by row
+    planting_id: int | None = None
+
+
+@dataclass
+class PlantResult:
+    target: dict
+    state: str                        # planted, pending (script or manual) or dry-run
+    canaries: list[Planted] = field(default_factory=list)
+    scripts: list[str] = field(default_factory=list)
+    script_text: str = ""
+
+
+def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_run: bool = False,
+                      rng: random.Random | None = None, now: dt.datetime | None = None) -> PlantResult:
+    """Generate `count` canaries and write them into the target, all or nothing."""
+    if count < 1:
+        raise PlantingError("count must be at least 1")
+    store = deployment.store
+    target = store.get_target(target_name)
+    rng = rng or random.Random(secrets.randbits(64))
+    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    if target["kind"] == "manual":
+        return _plant_manual(deployment, target, count, dry_run, rng, now)
+    mapping = load_target_mapping(target)
+    writer = open_writer(target, mapping)
+    result = PlantResult(target, "dry-run" if dry_run else ("planted" if writer.writes_directly else "pending"))
+    try:
+        schema = writer.schema()
+        validate_mapping(mapping, schema)
+        issuer = Issuer(store, deployment.settings, random.Random(rng.getrandbits(64)))
+        try:
+            with store.transaction(), writer.transaction():
+                host = HostProfile(writer, mapping, can_read=can_read_rows(target, mapping),
+                                   written=_written_before(store, target))
+                history_until = host.latest_moment(now)
+                regions = _regions(target, host)
+                for _ in range(count):
+                    canary = _register(issuer, store, host, mapping, target, regions, rng, history_until)
+                    planned = build_rows(canary, mapping, schema, host, rng, history_until)
+                    rows, fingerprint = _write(writer, planned)
+                    planting_id = store.record_planting(canary["id"], target["id"], rows, fingerprint,
+                                                        state="planted" if writer.writes_directly else "pending")
+                    result.canaries.append(Planted(canary, rows, fingerprint, planting_id))
+                if dry_run:
+                    if not writer.writes_directly:
+                        result.script_text = writer.render("postgresql", "plant")
+                    raise _DryRun
+        except _DryRun:
+            pass
+        if not dry_run and not writer.writes_directly:
+            result.scripts = [str(p) for p in writer.written]
+    finally:
+        writer.close()
+    return result
+
+
+def _plant_manual(deployment, target, count, dry_run, rng, now) -> PlantResult:
+    """Register canaries for hand entry; they count as planted from `canary confirm`."""
+    store = deployment.store
+    result = PlantResult(target, "dry-run" if dry_run else "pending")
+    issuer = Issuer(store, deployment.settings, random.Random(rng.getrandbits(64)))
+    try:
+        with store.transaction():
+            for _ in range(count):
+                canary = _register(issuer, store, None, None, target, [], rng, now)
+                planting_id = store.record_planting(canary["id"], target["id"], [], [], state="pending")
+                result.canaries.append(Planted(canary, [], [], planting_id))
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return result
+
+
+def _written_before(store, target: dict) -> list[dict]:
+    """What earlier plantings wrote, so keys stay unique across scripts nobody has applied yet."""
+    if target["kind"] != "sql":
+        return []
+    return [{"table": row["table"], "values": values}
+            for planting in store.plantings(target["id"])
+            for row, values in zip(planting["rows"], planting["fingerprint"])]
+
+
+def _regions(target: dict, host: HostProfile) -> list[tuple[str, int]]:
+    if target.get("region"):
+        return [(target["region"], 1)]
+    return host.departments()
+
+
+def _register(issuer, store, host, mapping, target, regions, rng, now) -> dict:
+    """A new patient, registered with identifiers of its own; its NIR is neither ours already nor the host's."""
+    from ..patients import generate_patient
+    host_nirs = set()
+    if host is not None:
+        for name, spec in mapping.fields().items():
+            if spec.argument == "nir":
+                table, column = name.split(".")
+                host_nirs |= {str(v) for v in host.values(table, column)}
+    for _ in range(_NIR_ATTEMPTS):
+        region = None
+        if regions:
+            names, weights = zip(*regions)
+            region = rng.choices(names, weights=weights)[0]
+        patient = generate_patient(rng, region=region, today=now.date())
+        if patient["nir"] not in host_nirs and not store.identifier_exists(patient["nir"]):
+            return issuer.register_canary(patient, target["id"])
+    raise PlantingError("could not generate a patient whose NIR is new to the host and the store")
+
+
+def _write(writer, planned) -> tuple[list[dict], list[dict]]:
+    """Insert one canary's rows in order; returns the rows (table and key) and their fingerprint."""
+    known: dict[int, dict] = {}
+    rows, fingerprint = [], []
+    for row in planned:
+        values = {}
+        for column, value in row.values.items():
+            if isinstance(value, RowRef):
+                parent = planned[value.index]
+                value = ParentKey(parent.table, value.column, tuple(known[value.index].items()), parent.entry.lookup)
+            values[column] = value
+        key = writer.insert(row.table, values, row.key_columns, row.entry.lookup)
+        # What we know the row holds: a script leaves picks and generated parent keys to the database.
+        concrete = {}
+        for column, value in values.items():
+            if isinstance(value, ParentKey):
+                if value.value() is None:
+                    continue
+                value = value.value()
+            if not isinstance(value, Pick):
+                concrete[column] = value
+        known[row.index] = {**{c: v for c, v in concrete.items() if v is not None},
+                            **{c: v for c, v in key.items() if not isinstance(v, dict)}}
+        rows.append({"table": row.table, "key": key})
+        fingerprint.append({c: plain(v) for c, v in concrete.items()})
+    return rows, fingerprint
+
+
+# -- check, retire, confirm, rotate -------------------------------------------------------------
+@dataclass
+class CheckedCanary:
+    canary_id: int
+    planting_id: int
+    status: str                      # present, missing, altered
+    problems: list[str] = field(default_factory=list)
+
+
+def check_target(deployment: Deployment, target_name: str) -> list[CheckedCanary]:
+    """Compare every planted canary's rows with what was written; record the result."""
+    store = deployment.store
+    target = store.get_target(target_name)
+    if target["kind"] == "manual":
+        raise PlantingError(f"target {target_name} is manual: canary cannot read it, check it by hand")
+    mapping = load_target_mapping(target)
+    if target["kind"] == "sql" and not mapping.host.get("database"):
+        raise PlantingError(f"target {target_name} is a script target: give its mapping [host] database = "
+                            "\"PATH or DSN\" (read access) to check it")
+    writer = open_writer(target, mapping)
+    report = []
+    try:
+        for planting in store.plantings(target["id"], states=("planted",)):
+            checked = CheckedCanary(planting["canary_id"], planting["id"], "present")
+            for row, written in zip(planting["rows"], planting["fingerprint"]):
+                found = writer.fetch(row["table"], row["key"])
+                where = f"{row['table']} {_key_text(row['key'])}"
+                if found is None:
+                    checked.status = "missing"
+                    checked.problems.append(f"{where}: row missing")
+                    continue
+                for column, value in written.items():
+                    if not same_value(value, found.get(column)):
+                        if checked.status == "present":
+                            checked.status = "altered"
+                        checked.problems.append(f"{where}: {column} was {value!r}, now {plain(found.get(column))!r}")
+            report.append(checked)
+    finally:
+        writer.close()
+    store.record_check(target["id"], {str(c.canary_id): c.status for c in report})
+    return report
+
+
+def _key_text(key: dict) -> str:
+    return ", ".join(f"{c}={v}" for c, v in key.items() if not isinstance(v, dict))
+
+
+def retire(deployment: Deployment, target_name: str, canary_id: int | None = None,
+           before: str | None = None) -> tuple[list[dict], list[str]]:
+    """Delete canaries' rows from the target (children first) and record when; returns plantings and scripts."""
+    store = deployment.store
+    target = store.get_target(target_name)
+    cutoff = clock.format_time(clock.parse_time(before)) if before else None
+    plantings = store.plantings(target["id"], states=("planted", "pending"), canary_id=canary_id,
+                                planted_before=cutoff)
+    if canary_id is not None and not plantings:
+        raise PlantingError(f"canary {canary_id} is not planted in target {target_name}")
+    if not plantings:
+        return [], []
+    if target["kind"] == "manual":
+        store.retire_plantings([p["id"] for p in plantings])
+        return plantings, []
+    mapping = load_target_mapping(target)
+    writer = open_writer(target, mapping)
+    try:
+        transaction = writer.transaction("retire") if not writer.writes_directly else writer.transaction()
+        with store.transaction(), transaction:
+            for planting in plantings:
+                for row in reversed(planting["rows"]):
+                    writer.delete(row["table"], row["key"])
+            store.retire_plantings([p["id"] for p in plantings])
+        scripts = [str(p) for p in getattr(writer, "written", [])]
+    finally:
+        writer.close()
+    return plantings, scripts
+
+
+def confirm(deployment: Deployment, target_name: str) -> list[int]:
+    """The DBA applied the script (or the canaries were entered by hand): they count as planted from now."""
+    target = deployment.store.get_target(target_name)
+    return deployment.store.confirm_plantings(target["id"])
+
+
+ROTATED_KINDS = ("sqlite", "postgresql", "csv", "sql")
+
+
+@dataclass
+class Rotation:
+    target: str
+    result: PlantResult | None = None
+    skipped: str = ""
+    error: str = ""
+
+
+def rotate(deployment: Deployment, target_name: str | None = None, count: int | None = None,
+           rng: random.Random | None = None) -> list[Rotation]:
+    """Plant fresh canaries in every target (or one); a failing target does not stop the others."""
+    store = deployment.store
+    count = count or int(deployment.settings["planting"]["rotate_count"])
+    targets = [store.get_target(target_name)] if target_name else store.targets()
+    rotations = []
+    for target in targets:
+        if target["kind"] not in ROTATED_KINDS:
+            rotations.append(Rotation(target["name"], skipped=f"{target['kind']} targets are planted by hand"))
+            continue
+        try:
+            rotations.append(Rotation(target["name"], plant_into_target(deployment, target["name"], count, rng=rng)))
+        except (PlantingError, ValueError, OSError) as error:
+            rotations.append(Rotation(target["name"], error=" ".join(str(error).split())))
+    return rotations

@@ -1,0 +1,139 @@
+"""PostgreSQL targets, written directly through psycopg 3 in one transaction."""
+from __future__ import annotations
+
+import contextlib
+
+from .base import Column, ForeignKey, ParentKey, Pick, PlantingError, Schema, Table
+
+_COLUMNS = """
+SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
+       a.attnotnull AS notnull, a.atthasdef AS has_default, a.attidentity <> '' AS identity,
+       coalesce(pg_get_expr(d.adbin, d.adrelid), '') AS default_expr,
+       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p'
+               AND a.attnum = ANY (k.conkey)) AS primary_key
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+ORDER BY c.relname, a.attnum
+"""
+_FOREIGN_KEYS = """
+SELECT c.conrelid::regclass::text AS table, a.attname AS column,
+       c.confrelid::regclass::text AS ref_table, af.attname AS ref_column
+FROM pg_constraint c
+JOIN LATERAL unnest(c.conkey, c.confkey) AS k(attnum, fattnum) ON true
+JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+JOIN pg_attribute af ON af.attrelid = c.confrelid AND af.attnum = k.fattnum
+WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace
+"""
+
+
+def _psycopg():
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise PlantingError("postgresql targets need psycopg: pip install 'canary[postgresql]'") from None
+    return psycopg
+
+
+def _resolve(value):
+    if isinstance(value, ParentKey):
+        return value.value()
+    if isinstance(value, Pick):
+        raise PlantingError(f"cannot pick {value.table}.{value.column} without reading the target")
+    return value
+
+
+class PostgresqlTarget:
+    kind = "postgresql"
+    writes_directly = True
+
+    def __init__(self, dsn: str):
+        psycopg = _psycopg()
+        self.psycopg = psycopg
+        self.dsn = dsn
+        try:
+            self.conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10,
+                                        row_factory=psycopg.rows.dict_row)
+        except psycopg.Error as error:
+            raise PlantingError(f"postgresql target: cannot connect ({' '.join(str(error).split())})") from None
+
+    def _execute(self, query, params=()):
+        try:
+            return self.conn.execute(query, params)
+        except self.psycopg.Error as error:
+            raise PlantingError(f"postgresql target: {' '.join(str(error).split())}") from None
+
+    def schema(self) -> Schema:
+        tables: dict[str, Table] = {}
+        for r in self._execute(_COLUMNS):
+            auto = r["identity"] or r["default_expr"].startswith("nextval(")
+            tables.setdefault(r["table"], Table(r["table"], {})).columns[r["column"]] = Column(
+                r["column"], r["type"], r["notnull"], r["has_default"] or r["identity"], r["primary_key"], auto)
+        for r in self._execute(_FOREIGN_KEYS):
+            table = r["table"].strip('"')
+            if table in tables:
+                tables[table].foreign_keys.append(ForeignKey(r["column"], r["ref_table"].strip('"'), r["ref_column"]))
+        return tables
+
+    def _ident(self, *names):
+        sql = self.psycopg.sql
+        return sql.SQL(", ").join(sql.Identifier(n) for n in names)
+
+    def sample(self, table: str, columns: list[str], limit: int) -> list[dict]:
+        if not columns:
+            return []
+        sql = self.psycopg.sql
+        query = sql.SQL("SELECT {} FROM {} ORDER BY random() LIMIT %s").format(self._ident(*columns),
+                                                                               sql.Identifier(table))
+        return self._execute(query, (limit,)).fetchall()
+
+    def column_values(self, table: str, column: str) -> list:
+        sql = self.psycopg.sql
+        query = sql.SQL("SELECT {c} AS v FROM {t} WHERE {c} IS NOT NULL").format(
+            c=sql.Identifier(column), t=sql.Identifier(table))
+        return [r["v"] for r in self._execute(query)]
+
+    @contextlib.contextmanager
+    def transaction(self):
+        try:
+            with self.conn.transaction():
+                yield self
+        except self.psycopg.Error as error:
+            raise PlantingError(f"postgresql target: {' '.join(str(error).split())}") from None
+
+    def insert(self, table: str, values: dict, key_columns: list[str], lookup: str | None) -> dict:
+        sql = self.psycopg.sql
+        values = {c: _resolve(v) for c, v in values.items()}
+        query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING {}").format(
+            sql.Identifier(table), self._ident(*values),
+            sql.SQL(", ").join(sql.Placeholder() for _ in values), self._ident(*key_columns))
+        if not values:
+            query = sql.SQL("INSERT INTO {} DEFAULT VALUES RETURNING {}").format(
+                sql.Identifier(table), self._ident(*key_columns))
+        try:
+            row = self.conn.execute(query, list(values.values())).fetchone()
+        except self.psycopg.Error as error:
+            raise PlantingError(f"{table}: {' '.join(str(error).split())}") from None
+        return dict(row)
+
+    def _where(self, key: dict):
+        sql = self.psycopg.sql
+        return sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in key)
+
+    def fetch(self, table: str, key: dict) -> dict | None:
+        sql = self.psycopg.sql
+        query = sql.SQL("SELECT * FROM {} WHERE {}").format(sql.Identifier(table), self._where(key))
+        return self._execute(query, list(key.values())).fetchone()
+
+    def delete(self, table: str, key: dict) -> int:
+        sql = self.psycopg.sql
+        query = sql.SQL("DELETE FROM {} WHERE {}").format(sql.Identifier(table), self._where(key))
+        try:
+            return self.conn.execute(query, list(key.values())).rowcount
+        except self.psycopg.Error as error:
+            raise PlantingError(f"{table}: {' '.join(str(error).split())}") from None
+
+    def close(self) -> None:
+        self.conn.close()

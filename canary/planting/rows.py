@@ -1,0 +1,206 @@
+"""A canary and a mapping become ordered rows: parents first, keys generated, values in the host's formats."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+from dataclasses import dataclass, field
+
+from . import formats
+from .base import PlantingError, Schema
+from .host import HostProfile
+from .mapping import Entry, Mapping, MappingError
+
+_ISO_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
+DEFAULT_DAYS_AGO = (30, 5 * 365)
+DEFAULT_HOURS = (7, 19)
+
+
+@dataclass(frozen=True)
+class RowRef:
+    """The key of an earlier row of the same canary (filled in once that row is written)."""
+    index: int
+    column: str
+
+
+@dataclass
+class PlannedRow:
+    index: int
+    entry: Entry
+    values: dict                     # column -> value, RowRef or Pick; auto keys absent
+    key_columns: list[str]
+    moment: dt.datetime
+    parent: int | None = None        # index of the row this one was repeated under
+    auto: list[str] = field(default_factory=list)
+
+    @property
+    def table(self) -> str:
+        return self.entry.table
+
+
+def key_columns(entry: Entry, schema: Schema) -> list[str]:
+    if entry.key:
+        return entry.key
+    primary = schema[entry.table].primary_key
+    if primary:
+        return primary
+    if entry.lookup:
+        return [entry.lookup]
+    raise MappingError(f"{entry.table}: no primary key in the target; name the columns that find a row "
+                       "with key = [...] in its [[table]]")
+
+
+def build_rows(canary: dict, mapping: Mapping, schema: Schema, host: HostProfile, rng: random.Random,
+               now: dt.datetime) -> list[PlannedRow]:
+    """Every row one canary needs, in write order."""
+    patient = canary["patient"]
+    # Nobody is registered at a lab before being born.
+    born = dt.datetime.fromisoformat(patient["birth_date"]) + dt.timedelta(days=1, hours=9)
+    rows: list[PlannedRow] = []
+    by_entry: dict[str, list[int]] = {}
+    for entry in mapping.entries:
+        if entry.parent is None:
+            parents = [None]
+        else:
+            parents = by_entry.get(entry.parent, [])
+        indexes = []
+        for parent in parents:
+            parent_row = rows[parent] if parent is not None else None
+            # Siblings in date order, so that sequence numbers and dates rise together as in a real file.
+            moments = sorted(_moment(entry, parent_row, rng, now, born) for _ in range(rng.randint(*entry.count)))
+            used: set = set()
+            for moment in moments:
+                row = _plan_row(len(rows), entry, patient, mapping, schema, host, rng, moment, parent_row, rows, used)
+                rows.append(row)
+                indexes.append(row.index)
+        by_entry[entry.name] = indexes
+    return rows
+
+
+def _moment(entry: Entry, parent: PlannedRow | None, rng: random.Random, now: dt.datetime,
+            born: dt.datetime) -> dt.datetime:
+    spec = entry.moment
+    if parent is not None and not spec:
+        return parent.moment
+    low_hour, high_hour = spec.get("hours", DEFAULT_HOURS)
+
+    def at_hour(day: dt.datetime) -> dt.datetime:
+        seconds = rng.randint(int(low_hour * 3600), int(high_hour * 3600) - 1)
+        return dt.datetime.combine(day.date(), dt.time()) + dt.timedelta(seconds=seconds)
+
+    if "after_parent_hours" in spec and parent is not None:
+        low, high = spec["after_parent_hours"]
+        moment = parent.moment + dt.timedelta(seconds=rng.randint(int(low * 3600), int(high * 3600)))
+    elif spec.get("after_parent") and parent is not None:
+        span = max(0, (now - parent.moment).days)
+        moment = at_hour(parent.moment + dt.timedelta(days=rng.randint(0, span)))
+        if moment < parent.moment:
+            moment = parent.moment + dt.timedelta(minutes=rng.randint(1, 120))
+    else:
+        low, high = spec.get("days_ago", DEFAULT_DAYS_AGO)
+        moment = max(at_hour(now - dt.timedelta(days=rng.randint(int(low), int(high)))), born)
+    return min(moment, now)
+
+
+def _plan_row(index, entry, patient, mapping, schema, host, rng, moment, parent, rows, used) -> PlannedRow:
+    row = PlannedRow(index, entry, {}, key_columns(entry, schema), moment, parent.index if parent else None)
+    if entry.sample:
+        # Different analyses in one file: redraw a few times rather than repeat one.
+        for _ in range(10):
+            drawn = host.sampled_row(entry.table, entry.sample, rng)
+            if tuple(drawn.values()) not in used:
+                break
+        used.add(tuple(drawn.values()))
+        row.values.update(drawn)
+    table = schema[entry.table]
+    for column, spec in entry.columns.items():
+        where = f"{entry.table}.{column}"
+        if spec.source == "generate":
+            if spec.argument == "auto":
+                row.auto.append(column)
+                continue
+            if spec.argument == "max+1":
+                row.values[column] = host.next_number(entry.table, column)
+                continue
+            pattern = spec.options.get("pattern") or host.key_pattern(entry.table, column)
+            try:
+                row.values[column] = formats.render_key(pattern, host.next_sequence(entry.table, column, pattern),
+                                                        moment)
+            except PlantingError as error:
+                raise MappingError(f"{where}: {error}") from None
+        elif spec.source == "ref":
+            ancestor = _ancestor(rows, parent, spec.argument, mapping)
+            if ancestor is None:
+                raise MappingError(f"{where}: ref = {spec.argument!r} is not an ancestor of this row "
+                                   f"(set parent = {spec.argument!r})")
+            fk = table.foreign_key(column)
+            target_column = fk.ref_column if fk else ancestor.key_columns[0]
+            row.values[column] = RowRef(ancestor.index, target_column)
+        elif spec.source == "pick":
+            other, _, other_column = spec.argument.partition(".")
+            row.values[column] = host.pick(other, other_column, rng)
+        elif spec.source == "host":
+            by = spec.options.get("by")
+            row.values[column] = host.like_host(entry.table, column, by, row.values.get(by) if by else None, rng)
+        elif spec.source == "moment":
+            row.values[column] = formats.format_date(
+                moment, spec.options.get("format") or host.date_format(entry.table, column, with_time=True))
+        elif spec.source == "value":
+            row.values[column] = spec.argument
+        else:
+            row.values[column] = _field_value(spec, patient, host, entry.table, column, where)
+    return row
+
+
+def _ancestor(rows, parent, name, mapping) -> PlannedRow | None:
+    current = parent
+    while current is not None:
+        if current.entry.name == name:
+            return current
+        current = rows[current.parent] if current.parent is not None else None
+    # A root block (one row per canary) is everyone's ancestor.
+    return next((r for r in rows if r.entry.name == name and mapping.entry(name).parent is None), None)
+
+
+def field_of(patient: dict, path: str, where: str):
+    value = patient
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise MappingError(f"{where}: field {path!r} is not a canary field "
+                               f"(fields: {', '.join(sorted(_paths(patient)))})")
+        value = value[part]
+    return value
+
+
+def _paths(record: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key, value in record.items():
+        out += _paths(value, f"{prefix}{key}.") if isinstance(value, dict) else [f"{prefix}{key}"]
+    return out
+
+
+def _field_value(spec, patient, host: HostProfile, table: str, column: str, where: str):
+    value = field_of(patient, spec.argument, where)
+    same = spec.options.get("null_if_same")
+    if same is not None and value == field_of(patient, same, where):
+        value = None
+    if "map" in spec.options and value is not None:
+        mapped = spec.options["map"]
+        if str(value) not in mapped:
+            raise MappingError(f"{where}: map has no entry for {value!r} (it maps {', '.join(map(str, mapped))})")
+        value = mapped[str(value)]
+    if value is None:
+        value = spec.options.get("default")
+    if value is None or not isinstance(value, str):
+        return value
+    form = spec.options.get("format")
+    if _ISO_DATE.match(value):
+        form = form or host.date_format(table, column, with_time=False)
+        return formats.format_date(dt.date.fromisoformat(value), form)
+    if spec.argument.split(".")[-1] == "phone" and value.startswith("+"):
+        return formats.format_phone(value, form or host.phone_style(table, column))
+    if form in (None, "learn"):
+        form = host.case(table, column)
+    if form not in formats.CASES:
+        raise MappingError(f"{where}: format {form!r} for text: use one of {', '.join(formats.CASES)}")
+    return formats.apply_case(value, form)

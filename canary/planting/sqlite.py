@@ -1,0 +1,127 @@
+"""SQLite targets: written directly, in one transaction, foreign keys enforced."""
+from __future__ import annotations
+
+import contextlib
+import pathlib
+import sqlite3
+
+from .base import Column, ForeignKey, ParentKey, Pick, PlantingError, Schema, Table
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _resolve(value):
+    if isinstance(value, ParentKey):
+        return value.value()
+    if isinstance(value, Pick):
+        raise PlantingError(f"cannot pick {value.table}.{value.column} without reading the target")
+    return value
+
+
+class SqliteTarget:
+    kind = "sqlite"
+    writes_directly = True
+
+    def __init__(self, location: str, *, create: bool = False):
+        path = pathlib.Path(location).expanduser()
+        if location != ":memory:" and not create and not path.is_file():
+            raise PlantingError(f"sqlite target {location}: no such file")
+        self.location = location
+        try:
+            self.conn = sqlite3.connect(location if location == ":memory:" else str(path),
+                                        isolation_level=None, timeout=30)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise PlantingError(f"sqlite target {location}: {error}") from None
+
+    @classmethod
+    def from_script(cls, script: str) -> "SqliteTarget":
+        """An empty in-memory copy of a schema given as DDL, to check a mapping against."""
+        target = cls(":memory:")
+        try:
+            target.conn.executescript(script)
+        except sqlite3.DatabaseError as error:
+            raise PlantingError(f"schema script: {error}") from None
+        return target
+
+    def schema(self) -> Schema:
+        tables = {}
+        names = [r[0] for r in self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        for name in names:
+            info = list(self.conn.execute(f"PRAGMA table_info({quote(name)})"))
+            pk = [r["name"] for r in sorted(info, key=lambda r: r["pk"]) if r["pk"]]
+            columns = {}
+            for r in info:
+                # INTEGER PRIMARY KEY is the rowid: SQLite assigns it.
+                auto = pk == [r["name"]] and r["type"].upper() == "INTEGER"
+                columns[r["name"]] = Column(r["name"], r["type"], bool(r["notnull"]), r["dflt_value"] is not None,
+                                            r["pk"] > 0, auto)
+            fks = []
+            for r in self.conn.execute(f"PRAGMA foreign_key_list({quote(name)})"):
+                ref_column = r["to"]
+                if ref_column is None:
+                    ref_pk = [x["name"] for x in self.conn.execute(f"PRAGMA table_info({quote(r['table'])})") if x["pk"]]
+                    ref_column = ref_pk[0] if ref_pk else "rowid"
+                fks.append(ForeignKey(r["from"], r["table"], ref_column))
+            tables[name] = Table(name, columns, fks)
+        return tables
+
+    def sample(self, table: str, columns: list[str], limit: int) -> list[dict]:
+        if not columns:
+            return []
+        cols = ", ".join(quote(c) for c in columns)
+        return [dict(r) for r in self.conn.execute(
+            f"SELECT {cols} FROM {quote(table)} ORDER BY random() LIMIT ?", (limit,))]
+
+    def column_values(self, table: str, column: str) -> list:
+        return [r[0] for r in self.conn.execute(
+            f"SELECT {quote(column)} FROM {quote(table)} WHERE {quote(column)} IS NOT NULL")]
+
+    @contextlib.contextmanager
+    def transaction(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+            # Foreign keys are checked per statement already; this catches rows the mapping left dangling.
+            if list(self.conn.execute("PRAGMA foreign_key_check")):
+                raise PlantingError(f"sqlite target {self.location}: rows would leave a foreign key dangling")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def insert(self, table: str, values: dict, key_columns: list[str], lookup: str | None) -> dict:
+        values = {c: _resolve(v) for c, v in values.items()}
+        cols = ", ".join(quote(c) for c in values)
+        marks = ", ".join("?" for _ in values)
+        sql = (f"INSERT INTO {quote(table)} ({cols}) VALUES ({marks})" if values
+               else f"INSERT INTO {quote(table)} DEFAULT VALUES")
+        try:
+            cursor = self.conn.execute(sql, list(values.values()))
+        except sqlite3.DatabaseError as error:
+            raise PlantingError(f"{table}: {error}") from None
+        key = {}
+        for column in key_columns:
+            key[column] = values[column] if column in values else cursor.lastrowid
+        return key
+
+    def fetch(self, table: str, key: dict) -> dict | None:
+        where = " AND ".join(f"{quote(c)} = ?" for c in key)
+        row = self.conn.execute(f"SELECT * FROM {quote(table)} WHERE {where}", list(key.values())).fetchone()
+        return dict(row) if row else None
+
+    def delete(self, table: str, key: dict) -> int:
+        where = " AND ".join(f"{quote(c)} = ?" for c in key)
+        try:
+            return self.conn.execute(f"DELETE FROM {quote(table)} WHERE {where}", list(key.values())).rowcount
+        except sqlite3.DatabaseError as error:
+            raise PlantingError(f"{table}: {error}") from None
+
+    def close(self) -> None:
+        self.conn.close()

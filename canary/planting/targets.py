@@ -1,0 +1,73 @@
+"""Opening a target of any kind from its store row: the writer and its mapping."""
+from __future__ import annotations
+
+import pathlib
+
+from .base import PlantingError
+from .mapping import Mapping, load_mapping
+
+WRITER_KINDS = ("sqlite", "postgresql", "sql", "csv")
+
+
+def is_postgresql_dsn(location: str) -> bool:
+    return location.startswith(("postgresql://", "postgres://")) or "dbname=" in location
+
+
+def open_database(location: str):
+    """A readable database: a PostgreSQL DSN or an SQLite file."""
+    if is_postgresql_dsn(location):
+        from .postgresql import PostgresqlTarget
+        return PostgresqlTarget(location)
+    from .sqlite import SqliteTarget
+    return SqliteTarget(location)
+
+
+def load_target_mapping(target: dict) -> Mapping:
+    if not target.get("mapping"):
+        raise PlantingError(f"target {target['name']} has no mapping file (canary target add ... --mapping FILE)")
+    return load_mapping(target["mapping"])
+
+
+def open_writer(target: dict, mapping: Mapping):
+    """The writer for a target row of the store; raises PlantingError naming what is missing."""
+    kind, location = target["kind"], target.get("location")
+    if kind not in WRITER_KINDS:
+        raise PlantingError(f"target {target['name']} is {kind}: nothing to write into")
+    if not location:
+        raise PlantingError(f"target {target['name']} has no location")
+    if kind == "sqlite":
+        from .sqlite import SqliteTarget
+        return SqliteTarget(location)
+    if kind == "postgresql":
+        from .postgresql import PostgresqlTarget
+        return PostgresqlTarget(location)
+    if kind == "csv":
+        from .csvfile import CsvTarget
+        return CsvTarget(location)
+    from .sqlscript import SqlScriptTarget
+    return SqlScriptTarget(target["name"], location, script_source(mapping))
+
+
+def script_source(mapping: Mapping):
+    """What a `sql` target learns the schema (and, with [host] database, formats) from."""
+    database = mapping.host.get("database")
+    if database:
+        if not is_postgresql_dsn(database):
+            database = str(mapping.resolve_path(database))
+        return open_database(database)
+    schema = mapping.host.get("schema")
+    if not schema:
+        raise PlantingError(f"mapping {mapping.path}: a sql target needs [host] schema = \"FILE.sql\" "
+                            "or [host] database = \"PATH or DSN\" to check the mapping against")
+    path = mapping.resolve_path(schema)
+    try:
+        script = pathlib.Path(path).read_text("utf-8")
+    except OSError as error:
+        raise PlantingError(f"mapping {mapping.path}: [host] schema {path}: {error.strerror}") from None
+    from .sqlite import SqliteTarget
+    return SqliteTarget.from_script(script)
+
+
+def can_read_rows(target: dict, mapping: Mapping) -> bool:
+    """Whether planting can learn from the host's rows (a script target only with [host] database)."""
+    return target["kind"] != "sql" or bool(mapping.host.get("database"))

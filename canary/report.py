@@ -1,0 +1,185 @@
+"""Investigation reports: plantings, contacts, sightings, date windows, chain check, signed.
+
+`build_report` gathers the facts as one dict (the JSON format); Markdown and HTML are
+renderings of it. Every contact field is attacker-controlled: the HTML template escapes
+everything, and Markdown cells are escaped too.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+
+import jinja2
+
+from . import clock
+from .deployment import Deployment
+from .report_signing import sign_json, sign_text
+from .scan.attribution import attribute_target
+from .store import NotFound
+from .verification import verify_store
+
+FORMATS = ("md", "html", "json")
+MAX_LISTED_CONTACTS = 1000  # per report in Markdown/HTML; the JSON format lists them all
+
+
+def build_report(deployment: Deployment, *, site: str | None = None, target: str | None = None,
+                 canary_id: int | None = None) -> dict:
+    """Everything the evidence says about a site, a target, a canary, or the whole deployment."""
+    store = deployment.store
+    if site is not None:
+        store.get_site(site)
+    if target is not None:
+        store.get_target(target)
+    canaries = store.canaries(target=target, canary_id=canary_id)
+    if canary_id is not None and not canaries:
+        raise NotFound(f"no canary {canary_id}")
+    if site is not None:
+        canaries = [c for c in canaries if c["site"] == site]
+    ids = [c["id"] for c in canaries]
+    plantings = store.planting_history(canary_ids=ids)
+    contacts = [c for c in store.contacts(site=site, target=target, canary_id=canary_id)
+                if c["canary_id"] in set(ids)]
+    sightings = store.sightings(canary_ids=ids)
+    scans = {scan["id"]: scan for scan in store.scans() if scan["id"] in {s["scan_id"] for s in sightings}}
+    verification = verify_store(store)
+    return {
+        "title": _title(site, target, canary_id),
+        "deployment": deployment.settings["deployment"]["name"],
+        "generated_at": clock.utc_now(),
+        "scope": {"site": site, "target": target, "canary": canary_id},
+        "canaries": [_canary_summary(c) for c in canaries],
+        "plantings": [{k: row[k] for k in ("id", "canary_id", "site", "target", "state", "planted_at",
+                                           "removed_at")} for row in plantings],
+        "contacts": [{k: row[k] for k in ("id", "time", "channel", "identifier", "identifier_kind", "canary_id",
+                                          "site", "target", "source", "details", "evidence_seq")}
+                     for row in contacts],
+        "scans": [{"id": s["id"], "time": s["time"], "files": s["files"]} for s in scans.values()],
+        "sightings": [{k: row[k] for k in ("id", "scan_id", "time", "canary_id", "site", "target", "kind", "value",
+                                           "file", "file_sha256", "line")} for row in sightings],
+        "windows": _windows(deployment, sightings, plantings, contacts),
+        "evidence": verification.as_dict(),
+    }
+
+
+def _title(site, target, canary_id) -> str:
+    if canary_id is not None:
+        return f"Investigation report: canary {canary_id}"
+    if target is not None:
+        return f"Investigation report: target {target}"
+    if site is not None:
+        return f"Investigation report: site {site}"
+    return "Investigation report: whole deployment"
+
+
+def _canary_summary(canary: dict) -> dict:
+    patient = canary["patient"]
+    return {"id": canary["id"], "site": canary["site"], "target": canary["target"],
+            "name": f"{patient.get('first_name', '')} {patient.get('last_name', '')}".strip(),
+            "birth_date": patient.get("birth_date"), "planted_at": canary["planted_at"],
+            "removed_at": canary["removed_at"], "identifiers": canary["identifiers"]}
+
+
+def _windows(deployment, sightings, plantings, contacts) -> list[dict]:
+    """Per scan and target: when the copy was taken, recomputed with today's contacts."""
+    p = float(deployment.settings["attribution"]["p"])
+    first_contacts: dict[int, str] = {}
+    for contact in contacts:
+        first_contacts.setdefault(contact["canary_id"], contact["time"])
+    found: dict[tuple, set[int]] = defaultdict(set)
+    for sighting in sightings:
+        if sighting["kind"] != "corroboration" and sighting["target"]:
+            found[(sighting["scan_id"], sighting["site"], sighting["target"])].add(sighting["canary_id"])
+    all_plantings = deployment.store.planting_history()
+    windows = []
+    for (scan_id, site, target), canaries in sorted(found.items()):
+        history = [row for row in all_plantings if row["target"] == target]
+        attribution = attribute_target(site, target, canaries, history, first_contacts, p)
+        windows.append({"scan_id": scan_id, **dataclasses.asdict(attribution)})
+    return windows
+
+
+def timeline(report: dict) -> list[dict]:
+    """The report's facts in time order: what a reader follows."""
+    names = {c["id"]: c["name"] for c in report["canaries"]}
+    entries = []
+    for row in report["plantings"]:
+        who = f"canary {row['canary_id']} ({names.get(row['canary_id'], '?')})"
+        entries.append({"time": row["planted_at"], "kind": "planting",
+                        "text": f"{who} planted in {row['site']} / {row['target']}"})
+        if row["removed_at"]:
+            entries.append({"time": row["removed_at"], "kind": "removal",
+                            "text": f"{who} removed from {row['site']} / {row['target']}"})
+    for row in report["contacts"][:MAX_LISTED_CONTACTS]:
+        entries.append({"time": row["time"], "kind": "contact",
+                        "text": f"{row['channel']} contact with {row['identifier']} (canary {row['canary_id']}, "
+                                f"{row['site']} / {row['target']}) from {row['source'] or 'unknown source'}",
+                        "details": row["details"]})
+    by_scan: dict[int, list[dict]] = defaultdict(list)
+    for row in report["sightings"]:
+        by_scan[row["scan_id"]].append(row)
+    for scan in report["scans"]:
+        files = ", ".join(f"{f['path']} (sha256 {f['sha256']})" for f in scan["files"])
+        canaries = sorted({s["canary_id"] for s in by_scan[scan["id"]] if s["kind"] != "corroboration"})
+        entries.append({"time": scan["time"], "kind": "sighting",
+                        "text": f"scan {scan['id']} of {files} found canaries {canaries}"})
+    return sorted(entries, key=lambda e: clock.parse_time(e["time"]))
+
+
+_ENVIRONMENT = jinja2.Environment(loader=jinja2.PackageLoader("canary", "templates"),
+                                  autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+def render(report: dict, fmt: str, secret: str) -> str:
+    """The report in md, html or json, signed with the deployment's secret."""
+    if fmt == "json":
+        return sign_json(report, secret)
+    context = {"r": report, "timeline": timeline(report), "max_contacts": MAX_LISTED_CONTACTS}
+    if fmt == "html":
+        return sign_text(_ENVIRONMENT.get_template("investigation_report.html").render(**context), secret)
+    if fmt == "md":
+        return sign_text(_markdown(report, context["timeline"]), secret)
+    raise ValueError(f"unknown report format {fmt!r} (one of {', '.join(FORMATS)})")
+
+
+def _cell(value) -> str:
+    """A Markdown table cell that cannot break the table or inject markup."""
+    text = "" if value is None else str(value)
+    for char in "\\|`*_[]<>#":
+        text = text.replace(char, "\\" + char)
+    return " ".join(text.split())
+
+
+def _markdown(report: dict, entries: list[dict]) -> str:
+    out = [f"# {_cell(report['title'])}", "",
+           f"Deployment {_cell(report['deployment'])}, generated {report['generated_at']} (UTC).", ""]
+    evidence = report["evidence"]
+    out += ["## Evidence log", "",
+            (f"Intact: {evidence['events']} events; the hash chain and the tables agree." if evidence["ok"] else
+             f"**BROKEN** at event {evidence['broken_at']}: {_cell(evidence['reason'])} "
+             + " ".join(_cell(p) for p in evidence["table_problems"])), ""]
+    out += ["## When the copies were taken", ""]
+    if not report["windows"]:
+        out += ["No sighting in a leaked file yet.", ""]
+    for window in report["windows"]:
+        out += [f"- scan {window['scan_id']}, {_cell(window['site'])} / {_cell(window['target'])}: "
+                f"{window['canaries_found']} of {window['canaries_expected']} expected canaries, "
+                f"P(source) = {window['probability']:.6f} (p = {window['p']}); taken after "
+                f"{window['taken_after'] or 'unknown'} and before {window['taken_before'] or 'unknown'}"
+                + ("" if window["complete"] else " (partial copy)")]
+        out += [f"  - {_cell(note)}" for note in window["notes"]]
+    out += ["", "## Timeline", "", "| time (UTC) | event | what |", "|---|---|---|"]
+    out += [f"| {e['time']} | {e['kind']} | {_cell(e['text'])} |" for e in entries]
+    out += ["", "## Canaries", "", "| id | site | target | name | born | planted | removed |",
+            "|---|---|---|---|---|---|---|"]
+    out += [f"| {c['id']} | {_cell(c['site'])} | {_cell(c['target'])} | {_cell(c['name'])} | {c['birth_date']} | "
+            f"{c['planted_at'] or ''} | {c['removed_at'] or ''} |" for c in report["canaries"]]
+    out += ["", f"## Contacts ({len(report['contacts'])})", "",
+            "| time (UTC) | channel | identifier | source | details | evidence event |", "|---|---|---|---|---|---|"]
+    out += [f"| {c['time']} | {_cell(c['channel'])} | {_cell(c['identifier'])} | {_cell(c['source'])} | "
+            f"{_cell(c['details'])} | {c['evidence_seq']} |" for c in report["contacts"][:MAX_LISTED_CONTACTS]]
+    out += ["", f"## Sightings ({len(report['sightings'])})", "",
+            "| scan | canary | kind | value | file | sha256 | line |", "|---|---|---|---|---|---|---|"]
+    out += [f"| {s['scan_id']} | {s['canary_id']} | {s['kind']} | {_cell(s['value'])} | {_cell(s['file'])} | "
+            f"{s['file_sha256']} | {s['line']} |" for s in report["sightings"]]
+    out += ["", "Check this report with `canary report --check FILE`: any edit breaks the signature below.", ""]
+    return "\n".join(out)

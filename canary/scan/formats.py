@@ -1,0 +1,360 @@
+"""Reading a decompressed member: detect encoding and format, yield blocks of records.
+
+A block is (label, numbers, data): `data` holds records separated by b"\\n" (none contains
+one) and `numbers[i]` is where record i sits in the file (line, record or row). Text
+formats are matched as raw bytes: every identifier is ASCII, so UTF-8, cp1252 and
+Latin-1 need no decoding on the hot path and any CSV delimiter or quoting just works.
+Formats that escape or encode their values (JSON, SQL, .xlsx, UTF-16) are turned into
+plain records first. Memory stays bounded: blocks are a few MB whatever the file size.
+"""
+from __future__ import annotations
+
+import bz2  # noqa: F401  (its errors surface as OSError)
+import codecs
+import csv
+import dataclasses
+import datetime as dt
+import json
+import lzma
+import re
+import zipfile
+import zlib
+from typing import Iterable, Iterator
+
+from .layers import Layer, ScanInputError
+
+SAMPLE_BYTES = 1 << 16
+BLOCK_BYTES = 4 << 20
+MAX_RECORD_BYTES = 16 << 20   # a longer "line" is cut at a field separator, keeping its number
+_SEPARATORS = (b"\t", b";", b",", b"|", b" ", b")")
+_SQL = re.compile(r"^\s*(INSERT\s+INTO\s|COPY\s+\S+.*\sFROM\s+stdin)", re.IGNORECASE | re.MULTILINE)
+_INSERT_TUPLE = re.compile(rb"\((?:'(?:[^'\\]|\\.|'')*'|[^()'])*\)", re.DOTALL)
+READ_ERRORS = (EOFError, OSError, lzma.LZMAError, zlib.error, zipfile.BadZipFile)
+
+Block = tuple[str, range | list[int], bytes]
+
+
+@dataclasses.dataclass
+class Member:
+    """What was read: name, layers, detected encoding and format, record counts."""
+    name: str
+    compression: list[str]
+    encoding: str = ""
+    format: str = ""
+    unit: str = "line"
+    records: int = 0
+    bytes: int = 0
+
+    def describe(self) -> str:
+        layers = " in ".join(reversed(self.compression)) if self.compression else "uncompressed"
+        return f"{self.format}, {self.encoding or 'binary'}, {layers}"
+
+
+def read_member(layer: Layer) -> tuple[Member, Iterator[Block]]:
+    """Detect what `layer` holds and return its description and its blocks."""
+    member = Member(layer.name, layer.compression)
+    if layer.zip_file is not None:
+        member.format, member.encoding, member.unit = "xlsx", "utf-8", "row"
+        return member, _counted(member, _xlsx_blocks(layer))
+    chunks = _chunks(layer)
+    sample = next(chunks, b"")
+    if not sample:
+        raise ScanInputError(f"{layer.name}: empty file (0 bytes of data)")
+    try:
+        member.encoding = detect_encoding(sample)
+    except ValueError as error:
+        raise ScanInputError(f"{layer.name}: {error}: not UTF-8/16/32, cp1252 or Latin-1 text, JSON, SQL, .xlsx "
+                             "or a gzip/bzip2/xz/zip archive (encrypted? EBCDIC?)") from None
+    stream: Iterable[bytes] = _prepend(sample, chunks)
+    codec = {"cp1252": "cp1252", "latin-1": "cp1252", "ascii": "utf-8"}.get(member.encoding, member.encoding)
+    text = sample.decode(codec, "replace")
+    if member.encoding.startswith(("utf-16", "utf-32")):
+        stream, codec = _transcode(stream, member.encoding), "utf-8"
+    member.format = detect_format(text)
+    if member.format == "json":
+        member.unit = "record"
+        return member, _counted(member, _batch(layer.name, _json_records(stream, codec)))
+    blocks = _line_blocks(layer.name, stream)
+    if member.format == "jsonl":
+        blocks = _unescape_json_lines(blocks)
+    elif member.format == "sql":
+        blocks = _split_sql_inserts(blocks)
+    return member, _counted(member, blocks)
+
+
+def detect_encoding(sample: bytes) -> str:
+    """utf-8 / ascii / cp1252 / latin-1 / utf-16 from the first bytes; binary data is an error."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    even, odd = sample[0::2], sample[1::2]
+    if len(sample) >= 4 and odd.count(0) > 0.4 * len(odd) and not even.count(0):
+        return "utf-16-le"
+    if len(sample) >= 4 and even.count(0) > 0.4 * len(even) and not odd.count(0):
+        return "utf-16-be"
+    controls = sum(sample.count(bytes([c])) for c in range(32) if c not in (9, 10, 12, 13))
+    if b"\x00" in sample or controls > len(sample) // 20:
+        raise ValueError("binary data")
+    if sample.isascii():
+        return "ascii"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as error:
+        if error.start >= len(sample) - 3:   # a character cut by the sample's end
+            return "utf-8"
+    if sum(byte >= 0x80 for byte in sample) > len(sample) * 0.3:
+        # Latin-1 French has an accent every few words, not every third byte: EBCDIC, encrypted...
+        raise ValueError("not text in a known encoding")
+    if any(0x80 <= byte <= 0x9F for byte in sample):
+        return "cp1252"
+    return "latin-1"
+
+
+def detect_format(text: str) -> str:
+    """json, jsonl, sql, csv (delimiter x), tsv or text, from a decoded sample."""
+    text = text.lstrip("\ufeff \t\r\n")
+    if not text:
+        return "text"
+    if text[0] in "[{":
+        try:
+            json.loads(text.split("\n", 1)[0])
+            return "jsonl"
+        except ValueError:
+            return "json"
+    if _SQL.search(text):
+        return "sql"
+    lines = text.splitlines()[:20]
+    if len(lines) > 1:
+        try:
+            dialect = csv.Sniffer().sniff("\n".join(lines[:-1] or lines), delimiters=",;\t|")
+        except csv.Error:
+            return "text"
+        return "tsv" if dialect.delimiter == "\t" else f"csv (delimiter {dialect.delimiter!r})"
+    return "text"
+
+
+def decode_record(data: bytes) -> str:
+    """One record as text: UTF-8 when it is, else cp1252 (a superset of Latin-1's letters)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", "replace")
+
+
+# -- raw input -------------------------------------------------------------------------------
+def _chunks(layer: Layer) -> Iterator[bytes]:
+    """The layer's bytes in blocks; a truncated or damaged archive becomes a ScanInputError."""
+    read = 0
+    while True:
+        try:
+            chunk = layer.stream.read(BLOCK_BYTES)
+        except READ_ERRORS as error:
+            what = "/".join(layer.compression) or "file"
+            raise ScanInputError(f"{layer.name}: truncated or damaged {what} data after {read:,} bytes "
+                                 f"({error})") from None
+        if not chunk:
+            return
+        read += len(chunk)
+        yield chunk
+
+
+def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest
+
+
+def _transcode(chunks: Iterable[bytes], encoding: str) -> Iterator[bytes]:
+    for text in codecs.iterdecode(chunks, encoding, errors="replace"):
+        yield text.lstrip("\ufeff").encode("utf-8")
+
+
+def _counted(member: Member, blocks: Iterator[Block]) -> Iterator[Block]:
+    for block in blocks:
+        member.records += len(block[1])
+        member.bytes += len(block[2])
+        yield block
+
+
+def _line_blocks(label: str, chunks: Iterable[bytes]) -> Iterator[Block]:
+    """Lines in blocks of a few MB, numbered from 1; an endless line is cut at a separator."""
+    carry, number = b"", 1
+    for chunk in chunks:
+        data = carry + chunk if carry else chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            if len(data) <= MAX_RECORD_BYTES:
+                carry = data
+                continue
+            cut = max(data.rfind(sep, 0, len(data) - 256) for sep in _SEPARATORS)
+            cut = cut if cut > 0 else len(data) - 256
+            yield label, [number], data[:cut]
+            carry = data[cut:]
+            continue
+        block, carry = data[:cut], data[cut + 1:]
+        count = block.count(b"\n") + 1
+        yield label, range(number, number + count), block
+        number += count
+    if carry:
+        yield label, range(number, number + 1), carry
+
+
+def _batch(label: str, records: Iterator[tuple[int, bytes]]) -> Iterator[Block]:
+    numbers, parts, size = [], [], 0
+    for number, data in records:
+        numbers.append(number)
+        parts.append(data)
+        size += len(data)
+        if size >= BLOCK_BYTES:
+            yield label, numbers, b"\n".join(parts)
+            numbers, parts, size = [], [], 0
+    if parts:
+        yield label, numbers, b"\n".join(parts)
+
+
+def flatten_values(value) -> list[str]:
+    """Scalar values of a JSON document, depth first: what a record says, without its keys."""
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in flatten_values(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in flatten_values(item)]
+    return [] if value is None else [str(value)]
+
+
+def _record_bytes(values: list[str]) -> bytes:
+    return "\t".join(values).replace("\n", " ").replace("\r", " ").encode("utf-8")
+
+
+# -- formats that need decoding -------------------------------------------------------------------
+def _unescape_json_lines(blocks: Iterator[Block]) -> Iterator[Block]:
+    """JSON lines: raw bytes unless a line escapes something (\\u00e9, \\/), then its decoded values."""
+    for label, numbers, data in blocks:
+        if b"\\" in data:
+            lines = data.split(b"\n")
+            for index, line in enumerate(lines):
+                if b"\\" in line:
+                    try:
+                        lines[index] = _record_bytes(flatten_values(json.loads(line)))
+                    except ValueError:
+                        pass  # not JSON after all: keep the raw line
+            data = b"\n".join(lines)
+        yield label, numbers, data
+
+
+def _split_sql_inserts(blocks: Iterator[Block]) -> Iterator[Block]:
+    """SQL dumps: each tuple of a multi-row INSERT is its own record, numbered by its line."""
+    for label, numbers, data in blocks:
+        if b"insert" not in data.lower():
+            yield label, numbers, data
+            continue
+        out_numbers, out = [], []
+        for number, line in zip(numbers, data.split(b"\n")):
+            head = line.lstrip()[:6].lower()
+            tuples = _INSERT_TUPLE.findall(line) if head == b"insert" else []
+            if len(tuples) > 1:
+                for values in tuples[1:] if line.lower().split(b"values")[0].count(b"(") else tuples:
+                    out_numbers.append(number)
+                    out.append(values.replace(b"\\'", b"'").replace(b"''", b"'").replace(b"\n", b" "))
+            else:
+                out_numbers.append(number)
+                out.append(line.replace(b"''", b"'"))
+        yield label, out_numbers, b"\n".join(out)
+
+
+def _json_records(chunks: Iterable[bytes], encoding: str) -> Iterator[tuple[int, bytes]]:
+    """Stream a JSON document: the elements of its top-level array, or of the arrays its
+    top-level object holds, one record each, without loading the whole document."""
+    decoder = json.JSONDecoder()
+    text_chunks = codecs.iterdecode(chunks, encoding, errors="replace")
+    buffer = _JsonBuffer(text_chunks)
+    index = 0
+    opener = buffer.skip_space()
+    if opener not in "[{":
+        yield from ()
+        return
+    containers = [opener]
+    buffer.pos += 1
+    while containers:
+        char = buffer.skip_space()
+        if char == "":
+            raise ValueError("the JSON document ends early")
+        if char == ",":
+            buffer.pos += 1
+            continue
+        if char in "]}":
+            containers.pop()
+            buffer.pos += 1
+            continue
+        if containers[-1] == "{" and len(containers) == 1:
+            buffer.decode(decoder)          # a key of the top-level object
+            buffer.skip_space()
+            buffer.pos += 1                 # its ':'
+            if buffer.skip_space() == "[":
+                containers.append("[")
+                buffer.pos += 1
+                continue
+        index += 1
+        yield index, _record_bytes(flatten_values(buffer.decode(decoder)))
+
+
+class _JsonBuffer:
+    """A sliding window over decoded text: enough to decode the next value, no more."""
+
+    def __init__(self, chunks: Iterator[str]):
+        self.chunks, self.text, self.pos = iter(chunks), "", 0
+
+    def _more(self) -> bool:
+        chunk = next(self.chunks, None)
+        if chunk is None:
+            return False
+        self.text = self.text[self.pos:] + chunk
+        self.pos = 0
+        return True
+
+    def skip_space(self) -> str:
+        while True:
+            while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n\ufeff":
+                self.pos += 1
+            if self.pos < len(self.text) or not self._more():
+                return self.text[self.pos:self.pos + 1]
+
+    def decode(self, decoder: json.JSONDecoder):
+        while True:
+            try:
+                value, end = decoder.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError:
+                if self._more():
+                    continue
+                raise
+            if end == len(self.text) and self._more():
+                continue  # a number may go on in the next chunk
+            self.pos = end
+            return value
+
+
+def _xlsx_blocks(layer: Layer) -> Iterator[Block]:
+    import openpyxl
+    try:
+        workbook = openpyxl.load_workbook(layer.stream, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds on a damaged workbook
+        raise ScanInputError(f"{layer.name}: damaged .xlsx workbook ({error})") from None
+    try:
+        for sheet in workbook.worksheets:
+            label = f"{layer.name}[{sheet.title}]"
+            rows = ((number, _record_bytes([_cell_text(v) for v in row if v is not None]))
+                    for number, row in enumerate(sheet.iter_rows(values_only=True), 1))
+            yield from _batch(label, rows)
+    finally:
+        workbook.close()
+
+
+def _cell_text(value) -> str:
+    """A cell as a person would have typed it: 1985-03-12 for a date, 639981234 for a number."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

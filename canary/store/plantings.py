@@ -1,0 +1,91 @@
+"""Plantings (which rows of which target hold a canary, since and until when) and the checks of them."""
+from __future__ import annotations
+
+import json
+
+from .. import clock
+from .core import NotFound
+
+STATES = ("pending", "planted", "retired")
+
+
+class PlantingStore:
+    def record_planting(self, canary_id: int, target_id: int, rows: list[dict], fingerprint: list[dict],
+                        state: str = "planted", time: str | None = None) -> int:
+        """Record one canary's rows in a target, with its evidence event, in the caller's transaction."""
+        if state not in ("pending", "planted"):
+            raise ValueError(f"a new planting is pending or planted, not {state!r}")
+        now = time or clock.utc_now()
+        with self.transaction():
+            row = {"canary_id": canary_id, "target_id": target_id, "state": state,
+                   "planted_at": now if state == "planted" else None, "removed_at": None,
+                   "rows": json.dumps(rows, ensure_ascii=False, sort_keys=True),
+                   "fingerprint": json.dumps(fingerprint, ensure_ascii=False, sort_keys=True), "created_at": now}
+            planting_id = self._insert("plantings", row)
+            self.append_event("planting", {"planting_id": planting_id, "canary_id": canary_id,
+                                           "target_id": target_id, "state": state, "rows": rows}, time=now)
+        return planting_id
+
+    def plantings(self, target_id: int | None = None, *, states: tuple[str, ...] | None = None,
+                  canary_id: int | None = None, planted_before: str | None = None) -> list[dict]:
+        """Plantings, oldest first, rows and fingerprint decoded."""
+        where, params = [], []
+        if target_id is not None:
+            where.append("target_id = ?")
+            params.append(target_id)
+        if states:
+            where.append(f"state IN ({', '.join('?' for _ in states)})")
+            params.extend(states)
+        if canary_id is not None:
+            where.append("canary_id = ?")
+            params.append(canary_id)
+        if planted_before is not None:
+            where.append("coalesce(planted_at, created_at) < ?")
+            params.append(planted_before)
+        sql = "SELECT * FROM plantings" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+        rows = self._rows(sql, params)
+        for row in rows:
+            row["rows"] = json.loads(row["rows"])
+            row["fingerprint"] = json.loads(row["fingerprint"] or "[]")
+        return rows
+
+    def retire_plantings(self, planting_ids: list[int], time: str | None = None) -> None:
+        """Mark plantings removed from their target, with one evidence event each."""
+        now = time or clock.utc_now()
+        with self.transaction():
+            for planting_id in planting_ids:
+                row = self._row("SELECT * FROM plantings WHERE id = ?", (planting_id,))
+                if row is None:
+                    raise NotFound(f"no planting {planting_id}")
+                self.conn.execute("UPDATE plantings SET state = 'retired', removed_at = ? WHERE id = ?",
+                                  (now, planting_id))
+                self.append_event("planting.retired", {"planting_id": planting_id, "canary_id": row["canary_id"],
+                                                       "target_id": row["target_id"]}, time=now)
+
+    def confirm_plantings(self, target_id: int, time: str | None = None) -> list[int]:
+        """Pending plantings (a script the DBA has now applied) count as planted from now on."""
+        now = time or clock.utc_now()
+        with self.transaction():
+            ids = [r["id"] for r in self._rows(
+                "SELECT id FROM plantings WHERE target_id = ? AND state = 'pending' ORDER BY id", (target_id,))]
+            for planting_id in ids:
+                self.conn.execute("UPDATE plantings SET state = 'planted', planted_at = ? WHERE id = ?",
+                                  (now, planting_id))
+            if ids:
+                self.append_event("planting.confirmed", {"target_id": target_id, "planting_ids": ids}, time=now)
+        return ids
+
+    def record_check(self, target_id: int, result: dict) -> int:
+        """Store what `check` found ({canary_id: present|missing|altered}) with its evidence event."""
+        now = clock.utc_now()
+        with self.transaction():
+            check_id = self._insert("checks", {"target_id": target_id, "time": now,
+                                               "result": json.dumps(result, sort_keys=True)})
+            self.append_event("check", {"check_id": check_id, "target_id": target_id, "result": result}, time=now)
+        return check_id
+
+    def checks(self, target_id: int) -> list[dict]:
+        rows = self._rows("SELECT * FROM checks WHERE target_id = ? ORDER BY id", (target_id,))
+        for row in rows:
+            row["result"] = json.loads(row["result"])
+        return rows

@@ -1,0 +1,34 @@
+"""`canary evidence verify`: the hash chain recomputed, then the tables checked against it."""
+from __future__ import annotations
+
+import dataclasses
+
+from .evidence import ChainCheck
+from .store import Store
+
+
+@dataclasses.dataclass
+class Verification:
+    chain: ChainCheck
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok and not self.problems
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "events": self.chain.events, "broken_at": self.chain.broken_at,
+                "reason": self.chain.reason, "table_problems": self.problems}
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"evidence log intact: {self.chain.events} events, hash chain and tables agree"
+        lines = []
+        if not self.chain.ok:
+            lines.append(f"evidence log BROKEN at event {self.chain.broken_at}: {self.chain.reason}")
+        lines += [f"table disagrees with the evidence log: {problem}" for problem in self.problems]
+        return "\n".join(lines)
+
+
+def verify_store(store: Store) -> Verification:
+    return Verification(store.verify_evidence(), store.audit_tables())

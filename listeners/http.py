@@ -1,0 +1,209 @@
+"""HTTP: token URLs (token in the host name or the path) and telephony provider webhooks.
+
+Token URLs answer with something unremarkable: a 1x1 GIF, or a plain page to a browser.
+Webhooks: Twilio (form POST signed with X-Twilio-Signature, answered with empty TwiML)
+and a generic JSON format signed with HMAC-SHA256 in X-Canary-Signature. A request with
+a bad signature is refused and logged, never recorded as a contact.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import threading
+
+from flask import Flask, Response, request
+from werkzeug.serving import make_server
+
+from .dns import _labels, _plain, candidates
+from .recorder import make_contact
+
+log = logging.getLogger("canary.listeners.http")
+
+GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+PAGE = "<!doctype html><html><head><title>Loading</title></head><body></body></html>"
+JSON_SIGNATURE_HEADER = "X-Canary-Signature"
+MAX_HEADER_VALUE = 2048
+MAX_BODY_TEXT = 4096
+
+
+# -- pure parts: request facts -> candidates / signatures / contacts -----------------------
+def url_candidates(host: str, path: str, zones: list[str]) -> list[str]:
+    """Identifier values a request may carry: its URL, names in its host, labels in its path."""
+    host = host.lower().rsplit(":", 1)[0] if not host.startswith("[") else host.lower()
+    path = path or "/"
+    found = [f"http://{host}{path}".lower(), f"https://{host}{path}".lower()]
+    if path != "/":
+        found += [f"http://{host}/", f"https://{host}/"]
+    try:
+        host_labels = _labels(host)
+    except UnicodeEncodeError:
+        host_labels = ()
+    for zone in zones:
+        zone_labels = _labels(zone)
+        if len(host_labels) > len(zone_labels) and host_labels[-len(zone_labels):] == zone_labels:
+            found += candidates(host_labels, zone_labels)
+    for segment in path.lower().split("/"):
+        segment = segment.split(".")[0]  # /abc123.gif
+        if _plain(segment.encode("ascii", "replace")):
+            found += [f"{segment}.{zone}" for zone in zones]
+    return list(dict.fromkeys(found))
+
+
+def twilio_signature(auth_token: str, url: str, params: dict[str, list[str]]) -> str:
+    """X-Twilio-Signature as Twilio documents it: base64(HMAC-SHA1(token, URL + sorted name+value pairs))."""
+    text = url
+    for name in sorted(params):
+        for value in sorted(params[name]):
+            text += name + value
+    digest = hmac.new(auth_token.encode("utf-8"), text.encode("utf-8"), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def json_signature(secret: str, body: bytes) -> str:
+    """X-Canary-Signature of the generic JSON webhook: 'sha256=' + hex HMAC-SHA256 of the raw body."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def phone_contact(channel: str, caller: str, called: str, body: str | None, details: dict, resolve) -> dict | None:
+    """The contact an SMS or call to `called` makes, or None when the number is not one of ours."""
+    from canary.phones import normalise_phone
+    number = normalise_phone(called or "")
+    resolved = resolve([number]) if number else None
+    if resolved is None:
+        return None
+    facts = {"from": caller, "to": called, **details}
+    if body is not None:
+        facts["body"] = body[:MAX_BODY_TEXT]
+    return make_contact(channel, resolved, caller or None, facts)
+
+
+# -- the app -------------------------------------------------------------------------------
+def create_app(settings, recorder) -> Flask:
+    """The HTTP listener as a flask app; `settings` is a canary Settings."""
+    app = Flask("canary.listeners.http")
+    app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
+    zones = settings.zones
+    trusted_proxy = settings["http"]["trusted_proxy"]
+    hooks = settings["webhooks"]
+
+    def client_address() -> str:
+        address = request.remote_addr or "unknown"
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if trusted_proxy and address == trusted_proxy and forwarded:
+            # The proxy appends the address it saw: the right-most entry is the only one it vouches for.
+            address = forwarded.split(",")[-1].strip() or address
+        port = request.environ.get("REMOTE_PORT")
+        if port and address == request.remote_addr:
+            return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+        return address
+
+    def public_url() -> str:
+        base = hooks["public_url"].rstrip("/")
+        if not base:
+            return request.url
+        query = request.query_string.decode("latin-1")
+        return base + request.path + (f"?{query}" if query else "")
+
+    def refuse(reason: str) -> Response:
+        log.warning("webhook %s refused from %s: %s", request.path, client_address(), reason)
+        recorder.count_unknown("http", "bad-signature")
+        return Response("Forbidden\n", 403, mimetype="text/plain")
+
+    @app.post("/hooks/twilio/<kind>")
+    def twilio(kind):
+        if kind not in ("sms", "voice"):
+            return Response("Not Found\n", 404, mimetype="text/plain")
+        token = hooks["twilio_auth_token"]
+        params = request.form.to_dict(flat=False)
+        given = request.headers.get("X-Twilio-Signature", "")
+        if not token or not hmac.compare_digest(given, twilio_signature(token, public_url(), params)):
+            return refuse("bad X-Twilio-Signature")
+        form = request.form
+        channel = "sms" if kind == "sms" else "call"
+        details = {key: form[key] for key in ("MessageSid", "CallSid", "AccountSid", "CallStatus", "Direction",
+                                             "FromCountry", "NumMedia") if key in form}
+        details["provider"] = "twilio"
+        details["webhook_from"] = client_address()
+        contact = phone_contact(channel, form.get("From", ""), form.get("To", ""),
+                                form.get("Body") if channel == "sms" else None, details, recorder.resolve)
+        if contact is None:
+            recorder.count_unknown(channel, "number")
+        else:
+            recorder.record(contact)
+        return Response(EMPTY_TWIML, 200, mimetype="text/xml")
+
+    @app.post("/hooks/json")
+    def generic_json():
+        secret = hooks["hmac_secret"]
+        body = request.get_data(cache=True)
+        given = request.headers.get(JSON_SIGNATURE_HEADER, "")
+        if not secret or not hmac.compare_digest(given, json_signature(secret, body)):
+            return refuse(f"bad {JSON_SIGNATURE_HEADER}")
+        try:
+            event = json.loads(body)
+            channel = event["channel"]
+            if channel not in ("sms", "call") or not isinstance(event.get("to"), str):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            return Response('{"error": "expected {channel: sms|call, from, to, body?, time?}"}\n', 400,
+                            mimetype="application/json")
+        details = {"provider": "json", "provider_time": str(event.get("time", "")) or None,
+                   "webhook_from": client_address()}
+        contact = phone_contact(channel, str(event.get("from", "")), event["to"],
+                                str(event["body"]) if event.get("body") is not None else None, details,
+                                recorder.resolve)
+        if contact is None:
+            recorder.count_unknown(channel, "number")
+        else:
+            recorder.record(contact)
+        return Response('{"ok": true}\n', 200, mimetype="application/json")
+
+    @app.route("/", defaults={"path": ""}, methods=["GET", "HEAD", "POST", "PUT", "OPTIONS"])
+    @app.route("/<path:path>", methods=["GET", "HEAD", "POST", "PUT", "OPTIONS"])
+    def token_url(path):
+        resolved = recorder.resolve(url_candidates(request.host, request.path, zones))
+        if resolved is None:
+            recorder.count_unknown("http", "path")
+            return Response("Not Found\n", 404, mimetype="text/plain")
+        headers = {name: value[:MAX_HEADER_VALUE] for name, value in request.headers.items()}
+        details = {"method": request.method, "host": request.host, "path": request.path,
+                   "query": request.query_string.decode("latin-1")[:MAX_HEADER_VALUE],
+                   "user_agent": request.headers.get("User-Agent", "")[:MAX_HEADER_VALUE],
+                   "headers": headers, "peer": request.remote_addr, "scheme": request.scheme}
+        recorder.record(make_contact("http", resolved, client_address(), details))
+        nocache = {"Cache-Control": "no-store, max-age=0"}
+        if "text/html" in request.headers.get("Accept", ""):
+            return Response(PAGE, 200, mimetype="text/html", headers=nocache)
+        return Response(GIF, 200, mimetype="image/gif", headers=nocache)
+
+    return app
+
+
+class HttpServer:
+    """The HTTP listener: werkzeug's threaded server around `create_app`, in a thread."""
+
+    def __init__(self, settings, recorder, host: str = "127.0.0.1", port: int = 8080):
+        self.app = create_app(settings, recorder)
+        self.server = make_server(host, port, self.app, threaded=True)
+        self.port = self.server.server_port
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def from_settings(cls, settings, recorder, host: str, port: int) -> "HttpServer":
+        return cls(settings, recorder, host, port)
+
+    def start(self) -> "HttpServer":
+        # A short poll interval: stop() returns quickly (shutdown waits for the next poll).
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), name="http", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        if self._thread is not None:
+            self._thread.join()

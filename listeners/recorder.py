@@ -1,0 +1,230 @@
+"""The recorder the listeners share: resolves names to identifiers and stores contacts durably.
+
+Durable before answering, at thousands of contacts a second: handlers hand their contact
+to one writer thread and wait; the writer commits whatever has queued up in ONE
+transaction (one fsync for the whole group) and then wakes every waiter of that group.
+Unknown names are only counted, in memory, and flushed as per-day tallies.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import logging
+import queue
+import threading
+import time
+from typing import Callable, Iterable
+
+from canary import clock
+from canary.store import Store
+
+log = logging.getLogger("canary.listeners")
+
+_STOP = object()
+
+
+def make_contact(channel: str, resolved: dict, source: str | None, details: dict,
+                 time: str | None = None) -> dict:
+    """A contact as `Store.record_contacts` takes it, plus the owner names a log line shows."""
+    return {
+        "time": time or clock.utc_now(),
+        "channel": channel,
+        "identifier_id": resolved["identifier_id"],
+        "identifier": resolved["value"],
+        "canary_id": resolved.get("canary_id"),
+        "token_id": resolved.get("token_id"),
+        "token": resolved.get("token"),
+        "site": resolved.get("site"),
+        "target": resolved.get("target"),
+        "source": source,
+        "details": details,
+    }
+
+
+class Recorder:
+    """Resolves identifiers and records contacts through the store, committing in groups."""
+
+    def __init__(self, store: Store, *, max_batch: int = 1000, unknown_flush_seconds: float = 5.0,
+                 on_recorded: Callable[[list[dict]], None] | None = None):
+        self.store = store  # reads: resolution happens on the callers' threads
+        self.max_batch = max_batch
+        self.unknown_flush_seconds = unknown_flush_seconds
+        self.on_recorded = on_recorded
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._unknown: collections.Counter = collections.Counter()
+        self._unknown_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.recorded = 0
+
+    # -- what the listeners call --------------------------------------------------------
+    def resolve(self, values: list[str]) -> dict | None:
+        """The first candidate value that is a known identifier, resolved to its owner."""
+        return self.store.resolve_any(values)
+
+    def submit(self, contact: dict) -> concurrent.futures.Future:
+        """Queue a contact; the future completes (with its id) once it is committed."""
+        if self._thread is None:
+            raise RuntimeError("recorder not started")
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._queue.put((contact, future))
+        return future
+
+    def notify(self, contact: dict, loop: asyncio.AbstractEventLoop, callback: Callable) -> None:
+        """Queue a contact; once committed, `callback(error_or_None)` runs on `loop`.
+
+        The writer wakes each event loop once per group commit, not once per contact.
+        """
+        if self._thread is None:
+            raise RuntimeError("recorder not started")
+        self._queue.put((contact, (loop, callback)))
+
+    def record(self, contact: dict, timeout: float | None = 30) -> int:
+        """Store a contact and return once it is on disk (threads: HTTP handlers)."""
+        return self.submit(contact).result(timeout)
+
+    async def arecord(self, contact: dict) -> None:
+        """Store a contact and return once it is on disk (coroutines: DNS, SMTP)."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def settle(error):
+            if not future.done():
+                future.set_exception(error) if error else future.set_result(None)
+        self.notify(contact, loop, settle)
+        await future
+
+    def count_unknown(self, channel: str, kind: str, count: int = 1) -> None:
+        """Count a contact with a name we do not know; never stored one by one."""
+        with self._unknown_lock:
+            self._unknown[(channel, kind)] += count
+
+    # -- the writer -----------------------------------------------------------------------
+    def start(self) -> "Recorder":
+        # The writer has its own connection, so committing (fsync) never blocks the
+        # readers resolving names on the listeners' threads.
+        writer_store = Store(self.store.path)
+        self._thread = threading.Thread(target=self._write_loop, args=(writer_store,),
+                                        name="contact-writer", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Commit everything queued, flush the unknown tallies, stop the writer."""
+        if self._thread is None:
+            return
+        self._queue.put((_STOP, None))
+        self._thread.join()
+        self._thread = None
+
+    def _write_loop(self, writer_store: Store) -> None:
+        next_flush = time.monotonic() + self.unknown_flush_seconds
+        stopping = False
+        try:
+            while not stopping:
+                try:
+                    batch = [self._queue.get(timeout=max(0.05, next_flush - time.monotonic()))]
+                except queue.Empty:
+                    batch = []
+                while batch and len(batch) < self.max_batch:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                stopping = any(contact is _STOP for contact, _ in batch)
+                self._commit(writer_store, [item for item in batch if item[0] is not _STOP])
+                if stopping or time.monotonic() >= next_flush:
+                    self._flush_unknown(writer_store)
+                    next_flush = time.monotonic() + self.unknown_flush_seconds
+        finally:
+            writer_store.close()
+
+    def _commit(self, writer_store: Store, batch: list) -> None:
+        if not batch:
+            return
+        contacts = [contact for contact, _ in batch]
+        try:
+            ids = writer_store.record_contacts(contacts)
+        except Exception:  # one bad contact must not cost the others theirs: retry one by one
+            log.exception("group commit of %d contacts failed; retrying one by one", len(batch))
+            ids = []
+            for contact, future in batch:
+                try:
+                    ids.append(writer_store.record_contacts([contact])[0])
+                except Exception as error:
+                    ids.append(error)
+        done, wake = [], {}
+        for (contact, waiter), contact_id in zip(batch, ids):
+            error = contact_id if isinstance(contact_id, Exception) else None
+            if error is None:
+                contact["id"] = contact_id
+                done.append(contact)
+            if isinstance(waiter, tuple):
+                loop, callback = waiter
+                wake.setdefault(loop, []).append((callback, error))
+            elif error is not None:
+                waiter.set_exception(error)
+            else:
+                waiter.set_result(contact_id)
+        for loop, callbacks in wake.items():
+            try:
+                loop.call_soon_threadsafe(_run_callbacks, callbacks)
+            except RuntimeError:  # that loop is closed: its listener stopped without waiting
+                pass
+        self.recorded += len(done)
+        if self.on_recorded and done:
+            try:
+                self.on_recorded(done)
+            except Exception:
+                log.exception("on_recorded callback failed")
+
+    def _flush_unknown(self, writer_store: Store) -> None:
+        with self._unknown_lock:
+            counts, self._unknown = self._unknown, collections.Counter()
+        if counts:
+            try:
+                writer_store.count_unknown(dict(counts))
+            except Exception:
+                log.exception("could not store unknown-name tallies")
+                with self._unknown_lock:
+                    self._unknown.update(counts)
+
+
+def _run_callbacks(callbacks: list) -> None:
+    for callback, error in callbacks:
+        try:
+            callback(error)
+        except Exception:
+            log.exception("contact callback failed")
+
+
+class MemoryRecorder:
+    """A recorder for unit tests: resolves from a dict, keeps contacts in a list."""
+
+    def __init__(self, known: dict[str, dict] | Iterable[dict] = ()):
+        rows = known.values() if isinstance(known, dict) else known
+        self.known = {row["value"]: row for row in rows}
+        self.contacts: list[dict] = []
+        self.unknown: collections.Counter = collections.Counter()
+
+    def resolve(self, values: list[str]) -> dict | None:
+        return next((self.known[v] for v in values if v in self.known), None)
+
+    def record(self, contact: dict, timeout: float | None = None) -> int:
+        self.contacts.append(contact)
+        return len(self.contacts)
+
+    async def arecord(self, contact: dict) -> int:
+        return self.record(contact)
+
+    def notify(self, contact: dict, loop, callback) -> None:
+        self.record(contact)
+        callback(None)
+
+    def submit(self, contact: dict) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        future.set_result(self.record(contact))
+        return future
+
+    def count_unknown(self, channel: str, kind: str, count: int = 1) -> None:
+        self.unknown[(channel, kind)] += count

@@ -1,0 +1,106 @@
+"""Starting the listeners together from a deployment's settings, and stopping them cleanly."""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from typing import Callable, Protocol
+
+from canary.settings import parse_listen
+
+from .dns_server import DnsServer
+from .http import HttpServer
+from .recorder import Recorder
+from .smtp import SmtpServer
+
+SERVERS = {"dns": DnsServer, "smtp": SmtpServer, "http": HttpServer}
+
+
+class Worker(Protocol):
+    """Anything that runs beside the listeners (e.g. the alerts worker): start() and stop()."""
+
+    def start(self): ...
+
+    def stop(self): ...
+
+
+def contact_line(contact: dict) -> str:
+    """One log line per contact: when, channel, identifier, owner, source and the gist."""
+    owner = (f"canary {contact['canary_id']} ({contact.get('site') or '-'}/{contact.get('target') or '-'})"
+             if contact.get("canary_id") else f"token {contact.get('token') or contact.get('token_id')}")
+    details = contact.get("details") or {}
+    gist = {"dns": lambda: f"{details.get('qtype')} {details.get('qname')} {details.get('transport')}",
+            "smtp": lambda: f"{details.get('stage')} from {details.get('mail_from')!r} helo {details.get('helo')!r}",
+            "http": lambda: f"{details.get('method')} {details.get('host')}{details.get('path')}",
+            }.get(contact["channel"], lambda: f"from {details.get('from')} to {details.get('to')}")()
+    return (f"{contact['time']} {contact['channel']} {contact['identifier']} {owner} "
+            f"from {contact.get('source')}: {gist}")
+
+
+class Listeners:
+    """The recorder, the enabled listeners and extra workers, started and stopped as one."""
+
+    def __init__(self, settings, store, *, listen: dict[str, str | None] | None = None,
+                 workers: list[Worker] = (), log: Callable[[str], None] | None = None):
+        self.settings = settings
+        self.log = log or (lambda line: print(line, flush=True))
+        self.recorder = Recorder(store, on_recorded=self._log_contacts)
+        listen = listen or {}
+        # None: the address from settings; "" or "off": that listener is not started.
+        self.addresses = {name: (settings[name]["listen"] if listen.get(name) is None else listen[name])
+                          for name in SERVERS}
+        self.servers: dict[str, object] = {}
+        self.workers = list(workers)
+
+    def _log_contacts(self, contacts: list[dict]) -> None:
+        for contact in contacts:
+            self.log(contact_line(contact))
+
+    def start(self) -> "Listeners":
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # we log contacts, not every request
+        self.recorder.start()
+        try:
+            for name, server_class in SERVERS.items():
+                address = self.addresses[name]
+                if not address or address == "off":
+                    continue
+                host, port = parse_listen(address)
+                self.servers[name] = server_class.from_settings(self.settings, self.recorder, host, port).start()
+                self.log(f"{name} listening on {host}:{self.servers[name].port}"
+                         + (" (udp, tcp)" if name == "dns" else ""))
+            for worker in self.workers:
+                worker.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop taking requests, then commit whatever is queued."""
+        for worker in reversed(self.workers):
+            try:
+                worker.stop()
+            except Exception as error:
+                print(f"worker {worker!r} did not stop cleanly: {error}", file=sys.stderr)
+        for server in self.servers.values():
+            server.stop()
+        self.servers.clear()
+        self.recorder.stop()
+
+
+def serve(listeners: Listeners, stop: threading.Event | None = None) -> None:
+    """Run until SIGINT or SIGTERM (or `stop` is set), then stop everything cleanly."""
+    stop = stop or threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        listeners.start()
+        listeners.log("ready; stop with Ctrl-C or SIGTERM")
+        while not stop.wait(1.0):
+            pass
+        listeners.log("stopping")
+    finally:
+        listeners.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    listeners.log("stopped")

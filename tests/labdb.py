@@ -1,0 +1,108 @@
+"""The example lab database as a test host: built once per session from examples/, copied per test."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import pathlib
+import shutil
+import sqlite3
+import uuid
+
+import pytest
+
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+MAPPING = EXAMPLES / "lab_mapping.toml"
+LAB_TABLES = ("medecin", "patient", "adresse", "telecom", "dossier", "resultat")
+DEFAULT_DSN = "postgresql:///postgres?host=/var/run/postgresql&user=postgres"
+
+
+def load_example(name: str):
+    path = EXAMPLES / f"{name}.py"
+    if not path.is_file():
+        raise RuntimeError(f"{path} is missing: the planting tests build their host database with it")
+    spec = importlib.util.spec_from_file_location(f"examples_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def lab_template(tmp_path_factory):
+    """A 5,000-patient lab database built by make_lab_db.py (seed 7), never written to."""
+    path = tmp_path_factory.mktemp("lab") / "lab5000.db"
+    load_example("make_lab_db").build(path, 5000, 7)
+    return path
+
+
+@pytest.fixture
+def lab_db(lab_template, tmp_path):
+    path = tmp_path / "lab.db"
+    shutil.copy(lab_template, path)
+    return path
+
+
+def dump_sqlite(path) -> list[str]:
+    """Every row of every table, to compare a target before and after."""
+    conn = sqlite3.connect(path)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def store_tables(store) -> dict:
+    return {table: store._rows(f"SELECT * FROM {table} ORDER BY 1")
+            for table in ("canaries", "identifiers", "plantings", "checks", "evidence")}
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+def postgres_dsn() -> str:
+    return os.environ.get("CANARY_TEST_POSTGRES_DSN", DEFAULT_DSN)
+
+
+def with_dbname(dsn: str, name: str) -> str:
+    """The same server, another database."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+    return make_conninfo(**{**conninfo_to_dict(dsn), "dbname": name})
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The admin DSN of a reachable server; skips (fails when CI=true) if there is none."""
+    psycopg = pytest.importorskip("psycopg")
+    dsn = postgres_dsn()
+    try:
+        psycopg.connect(dsn, connect_timeout=5).close()
+    except psycopg.Error as error:
+        message = f"no PostgreSQL at {dsn} ({' '.join(str(error).split())}); .ci/services.sh starts one"
+        if os.environ.get("CI") == "true" and not os.environ.get("CANARY_ALLOW_SKIP"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return dsn
+
+
+@pytest.fixture
+def postgres_db(postgres_server):
+    """A fresh, empty database of its own; dropped afterwards. Yields its DSN."""
+    import psycopg
+    name = f"canary_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_dbname(postgres_server, name)
+    finally:
+        with psycopg.connect(postgres_server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_lab(postgres_db, lab_template):
+    """The 5,000-patient lab copied into a fresh PostgreSQL database; yields its DSN."""
+    load_example("lab_to_postgresql").copy_lab(str(lab_template), postgres_db)
+    return postgres_db
+
+
+def dump_postgres(dsn: str) -> dict:
+    import psycopg
+    with psycopg.connect(dsn) as conn:
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in LAB_TABLES}

@@ -1,0 +1,138 @@
+"""The investigation commands end to end: scan, evidence verify, report and --check."""
+from __future__ import annotations
+
+import gzip
+import json
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from canary.cli import main
+from canary.scan.leakgen import population, write_leak
+
+from investigation_world import LABS, build_world, mix
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    built = build_world(tmp_path_factory.mktemp("cli") / "deployment")
+    yield built
+    built.deployment.close()
+
+
+@pytest.fixture(scope="module")
+def leak(world, tmp_path_factory):
+    rows = mix(list(population(2000, seed=3, base=500)), world.leaked_rows())
+    return write_leak(rows, tmp_path_factory.mktemp("leak") / "dump.sql.xz", "sql", compression="xz")
+
+
+@pytest.fixture
+def canary(world):
+    """Run `canary ARGS --home HOME`; returns (exit code, stdout, stderr)."""
+    def run(*args, input=None):
+        result = CliRunner().invoke(main, [*args, "--home", str(world.deployment.settings.home)],
+                                                   input=input)
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        return result.exit_code, result.stdout, result.stderr
+    return run
+
+
+def scan_count(world) -> int:
+    return len(world.deployment.store.scans())
+
+
+def test_scan_json_has_matches_and_targets(world, leak, canary):
+    code, out, _ = canary("scan", str(leak), "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert {t["target"] for t in result["targets"]} == {target for _, target, picked in LABS if picked}
+    assert set(result["targets"][0]) >= {"site", "target", "canaries_found", "canaries_expected", "probability",
+                                         "taken_after", "taken_before"}
+    assert set(result["matches"][0]) >= {"canary_id", "kind", "value", "file", "line"}
+    assert result["files"][0]["members"][0]["format"] == "sql"
+    assert result["files"][0]["sha256"] == __import__("hashlib").sha256(leak.read_bytes()).hexdigest()
+
+
+def test_scan_reads_standard_input(world, leak, canary):
+    code, out, _ = canary("scan", "-", input=leak.read_bytes())
+    assert code == 0 and "lims-prod" in out and "<stdin>" in out
+
+
+def test_scan_text_output_names_targets_and_records_the_scan(world, leak, canary):
+    before = scan_count(world)
+    code, out, _ = canary("scan", str(leak))
+    assert code == 0
+    assert "backup-nightly" in out and "Recorded as scan" in out and "csv-extract" not in out
+    assert scan_count(world) == before + 1
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("garbage.bin", bytes(range(256)) * 40, "binary data"),
+    ("cut.csv.gz", None, "truncated"),
+    ("empty.csv", b"", "empty file"),
+    ("fake.zip", b"PK\x03\x04" + b"\x00" * 100, "zip archive"),
+    ("ebcdic.csv", "nom;prénom;téléphone\nDupont;Jean;06 39 98 12 34\n".encode("cp500") * 50, "known encoding"),
+])
+def test_unreadable_files_are_one_clear_line_and_nothing_recorded(world, tmp_path, canary, name, content, message):
+    path = tmp_path / name
+    if content is None:
+        whole = gzip.compress(write_leak(population(3000, seed=2, base=300), tmp_path / "whole.csv").read_bytes())
+        content = whole[:len(whole) // 2]
+    path.write_bytes(content)
+    before = scan_count(world)
+    code, out, err = canary("scan", str(path))
+    assert code == 1 and "Traceback" not in err
+    assert err.startswith("Error: ") and str(path) in err and message in err and err.count("\n") == 1
+    assert scan_count(world) == before
+
+
+def test_missing_file_and_directory(world, tmp_path, canary):
+    for path, message in ((tmp_path / "nope.csv", "cannot open"), (tmp_path, "is a directory")):
+        code, _, err = canary("scan", str(path))
+        assert code == 1 and message in err and "Traceback" not in err
+
+
+def test_truncated_archive_can_be_scanned_as_far_as_it_goes(world, tmp_path, canary):
+    rows = world.leaked_rows() + list(population(4000, seed=1, base=500))
+    data = gzip.compress(write_leak(rows, tmp_path / "full.csv").read_bytes())
+    (tmp_path / "cut.csv.gz").write_bytes(data[:len(data) * 2 // 3])
+    code, out, err = canary("scan", str(tmp_path / "cut.csv.gz"), "--allow-truncated")
+    assert code == 0 and "warning:" in err and "truncated" in err
+    assert "lims-prod" in out
+
+
+def test_evidence_verify_finds_the_tampered_event(world, leak, canary, tmp_path):
+    canary("scan", str(leak))
+    code, out, _ = canary("evidence", "verify")
+    assert code == 0 and "intact" in out
+    store_path = world.deployment.settings.store_path
+    raw = sqlite3.connect(store_path)
+    seq = raw.execute("SELECT max(seq) FROM evidence WHERE kind = 'sighting'").fetchone()[0]
+    raw.execute("DROP TRIGGER evidence_no_update")
+    raw.execute("UPDATE evidence SET payload = replace(payload, 'lims-prod', 'lims-test') WHERE seq = ?", (seq,))
+    raw.commit()
+    code, out, _ = canary("evidence", "verify", "--json")
+    assert code == 1
+    verdict = json.loads(out)
+    assert verdict["broken_at"] == seq and "altered" in verdict["reason"]
+    # Put it back, then edit a table row instead: the chain is fine, the cross-check is not.
+    raw.execute("UPDATE evidence SET payload = replace(payload, 'lims-test', 'lims-prod') WHERE seq = ?", (seq,))
+    sighting = raw.execute("SELECT max(id) FROM sightings").fetchone()[0]
+    raw.execute("UPDATE sightings SET line = 999999 WHERE id = ?", (sighting,))
+    contact = raw.execute("SELECT id, evidence_seq FROM contacts").fetchone()
+    raw.execute("UPDATE contacts SET source = '203.0.113.66:53' WHERE id = ?", (contact[0],))
+    raw.commit()
+    raw.execute("CREATE TRIGGER evidence_no_update BEFORE UPDATE ON evidence "
+                "BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END")
+    raw.commit()
+    raw.close()
+    code, out, _ = canary("evidence", "verify")
+    assert code == 1
+    assert f"sighting {sighting} (evidence event {seq}): line is 999999 in the table" in out
+    assert f"contact {contact[0]} (evidence event {contact[1]}): source is '203.0.113.66:53'" in out
+    raw = sqlite3.connect(store_path)   # leave the store as the other tests expect it
+    raw.execute("UPDATE contacts SET source = '192.0.2.53:5300' WHERE id = ?", (contact[0],))
+    raw.execute("DELETE FROM sightings WHERE line = 999999")
+    raw.commit()
+    raw.close()

@@ -1,0 +1,93 @@
+"""`canary target add` checks, then plant, check, retire, rotate and confirm as a user runs them."""
+import json
+import sqlite3
+
+import pytest
+from labdb import MAPPING, dump_sqlite
+
+from canary.cli import main
+
+
+@pytest.fixture
+def lims(invoke, lab_db):
+    invoke("site", "add", "Labo Rennes Nord")
+    result = invoke("target", "add", "lims", "--site", "Labo Rennes Nord", "--kind", "sqlite",
+                    "--location", str(lab_db), "--mapping", str(MAPPING))
+    assert "mapping checked against the target's schema" in result.output
+    return lab_db
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--kind", "oracle"], "unknown target kind 'oracle'"),
+    (["--kind", "sqlite"], "a sqlite target needs --location"),
+    (["--kind", "sqlite", "--location", "/nonexistent.db", "--mapping", str(MAPPING)], "no such file"),
+    (["--kind", "postgresql", "--location", "lab.db", "--mapping", str(MAPPING)], "not a PostgreSQL DSN"),
+    (["--kind", "sql", "--location", "/nonexistent-dir", "--mapping", str(MAPPING)], "not a directory"),
+    (["--kind", "sqlite", "--location", "LAB"], "needs --mapping"),
+    (["--kind", "manual", "--mapping", str(MAPPING)], "a manual target has no mapping"),
+])
+def test_target_add_refuses_what_cannot_be_planted(invoke, lab_db, args, message):
+    invoke("site", "add", "Lab")
+    args = [str(lab_db) if a == "LAB" else a for a in args]
+    result = invoke("target", "add", "t", "--site", "Lab", *args, expect_exit=1)
+    assert message in result.output and "Traceback" not in result.output
+    assert json.loads(invoke("target", "list", "--json").output) == []
+
+
+def test_target_add_checks_the_mapping_against_the_real_schema(invoke, lab_db, tmp_path):
+    invoke("site", "add", "Lab")
+    conn = sqlite3.connect(lab_db)
+    conn.execute("ALTER TABLE adresse RENAME COLUMN commune TO ville")
+    conn.commit()
+    conn.close()
+    result = invoke("target", "add", "t", "--site", "Lab", "--kind", "sqlite", "--location", str(lab_db),
+                    "--mapping", str(MAPPING), expect_exit=1)
+    assert "adresse.commune: no such column in the target" in result.output
+    assert "adresse.ville is NOT NULL and the mapping gives it no value" in result.output
+
+
+def test_plant_check_retire_from_the_command_line(invoke, lims):
+    before = dump_sqlite(lims)
+    dry = invoke("plant", "lims", "--count", "2", "--dry-run", "--seed", "1")
+    assert "nothing written" in dry.output and "patient (id=5001)" in dry.output
+    assert dump_sqlite(lims) == before
+    planted = invoke("plant", "lims", "--count", "3", "--seed", "2")
+    assert planted.output.startswith("Planted 3 canaries in lims (sqlite)")
+    assert "3 present, 0 missing, 0 altered" in invoke("check", "lims").output
+    conn = sqlite3.connect(lims)
+    with conn:
+        conn.execute("DELETE FROM adresse WHERE patient_id = 5002")
+    result = invoke("check", "lims", expect_exit=2)
+    assert "canary 2 missing: adresse id=" in result.output
+    assert "give exactly one of" in invoke("retire", "lims", expect_exit=1).output
+    assert "Retired 1 canaries" in invoke("retire", "lims", "--canary", "1").output
+    checked = json.loads(invoke("check", "lims", "--json", expect_exit=2).output)
+    assert [(c["canary"], c["status"]) for c in checked] == [(2, "missing"), (3, "present")]
+
+
+def test_rotate_and_confirm(invoke, lims):
+    invoke("target", "add", "paper", "--site", "Labo Rennes Nord")
+    result = invoke("rotate", "--count", "1")
+    assert "lims: planted 1 canaries" in result.output and "paper: skipped" in result.output
+    manual = invoke("plant", "paper", "--count", "2")
+    assert "enter them by hand" in manual.output
+    assert "Confirmed 2 canaries in paper" in invoke("confirm", "paper").output
+    assert "Nothing pending" in invoke("confirm", "paper").output
+
+
+def test_rotate_reports_a_broken_target_and_goes_on(invoke, lims, tmp_path):
+    other = tmp_path / "other.db"
+    other.write_bytes(lims.read_bytes())
+    invoke("target", "add", "lims2", "--site", "Labo Rennes Nord", "--kind", "sqlite", "--location",
+           str(other), "--mapping", str(MAPPING))
+    lims.rename(tmp_path / "moved.db")
+    result = invoke("rotate", expect_exit=1)
+    assert "lims: FAILED" in result.output and "no such file" in result.output
+    assert "lims2: planted 2 canaries" in result.output
+
+
+@pytest.mark.parametrize("command", ["plant", "check", "retire", "rotate", "confirm"])
+def test_every_planting_command_has_help_with_an_example(command):
+    from click.testing import CliRunner
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0 and "Example: canary " + command in result.output

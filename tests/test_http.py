@@ -1,0 +1,129 @@
+"""The HTTP listener with a real HTTP client: token URLs, Twilio and JSON webhooks, bad signatures."""
+import json
+import urllib.parse
+
+import pytest
+import requests
+
+from canary.issuing import Issuer
+from canary.settings import Settings
+from listeners.http import GIF, HttpServer, json_signature, twilio_signature
+
+
+def start(settings, recorder):
+    server = HttpServer(settings, recorder, "127.0.0.1", 0).start()
+    return server, f"http://127.0.0.1:{server.port}"
+
+
+@pytest.fixture
+def served(deployment, recorder):
+    server, base = start(deployment.settings, recorder)
+    yield base
+    server.stop()
+
+
+@pytest.fixture
+def issuer(deployment):
+    return Issuer(deployment.store, deployment.settings)
+
+
+def test_token_in_the_host_name_gets_a_gif_and_is_recorded(served, deployment, issuer):
+    token = issuer.issue_token("url")
+    host = urllib.parse.urlsplit(token["value"]).hostname
+    answer = requests.get(served + "/logo.png?u=1", headers={"Host": host.upper(), "User-Agent": "curl/8.0"})
+    assert answer.status_code == 200 and answer.content == GIF and answer.headers["Content-Type"] == "image/gif"
+    [contact] = deployment.store.contacts()
+    assert contact["channel"] == "http" and contact["token"] == token["token"]
+    details = contact["details"]
+    assert (details["method"], details["path"], details["query"], details["user_agent"]) == \
+        ("GET", "/logo.png", "u=1", "curl/8.0")
+    assert contact["source"].startswith("127.0.0.1:")
+
+
+def test_token_in_the_path_and_a_browser_gets_a_plain_page(served, deployment, issuer):
+    token = issuer.issue_token("dns")
+    answer = requests.get(f"{served}/docs/{token['token']}", headers={"Accept": "text/html,*/*"})
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/html")
+    assert deployment.store.contacts()[0]["token"] == token["token"]
+
+
+def test_unknown_url_is_a_small_404_and_counted(served, deployment, recorder):
+    assert requests.get(served + "/wp-login.php").status_code == 404
+    recorder.stop()
+    recorder.start()
+    assert deployment.store.contacts() == []
+    assert [(r["channel"], r["kind"]) for r in deployment.store.unknown_counts()] == [("http", "path")]
+
+
+def test_forwarded_for_is_trusted_only_from_the_configured_proxy(deployment, recorder, issuer):
+    token = issuer.issue_token("dns")
+    for proxy, expected in (("", "127.0.0.1:"), ("127.0.0.1", "198.51.100.7")):
+        settings = Settings.load(deployment.settings.home, overrides={"http": {"trusted_proxy": proxy}})
+        server, base = start(settings, recorder)
+        try:
+            requests.get(f"{base}/{token['token']}", headers={"X-Forwarded-For": "6.6.6.6, 198.51.100.7"})
+        finally:
+            server.stop()
+        assert deployment.store.contacts()[-1]["source"].startswith(expected)
+
+
+def twilio_post(base, path, token, params, public=None, signature=None):
+    url = (public or base) + path
+    signature = signature or twilio_signature(token, url, {k: [v] for k, v in params.items()})
+    return requests.post(base + path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+def test_signed_twilio_sms_is_recorded_and_answered_with_empty_twiml(served, deployment, issuer):
+    phone = issuer.issue_token("phone")["value"]
+    token = deployment.settings["webhooks"]["twilio_auth_token"]
+    params = {"From": "+33612345678", "To": phone, "Body": "Votre colis", "MessageSid": "SM123",
+              "AccountSid": "AC1"}
+    answer = twilio_post(served, "/hooks/twilio/sms", token, params)
+    assert answer.status_code == 200 and answer.text.endswith("<Response/>")
+    [contact] = deployment.store.contacts()
+    assert (contact["channel"], contact["identifier"], contact["source"]) == ("sms", phone, "+33612345678")
+    assert contact["details"]["body"] == "Votre colis" and contact["details"]["MessageSid"] == "SM123"
+
+
+def test_twilio_signature_matches_twilios_documented_example():
+    # The example of Twilio's "Webhooks security" page: URL, sorted POST parameters, auth token 12345.
+    params = {"CallSid": ["CA1234567890ABCDE"], "Caller": ["+12349013030"], "Digits": ["1234"],
+              "From": ["+12349013030"], "To": ["+18005551212"]}
+    assert twilio_signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", params) == \
+        "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+
+
+def test_twilio_call_with_a_public_url_behind_a_proxy(deployment, recorder, issuer):
+    phone = issuer.issue_token("phone")["value"]
+    settings = Settings.load(deployment.settings.home,
+                             overrides={"webhooks": {"public_url": "https://hooks.canary.test/"}})
+    server, base = start(settings, recorder)
+    try:
+        params = {"From": "+33799999999", "To": phone, "CallSid": "CA9", "CallStatus": "ringing"}
+        answer = twilio_post(base, "/hooks/twilio/voice", settings["webhooks"]["twilio_auth_token"], params,
+                             public="https://hooks.canary.test")
+    finally:
+        server.stop()
+    assert answer.status_code == 200
+    assert [c["channel"] for c in deployment.store.contacts()] == ["call"]
+
+
+def test_bad_twilio_signature_is_refused_and_not_recorded(served, deployment, issuer, caplog):
+    phone = issuer.issue_token("phone")["value"]
+    answer = twilio_post(served, "/hooks/twilio/sms", "wrong-token", {"From": "+33612345678", "To": phone})
+    assert answer.status_code == 403
+    assert deployment.store.contacts() == []
+    assert "bad X-Twilio-Signature" in caplog.text
+
+
+def test_generic_json_webhook_with_hmac(served, deployment, issuer):
+    phone = issuer.issue_token("phone")["value"]
+    secret = deployment.settings["webhooks"]["hmac_secret"]
+    body = json.dumps({"channel": "call", "from": "+33700000000", "to": phone, "time": "2026-11-28T10:00:00Z"})
+    bad = requests.post(served + "/hooks/json", data=body, headers={"X-Canary-Signature": "sha256=00"})
+    assert bad.status_code == 403
+    good = requests.post(served + "/hooks/json", data=body,
+                         headers={"X-Canary-Signature": json_signature(secret, body.encode())})
+    assert good.status_code == 200
+    [contact] = deployment.store.contacts()
+    assert contact["channel"] == "call" and contact["details"]["provider_time"] == "2026-11-28T10:00:00Z"

@@ -1,0 +1,53 @@
+"""Host formats: dates, case, phone spacing and key schemes, written and learnt."""
+import datetime as dt
+
+import pytest
+
+from canary.planting import formats
+
+MOMENT = dt.datetime(2020, 11, 7, 9, 5, 3)
+
+
+@pytest.mark.parametrize("form, expected", [
+    ("DD/MM/YYYY", "07/11/2020"), ("YYYY-MM-DD HH:MM:SS", "2020-11-07 09:05:03"),
+    ("YYYY-MM-DD HH:MM", "2020-11-07 09:05"), ("DD.MM.YY", "07.11.20"), ("YYYYMMDD", "20201107"),
+    ("ISO", "2020-11-07T09:05:03"),
+])
+def test_date_formats(form, expected):
+    assert formats.format_date(MOMENT, form) == expected
+
+
+def test_learning_date_formats_prefers_what_most_values_fit():
+    assert formats.learn_date_format(["07/11/2020", "31/01/1950", None]) == "DD/MM/YYYY"
+    assert formats.learn_date_format(["2020-11-07 09:05", "2019-01-02 10:00"]) == "YYYY-MM-DD HH:MM"
+    assert formats.learn_date_format(["2020-11-07 09:05:03"]) == "YYYY-MM-DD HH:MM:SS"
+    assert formats.learn_date_format([dt.date(2020, 1, 1)]) == "native"
+    assert formats.learn_date_format(["MARTIN", "DUPONT"]) is None
+
+
+def test_learning_case():
+    assert formats.learn_case(["MARTIN", "LE GALL", "DA SILVA"]) == "upper"
+    assert formats.learn_case(["jean@example.com", "a.b@example.org"]) == "lower"
+    assert formats.learn_case(["Jean", "Marie-Anne"]) == "as-is"
+    assert formats.apply_case("Ploudalmézeau", "upper") == "PLOUDALMÉZEAU"
+
+
+@pytest.mark.parametrize("style, expected", [
+    ("spaced", "06 39 98 12 34"), ("compact", "0639981234"), ("dotted", "06.39.98.12.34"),
+    ("e164", "+33639981234"), ("international", "+33 6 39 98 12 34"),
+])
+def test_phone_styles_round_trip_through_learning(style, expected):
+    assert formats.format_phone("+33639981234", style) == expected
+    assert formats.learn_phone_style([expected, "someone@example.com"]) == style
+
+
+def test_key_schemes_are_learnt_from_the_hosts_keys():
+    ipps = ["2019004512", "2015000001", "2020004999"]
+    assert formats.learn_key_pattern(ipps) == "{yyyy}{seq:6}"
+    assert formats.next_sequence("{yyyy}{seq:6}", ipps) == 5000
+    assert formats.render_key("{yyyy}{seq:6}", 5000, MOMENT) == "2020005000"
+    dossiers = ["20-1107-0042", "19-0315-0007", "16-1231-0100"]
+    assert formats.learn_key_pattern(dossiers) == "{yy}-{mmdd}-{seq:4}"
+    assert formats.next_sequence("{yy}-{mmdd}-{seq:4}", dossiers) == 101
+    assert formats.render_key("{yy}-{mmdd}-{seq:4}", 101, MOMENT) == "20-1107-0101"
+    assert formats.learn_key_pattern(["LAB-A-12", "LAB-B-13"]) is None

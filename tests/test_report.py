@@ -1,0 +1,103 @@
+"""Investigation reports: content, escaping, signatures that catch any edit."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from canary.cli import main
+from canary.report import build_report, render
+from canary.report_signing import ReportCheckError, check_report
+from canary.scan import scan_files
+from canary.scan.leakgen import population, write_leak
+
+from investigation_world import CONTACT_TIME, PLANTED, build_world, mix
+
+HOSTILE = '<script>alert("x")</script> | **bold** '
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    built = build_world(tmp_path_factory.mktemp("report") / "deployment")
+    store = built.deployment.store
+    canary = built.canaries["lims-prod"][0]
+    ident = store.resolve(canary["identifiers"]["email"][0])
+    store.record_contacts([{"time": "2026-03-20T08:00:00.000000Z", "channel": "smtp",
+                            "identifier_id": ident["identifier_id"], "canary_id": canary["id"],
+                            "source": "198.51.100.7:40000", "details": {"subject": HOSTILE, "mail_from": HOSTILE}}])
+    rows = mix(list(population(1500, seed=4, base=300)), built.leaked_rows())
+    leak = write_leak(rows, tmp_path_factory.mktemp("leak") / "leak.jsonl.gz", "jsonl", compression="gzip")
+    scan_files(built.deployment, [str(leak)])
+    yield built
+    built.deployment.close()
+
+
+def run(world, *args):
+    result = CliRunner().invoke(main, [*args, "--home", str(world.deployment.settings.home)])
+    assert "Traceback" not in result.output
+    return result
+
+
+def test_target_report_has_plantings_contacts_sightings_window_and_chain(world):
+    report = build_report(world.deployment, target="lims-prod")
+    assert [p["planted_at"] for p in report["plantings"]] == PLANTED
+    assert report["contacts"][0]["details"]["subject"] == HOSTILE
+    assert {s["canary_id"] for s in report["sightings"]} == {c["id"] for c in world.canaries["lims-prod"][:3]}
+    window = report["windows"][0]
+    # The March contact with a canary it holds is now the tighter upper bound.
+    assert (window["taken_after"], window["taken_before"]) == (PLANTED[2], "2026-03-20T08:00:00.000000Z")
+    assert report["evidence"]["ok"]
+
+
+def test_canary_and_site_scopes(world):
+    canary = world.canaries["backup-nightly"][1]
+    report = build_report(world.deployment, canary_id=canary["id"])
+    assert [c["id"] for c in report["canaries"]] == [canary["id"]]
+    assert [c["time"] for c in report["contacts"]] == [CONTACT_TIME]
+    site = build_report(world.deployment, site="Labo Quimper")
+    assert len(site["canaries"]) == 5 and site["sightings"] == [] and site["windows"] == []
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "json"])
+def test_reports_check_and_any_edit_fails(world, tmp_path, fmt):
+    path = tmp_path / f"report.{fmt}"
+    result = run(world, "report", "--target", "lims-prod", "--format", fmt, "--output", str(path))
+    assert result.exit_code == 0, result.output
+    assert run(world, "report", "--check", str(path)).exit_code == 0
+    text = path.read_text("utf-8")
+    edited = text.replace("2026-03-01", "2026-02-01", 1)
+    assert edited != text
+    path.write_text(edited, "utf-8")
+    result = run(world, "report", "--check", str(path))
+    assert result.exit_code == 1 and "altered" in result.output
+
+
+def test_a_report_signed_by_another_deployment_is_refused(world):
+    text = render(build_report(world.deployment, target="lims-prod"), "md", "another deployment's secret")
+    with pytest.raises(ReportCheckError, match="not this deployment's"):
+        check_report(text, world.deployment.settings.secret)
+    with pytest.raises(ReportCheckError, match="not a signed canary report"):
+        check_report("# some notes\n", world.deployment.settings.secret)
+
+
+def test_html_is_a_timeline_with_every_contact_field_escaped(world):
+    html = render(build_report(world.deployment, target="lims-prod"), "html", world.deployment.settings.secret)
+    assert "<script>" not in html and "&lt;script&gt;" in html.replace("\\u003c", "&lt;").replace("\\u003e", "&gt;")
+    assert html.index("planted in Labo Rennes Nord") < html.index("smtp contact") < html.index("found canaries")
+    markdown = render(build_report(world.deployment, target="lims-prod"), "md", world.deployment.settings.secret)
+    assert "<script>" not in markdown and "\\*\\*bold\\*\\*" in markdown
+
+
+def test_json_report_is_json_with_a_signature(world, tmp_path):
+    result = run(world, "report", "--canary", str(world.canaries["lims-prod"][0]["id"]), "--format", "json")
+    document = json.loads(result.output)
+    assert document["signature"].startswith("canary-report-v1:")
+    assert document["report"]["scope"]["canary"] == world.canaries["lims-prod"][0]["id"]
+
+
+def test_bad_scope_is_one_line(world):
+    result = run(world, "report", "--target", "nope")
+    assert result.exit_code == 1 and "no target named 'nope'" in result.output
+    result = run(world, "report", "--target", "lims-prod", "--site", "Labo Brest")
+    assert result.exit_code == 1 and "at most one" in result.output

@@ -1,0 +1,154 @@
+"""Scanning leaks: every format, transformation and compression; attribution and windows."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from canary.scan import scan_files
+from canary.scan.leakgen import COLUMNS, PHONE_STYLES, population, shout, write_leak, write_nir, write_phone
+
+from investigation_world import CONTACT_TIME, LABS, PLANTED, build_world, mix
+
+EXPECTED = {"lims-prod": (3, 3), "backup-nightly": (5, 5), "vendor-export": (3, 4)}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    built = build_world(tmp_path_factory.mktemp("scan") / "deployment")
+    yield built
+    built.deployment.close()
+
+
+@pytest.fixture(scope="module")
+def small_population():
+    return list(population(3000, seed=11, base=1000))
+
+
+def found_targets(result) -> dict[str, tuple[int, int]]:
+    return {t.target: (t.canaries_found, t.canaries_expected) for t in result.targets}
+
+
+def scan(world, *paths, **options):
+    return scan_files(world.deployment, [str(p) for p in paths], record=False, **options)
+
+
+def test_100000_patients_attributed_to_exactly_three_targets_with_their_windows(world, tmp_path):
+    rows = mix(list(population(100_000, seed=5)), world.leaked_rows())
+    path = write_leak(rows, tmp_path / "forum-dump.csv.gz", "csv", compression="gzip")
+    result = scan(world, path)
+    assert found_targets(result) == EXPECTED
+    by_target = {t.target: t for t in result.targets}
+    rennes = by_target["lims-prod"]        # complete: after March's canary, before April's
+    assert (rennes.taken_after, rennes.taken_before, rennes.complete) == (PLANTED[2], PLANTED[3], True)
+    assert rennes.probability == pytest.approx(1 - 0.01 ** 3)
+    nantes = by_target["backup-nightly"]   # complete, nothing planted later: the June contact bounds it
+    assert (nantes.taken_after, nantes.taken_before) == (PLANTED[4], CONTACT_TIME)
+    brest = by_target["vendor-export"]     # partial: lacks March's canary, so April's absence is no bound
+    assert (brest.taken_after, brest.taken_before, brest.complete) == (PLANTED[3], None, False)
+    assert brest.bounds["chance_later_missed_by_sampling"] == pytest.approx(0.25)
+    assert "partial copy" in brest.notes[0]
+    lines = {m.line for m in result.matches}
+    assert all(rows[line - 2]["nir"] in {c["patient"]["nir"] for c in world.leaked_canaries()} for line in lines)
+
+
+def test_a_file_without_canaries_reports_none(world, tmp_path, small_population):
+    result = scan(world, write_leak(small_population, tmp_path / "clean.csv"))
+    assert result.targets == [] and result.matches == [] and result.corroborations == []
+
+
+@pytest.mark.parametrize("fmt,compression", [("csv", None), ("tsv", "gzip"), ("json", "bzip2"), ("jsonl", "xz"),
+                                             ("sql", "zip"), ("copy", "gzip"), ("xlsx", None), ("text", "zip")])
+def test_every_format_and_compression(world, tmp_path, small_population, fmt, compression):
+    rows = mix(small_population[:800], world.leaked_rows())
+    result = scan(world, write_leak(rows, tmp_path / f"leak.{fmt}", fmt, compression=compression))
+    assert found_targets(result) == EXPECTED
+    assert {m.owner.kind for m in result.matches} >= {"email", "nir", "phone"}
+
+
+def _phones_in_every_form(rows):
+    return [dict(row, phone=write_phone(row["phone"], PHONE_STYLES[i % len(PHONE_STYLES)]))
+            for i, row in enumerate(rows)]
+
+
+TRANSFORMATIONS = {
+    "upper case, accents stripped": lambda rows: [shout(row) for row in rows],
+    "phones rewritten": _phones_in_every_form,
+    "NIR spaced or without key": lambda rows: [dict(row, nir=write_nir(row["nir"], ("spaced", "no-key")[i % 2]))
+                                               for i, row in enumerate(rows)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMATIONS))
+def test_transformed_identifiers_still_match(world, tmp_path, small_population, name):
+    transform = TRANSFORMATIONS[name]
+    rows = mix(transform(small_population), transform(world.leaked_rows()))
+    result = scan(world, write_leak(rows, tmp_path / "leak.csv", "csv", compression="gzip"))
+    assert found_targets(result) == EXPECTED
+
+
+def test_each_phone_writing_matches_on_its_own(world, tmp_path, small_population):
+    for style in PHONE_STYLES:
+        hidden = [dict(row, phone=write_phone(row["phone"], style)) for row in world.leaked_rows()]
+        path = write_leak(mix(small_population[:300], hidden), tmp_path / f"{style}.txt", "text",
+                          columns=("last_name", "first_name", "birth_date", "phone"))
+        result = scan(world, path)
+        assert found_targets(result) == EXPECTED, style
+        assert {m.corroborated_by for m in result.matches} <= {"birth_date", "name"}
+
+
+def test_columns_reordered_and_dropped_rows_shuffled_and_sampled(world, tmp_path, small_population):
+    rng = random.Random(3)
+    sampled = rng.sample(small_population, 1000)
+    rows = mix(sampled, world.leaked_rows(), seed=9)
+    rng.shuffle(rows)
+    columns = ["phone", "comment", "birth_date", "first_name", "last_name", "postal_code"]  # no email, no NIR
+    result = scan(world, write_leak(rows, tmp_path / "leak.tsv", "tsv", columns=columns))
+    assert found_targets(result) == EXPECTED
+    assert {m.owner.kind for m in result.matches} == {"phone"}
+
+
+def test_a_phone_number_alone_never_counts(world, tmp_path, small_population):
+    """Fiction-range numbers are everybody's: without the canary's name or birth date, not evidence."""
+    strangers = [dict(small_population[i], phone=row["phone"]) for i, row in enumerate(world.leaked_rows())]
+    result = scan(world, write_leak(mix(small_population[100:400], strangers), tmp_path / "leak.csv"))
+    assert result.targets == [] and result.matches == []
+    assert sum(result.uncorroborated_phones.values()) == len(strangers)
+
+
+def test_name_and_birth_date_alone_are_corroboration_not_proof(world, tmp_path, small_population):
+    columns = ("last_name", "first_name", "birth_date", "commune")
+    result = scan(world, write_leak(mix(small_population[:500], world.leaked_rows()), tmp_path / "names.csv",
+                                    columns=columns))
+    assert result.targets == []
+    assert {c.canary_id for c in result.corroborations} == {c["id"] for c in world.leaked_canaries()}
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1", "utf-16", "utf-32"])
+def test_other_encodings(world, tmp_path, small_population, encoding):
+    rows = mix(small_population[:500], world.leaked_rows())
+    result = scan(world, write_leak(rows, tmp_path / "leak.csv", encoding=encoding))
+    assert found_targets(result) == EXPECTED
+    # Without œ or ’ (bytes 0x80-0x9F) cp1252 and Latin-1 are the same bytes: either name is right.
+    same = {"cp1252": {"cp1252", "latin-1"}, "latin-1": {"cp1252", "latin-1"}, "utf-16": {"utf-16"}, "utf-32": {"utf-32"}}
+    assert result.files[0]["members"][0]["encoding"] in same[encoding]
+    accented = next(c for c in result.corroborations if not c.found.isascii())  # names decoded right
+    assert "\ufffd" not in accented.found
+
+
+def test_hostnames_urls_and_tokens_in_free_text(world, tmp_path):
+    canary = world.canaries["lims-prod"][0]
+    token = world.deployment.store.add_token("tok1", "dns", "tok1.canary.test", "runbook",
+                                             [("hostname", "tok1.canary.test")])
+    host = canary["identifiers"]["hostname"][0]
+    url = canary["identifiers"]["url"][0]
+    text = (f'{{"note": "see {url.replace("/", chr(92) + "/")}"}}\n'   # JSON-escaped slashes
+            f"ping WWW.{host.upper()} and tok1.canary.test.\n"
+            f"not ours: x{host}.evil.example and tok1.canary.testing\n")
+    path = tmp_path / "notes.txt"
+    path.write_text(text)
+    result = scan(world, path)
+    found = {(m.owner.kind, m.line) for m in result.matches}
+    assert found == {("url", 1), ("hostname", 2)}  # line 3: look-alike names are not ours
+    assert {m.owner.token for m in result.matches} == {None, token["token"]}
+    assert found_targets(result) == {"lims-prod": (1, 1)}
