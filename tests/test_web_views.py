@@ -85,7 +85,7 @@ def test_upload_larger_than_the_limit_is_refused(app, client, login):
 def test_scan_page_says_when_scanning_is_not_available(client, login, monkeypatch):
     monkeypatch.setattr(scanning, "scanning_available", lambda: False)
     login()
-    assert "Not available yet" in client.get("/scan").text
+    assert "Not available" in client.get("/scan").text
 
 
 def test_an_uploaded_file_is_scanned_and_attributed(client, login, monkeypatch):
@@ -130,3 +130,21 @@ def test_a_flooded_canary_page_is_paged(client, login, sample, deployment, monke
     assert last.count('class="contact-detail"') == 4 and "older →" not in last and "← newer" in last
     assert client.get(f"/contacts?canary={canary_id}&page=3").text.count('class="contact"') == 4
     assert "bad canary" in client.get("/contacts?canary=x").text
+
+
+def test_a_real_upload_is_scanned_attributed_and_reported(client, login, sample, deployment):
+    canary = deployment.store.get_canary(sample["canaries"][3])  # Erwan Morvan, lims-prod
+    leak = (f"nom;prenom;email;nir\nMorvan;Erwan;{canary['identifiers']['email'][0]};"
+            f"{canary['identifiers']['nir'][0]}\nDupont;Jean;jean@example.net;\n").encode()
+    login()
+    token = csrf_from(client.get("/scan").text)
+    page = client.post("/scan", data={"csrf_token": token, "file": (io.BytesIO(leak), "fuite.csv")},
+                       content_type="multipart/form-data").text
+    assert "lims-prod" in page and "Labo Rennes Nord" in page and "canary 4" in page
+    assert len(deployment.store.scans()) == 1
+    report = client.get("/report?target=lims-prod&format=json")
+    assert report.status_code == 200 and report.headers["Content-Disposition"].startswith("attachment;")
+    assert "Erwan" in report.text and report.headers["Content-Security-Policy"]
+    assert client.get(f"/report?canary={canary['id']}&format=md").status_code == 200
+    assert client.get("/report?target=lims-prod&site=x").status_code == 400
+    assert client.get("/report?target=nowhere").status_code == 404
