@@ -24,6 +24,12 @@ def record_hostile_contacts(store, canary_id):
         for channel, details in PAYLOADS.items()])
 
 
+def test_the_sample_lab_is_consistent_evidence(deployment, sample):
+    from canary.verification import verify_store
+    verification = verify_store(deployment.store).as_dict()
+    assert verification["ok"], verification
+
+
 def test_overview_shows_targets_states_contacts_and_chart(client, login, sample):
     login()
     page = client.get("/").text
