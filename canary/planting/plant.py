@@ -129,7 +129,7 @@ def _register(issuer, store, host, mapping, target, regions, rng, now) -> dict:
         for name, spec in mapping.fields().items():
             if spec.argument == "nir":
                 table, column = name.split(".")
-                host_nirs |= {str(v) for v in host.values(table, column)}
+                host_nirs |= {str(v).replace(" ", "") for v in host.values(table, column)}
     for _ in range(_NIR_ATTEMPTS):
         region = None
         if regions:
