@@ -80,6 +80,9 @@ class OverviewStore:
         """Contacts stored after `contact_id`, in the order they were stored (ids only grow)."""
         return _decoded(self._rows(_CONTACT + " WHERE ct.id > ? ORDER BY ct.id LIMIT ?", (contact_id, int(limit))))
 
+    def count_contacts(self, canary_id: int) -> int:
+        return self.conn.execute("SELECT count(*) FROM contacts WHERE canary_id = ?", (canary_id,)).fetchone()[0]
+
     def last_contact_id(self) -> int:
         return self.conn.execute("SELECT coalesce(max(id), 0) FROM contacts").fetchone()[0]
 
