@@ -25,7 +25,7 @@ from listeners.recorder import Recorder                     # noqa: E402
 
 SECONDS = 4.0
 MAX_QUERIES = 20_000
-WINDOW = 64
+WINDOW = 256   # queries in flight: many resolvers at once, as on the internet
 
 
 class BareResolver(BaseResolver):

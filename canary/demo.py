@@ -37,3 +37,33 @@ def open_demo(home: str | os.PathLike, overrides: dict | None = None) -> tuple[D
     if not login_file.exists():
         raise ValueError(f"{home} is a deployment but not a demo (no {LOGIN_FILE}): use another --home")
     return Deployment.open(home, overrides), login_file.read_text(encoding="utf-8").strip()
+
+
+def run_demo(home: str | os.PathLike, host: str, port: int, echo=print, stop=None) -> None:
+    """Listeners, alerts and the dashboard of the demo deployment, until Ctrl-C / SIGTERM (or `stop` is set)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from listeners.runner import Listeners, serve
+
+    from .alerts import worker_for
+    from .web import create_app
+    deployment, password = open_demo(home, {"dashboard": {"public_url": f"http://{host}:{port}"}})
+    try:
+        settings = deployment.settings
+        dashboard = make_server(host, port, create_app(settings), threaded=True)
+        thread = threading.Thread(target=dashboard.serve_forever, args=(0.2,), name="canary-dashboard", daemon=True)
+        thread.start()
+        hostname = deployment.store.canaries()[1]["identifiers"]["hostname"][0]
+        dns_host, dns_port = settings["dns"]["listen"].rsplit(":", 1)
+        echo(f"Demo deployment in {settings.home}")
+        echo(f"Dashboard: http://{host}:{dashboard.server_port}/   login: admin / {password}")
+        echo(f"Touch a canary: dig @{dns_host} -p {dns_port} {hostname}   (alerts go to {settings.home / 'alerts.jsonl'})")
+        try:
+            serve(Listeners(settings, deployment.store, workers=[worker_for(deployment)], log=echo), stop)
+        finally:
+            dashboard.shutdown()
+            thread.join()
+    finally:
+        deployment.close()

@@ -27,20 +27,25 @@ def targets_with_canaries(store: Store) -> list[dict]:
     return targets
 
 
-def canary_detail(store: Store, canary_id: int) -> dict:
-    """A canary with its patient, identifiers, state, plantings and every contact (newest first)."""
+def canary_detail(store: Store, canary_id: int, limit: int = 100, offset: int = 0) -> dict:
+    """A canary with its patient, identifiers, state, plantings, its contact count and a page of contacts (newest first)."""
     canary = store.get_canary(canary_id)
     summary = listing.canary_summary(canary)
     summary.update(patient=canary["patient"], identifiers=canary["identifiers"], label=canary["label"],
                    state=store.canary_states().get(canary_id, "registered"),
                    plantings=store.canary_plantings(canary_id),
-                   contacts=store.search_contacts(canary_id=canary_id, limit=10_000))
+                   contact_count=store.count_contacts(canary_id),
+                   contacts=store.search_contacts(canary_id=canary_id, limit=limit, offset=offset))
     return summary
 
 
-def contact_filters(channel=None, site=None, target=None, since=None, until=None) -> dict:
+def contact_filters(channel=None, site=None, target=None, since=None, until=None, canary=None) -> dict:
     """Filters from a query string or flags: empty values dropped, times parsed (ValueError names a bad one)."""
     filters = {"channel": channel or None, "site": site or None, "target": target or None}
+    if canary:
+        if not str(canary).isdigit():
+            raise ValueError(f"bad canary {canary!r}: expected its number")
+        filters["canary_id"] = int(canary)
     for name, value in (("since", since), ("until", until)):
         filters[name] = clock.format_time(clock.parse_time(value)) if value else None
     return filters

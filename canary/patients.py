@@ -270,9 +270,11 @@ def generate_patient(rng: random.Random, *, region: str | None = None, mail_doma
     age = _age(birth_date, today)
     first_name = _first_name(rng, sex, birth_date.year)
     last_name = birth_name = _last_name(rng, address["department"])
+    while _fold(last_name) == _fold(first_name):  # a "Louis Louis" would catch a DBA's eye
+        last_name = birth_name = _last_name(rng, address["department"])
     married_share = 0.0 if sex == "M" or age < 25 else 0.35 if age < 35 else 0.6
     if rng.random() < married_share:
-        while last_name == birth_name:
+        while last_name == birth_name or _fold(last_name) == _fold(first_name):
             last_name = _last_name(rng, address["department"])
     else:
         birth_name = None

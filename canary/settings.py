@@ -52,6 +52,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "listen": "127.0.0.1:8080",
         # Trust X-Forwarded-For from this proxy address only ("" trusts nobody).
         "trusted_proxy": "",
+        # A connection that sends nothing for this long is closed.
+        "idle_seconds": 30,
     },
     "webhooks": {
         "twilio_auth_token": "",

@@ -12,10 +12,11 @@ import hashlib
 import hmac
 import json
 import logging
+import socket
 import threading
 
 from flask import Flask, Response, request
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .dns import _labels, _plain, candidates
 from .recorder import make_contact
@@ -186,15 +187,23 @@ def create_app(settings, recorder) -> Flask:
 class HttpServer:
     """The HTTP listener: werkzeug's threaded server around `create_app`, in a thread."""
 
-    def __init__(self, settings, recorder, host: str = "127.0.0.1", port: int = 8080):
+    def __init__(self, settings, recorder, host: str = "127.0.0.1", port: int = 8080, idle_seconds: float = 30):
         self.app = create_app(settings, recorder)
-        self.server = make_server(host, port, self.app, threaded=True)
-        self.port = self.server.server_port
+        # A socket timeout per connection: a client that connects and says nothing
+        # (slowloris) holds its thread for `idle_seconds` at most.
+        handler = type("IdleLimitedHandler", (WSGIRequestHandler,), {"timeout": idle_seconds})
+        # We bind the socket ourselves: on a busy port werkzeug would print and sys.exit(),
+        # where we want an OSError that `canary serve` reports in one line.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.create_server((host, port), family=family) as listening:
+            self.server = make_server(host, port, self.app, threaded=True, request_handler=handler,
+                                      fd=listening.fileno())
+        self.port = self.server.socket.getsockname()[1]
         self._thread: threading.Thread | None = None
 
     @classmethod
     def from_settings(cls, settings, recorder, host: str, port: int) -> "HttpServer":
-        return cls(settings, recorder, host, port)
+        return cls(settings, recorder, host, port, idle_seconds=float(settings["http"]["idle_seconds"]))
 
     def start(self) -> "HttpServer":
         # A short poll interval: stop() returns quickly (shutdown waits for the next poll).

@@ -8,6 +8,7 @@ import threading
 from typing import Callable, Protocol
 
 from canary.settings import parse_listen
+from canary.store import Store
 
 from .dns_server import DnsServer
 from .http import HttpServer
@@ -33,7 +34,9 @@ def contact_line(contact: dict) -> str:
     gist = {"dns": lambda: f"{details.get('qtype')} {details.get('qname')} {details.get('transport')}",
             "smtp": lambda: f"{details.get('stage')} from {details.get('mail_from')!r} helo {details.get('helo')!r}",
             "http": lambda: f"{details.get('method')} {details.get('host')}{details.get('path')}",
-            }.get(contact["channel"], lambda: f"from {details.get('from')} to {details.get('to')}")()
+            "sms": lambda: f"to {details.get('to')}: {details.get('body', '')[:60]!r}",
+            "call": lambda: f"call to {details.get('to')} ({details.get('CallStatus') or details.get('provider')})",
+            }.get(contact["channel"], lambda: "")()
     return (f"{contact['time']} {contact['channel']} {contact['identifier']} {owner} "
             f"from {contact.get('source')}: {gist}")
 
@@ -45,7 +48,10 @@ class Listeners:
                  workers: list[Worker] = (), log: Callable[[str], None] | None = None):
         self.settings = settings
         self.log = log or (lambda line: print(line, flush=True))
-        self.recorder = Recorder(store, on_recorded=self._log_contacts)
+        # A connection of the listeners' own: resolving names never waits behind a
+        # transaction of the alert worker or the dashboard on the caller's connection.
+        self.store = Store(store.path)
+        self.recorder = Recorder(self.store, on_recorded=self._log_contacts)
         listen = listen or {}
         # None: the address from settings; "" or "off": that listener is not started.
         self.addresses = {name: (settings[name]["listen"] if listen.get(name) is None else listen[name])
@@ -87,6 +93,7 @@ class Listeners:
             server.stop()
         self.servers.clear()
         self.recorder.stop()
+        self.store.close()
 
 
 def serve(listeners: Listeners, stop: threading.Event | None = None) -> None:

@@ -5,6 +5,7 @@ tools stop after RCPT, so the contact is recorded (durably) before the 250 goes 
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import email.parser
 import email.policy
@@ -77,7 +78,8 @@ def message_contacts(session, envelope, rcpt_contacts: list[dict], max_stored_by
     }
     now = clock.utc_now()
     by_identifier = {contact["identifier_id"]: contact for contact in rcpt_contacts}
-    return [{**contact, "time": now, "details": {**details, "rcpt_to": contact["identifier"]}}
+    return [{**{k: v for k, v in contact.items() if k != "id"}, "time": now,
+             "details": {**details, "rcpt_to": contact["identifier"]}}
             for contact in by_identifier.values()]
 
 
@@ -121,8 +123,8 @@ class CanaryHandler:
     async def handle_DATA(self, server, session, envelope):
         try:
             recipients = getattr(envelope, "canary_recipients", [])
-            for contact in message_contacts(session, envelope, recipients, self.max_stored_bytes):
-                await self.recorder.arecord(contact)
+            contacts = message_contacts(session, envelope, recipients, self.max_stored_bytes)
+            await asyncio.gather(*(self.recorder.arecord(contact) for contact in contacts))  # one commit
             return "250 2.0.0 OK: queued"
         except Exception:
             log.exception("DATA failed")
@@ -145,10 +147,6 @@ class _Controller(Controller):
                                                ssl=self.ssl_context)
         self.port = server.sockets[0].getsockname()[1]
         return server
-
-    def _trigger_server(self):
-        # Opens one connection so the SMTP factory runs now; harmless, reads the banner only.
-        super()._trigger_server()
 
 
 class SmtpServer:

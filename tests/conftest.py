@@ -50,7 +50,8 @@ def recorder(deployment):
 
 # The example lab database (SQLite and PostgreSQL) the planting tests plant into; defined in
 # tests/labdb.py, imported here so that the session-scoped build happens once per run.
-from labdb import lab_db, lab_template, postgres_db, postgres_lab, postgres_server  # noqa: E402,F401
+from labdb import (lab_db, lab_template, postgres_db, postgres_lab, postgres_lab_template,  # noqa: E402,F401
+                   postgres_server)
 
 
 # -- dashboard ------------------------------------------------------------------------------

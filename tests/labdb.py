@@ -81,25 +81,50 @@ def postgres_server():
     return dsn
 
 
+def _database(admin_dsn: str, template: str | None = None):
+    """Create a database of our own (from a template: a file copy, fast); returns its name."""
+    import psycopg
+    name = f"canary_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return name
+
+
+def _drop(admin_dsn: str, name: str) -> None:
+    import psycopg
+    with psycopg.connect(admin_dsn, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def postgres_db(postgres_server):
     """A fresh, empty database of its own; dropped afterwards. Yields its DSN."""
-    import psycopg
-    name = f"canary_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+    name = _database(postgres_server)
     try:
         yield with_dbname(postgres_server, name)
     finally:
-        with psycopg.connect(postgres_server, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop(postgres_server, name)
+
+
+@pytest.fixture(scope="session")
+def postgres_lab_template(postgres_server, lab_template):
+    """The 5,000-patient lab copied into PostgreSQL once per run, as a template database."""
+    name = _database(postgres_server)
+    try:
+        load_example("lab_to_postgresql").copy_lab(str(lab_template), with_dbname(postgres_server, name))
+        yield name
+    finally:
+        _drop(postgres_server, name)
 
 
 @pytest.fixture
-def postgres_lab(postgres_db, lab_template):
-    """The 5,000-patient lab copied into a fresh PostgreSQL database; yields its DSN."""
-    load_example("lab_to_postgresql").copy_lab(str(lab_template), postgres_db)
-    return postgres_db
+def postgres_lab(postgres_server, postgres_lab_template):
+    """A database of its own holding the 5,000-patient lab; yields its DSN."""
+    name = _database(postgres_server, template=postgres_lab_template)
+    try:
+        yield with_dbname(postgres_server, name)
+    finally:
+        _drop(postgres_server, name)
 
 
 def dump_postgres(dsn: str) -> dict:

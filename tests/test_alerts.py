@@ -299,3 +299,9 @@ def test_standalone_tokens_alert_and_summarise_too(deployment, receiver):
     assert [(b["type"], b["what"]) for b in receiver.bodies] == [("contact", f"token {token['token']}"),
                                                                   ("summary", f"token {token['token']}")]
     assert receiver.bodies[1]["held_back"]["count"] == 2
+
+
+def test_a_webhook_url_that_is_not_http_is_refused(deployment):
+    from canary.settings import SettingsError
+    with pytest.raises(SettingsError, match="alerts.slack_url must be an http"):
+        AlertWorker(deployment.store, settings_with(deployment, slack_url="file:///etc/passwd"))

@@ -70,7 +70,8 @@ def test_rotate_and_confirm(invoke, lims):
     result = invoke("rotate", "--count", "1")
     assert "lims: planted 1 canaries" in result.output and "paper: skipped" in result.output
     manual = invoke("plant", "paper", "--count", "2")
-    assert "enter them by hand" in manual.output
+    assert "enter them by hand" in manual.output and "  address_postal_code: " in manual.output
+    assert "  nir: " in manual.output and "@" in manual.output
     assert "Confirmed 2 canaries in paper" in invoke("confirm", "paper").output
     assert "Nothing pending" in invoke("confirm", "paper").output
 
@@ -91,3 +92,24 @@ def test_every_planting_command_has_help_with_an_example(command):
     from click.testing import CliRunner
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == 0 and "Example: canary " + command in result.output
+
+
+def test_plant_json_lists_rows_and_values(invoke, lims):
+    planted = json.loads(invoke("plant", "lims", "--count", "2", "--json").output)
+    assert planted["state"] == "planted" and len(planted["canaries"]) == 2
+    first = planted["canaries"][0]
+    assert first["rows"][0] == {"table": "patient", "key": {"id": 5001}}
+    assert first["values"][0]["nir"] and first["email"].endswith(".canary.test")
+
+
+def test_a_script_target_without_a_readable_copy_cannot_be_checked(invoke, tmp_path):
+    invoke("site", "add", "Lab")
+    (tmp_path / "out").mkdir()
+    invoke("target", "add", "export", "--site", "Lab", "--kind", "sql", "--location", str(tmp_path / "out"),
+           "--mapping", str(MAPPING))
+    result = invoke("check", "export", expect_exit=1)
+    assert "give its mapping [host] database" in result.output
+    # Nothing to learn key schemes from: the mapping has to say them.
+    result = invoke("plant", "export", expect_exit=1)
+    assert "patient.ipp: cannot learn the host's key scheme" in result.output
+    assert list((tmp_path / "out").iterdir()) == []

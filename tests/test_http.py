@@ -127,3 +127,14 @@ def test_generic_json_webhook_with_hmac(served, deployment, issuer):
     assert good.status_code == 200
     [contact] = deployment.store.contacts()
     assert contact["channel"] == "call" and contact["details"]["provider_time"] == "2026-11-28T10:00:00Z"
+
+
+def test_a_silent_connection_is_closed_after_the_idle_time(deployment, recorder):
+    import socket
+    server = HttpServer(deployment.settings, recorder, "127.0.0.1", 0, idle_seconds=0.3).start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+            conn.sendall(b"GET / HTTP/1.1\r\n")          # and then nothing
+            assert conn.recv(1024) == b""
+    finally:
+        server.stop()

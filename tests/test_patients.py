@@ -150,6 +150,10 @@ def test_ages_look_like_a_lab(patients):
     assert all(datetime.date.fromisoformat(p["birth_date"]) < REFERENCE_DATE for p in patients)
 
 
+def test_no_first_name_doubles_as_a_last_name(patients):
+    assert [p for p in patients if p["first_name"].lower() == p["last_name"].lower()] == []
+
+
 def test_birth_names_for_part_of_married_women(patients):
     for p in patients:
         if p["birth_name"] is not None:

@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 
 
+from canary.planting import formats
 from canary.planting.plant import check_target, plant_into_target, retire
 from canary.targets import add_target
 
@@ -30,7 +31,7 @@ EMAIL = { field = "email" }
 
 @pytest.fixture
 def extract(lab_db, tmp_path):
-    """A French spreadsheet export of the lab: semicolons, Windows-1252, CRLF."""
+    """A French spreadsheet export of the lab: semicolons, Windows-1252, CRLF, grouped NIRs."""
     conn = sqlite3.connect(lab_db)
     rows = conn.execute(
         "SELECT p.ipp, p.nom_usage, p.prenom, p.date_naissance, coalesce(p.nir, ''), a.code_postal, a.commune, "
@@ -41,7 +42,8 @@ def extract(lab_db, tmp_path):
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(["IPP", "NOM", "PRENOM", "DATE_NAISSANCE", "NIR", "CP", "VILLE", "TELEPHONE", "EMAIL"])
-    writer.writerows(rows)
+    # This extract writes NIRs in groups, as they are printed on a carte Vitale.
+    writer.writerows([row[:4] + (formats.format_nir(row[4], "spaced"),) + row[5:] for row in rows])
     path = tmp_path / "extract.csv"
     path.write_bytes(buffer.getvalue().encode("cp1252"))
     (tmp_path / "extract.toml").write_text(MAPPING)
@@ -59,7 +61,7 @@ def test_canaries_are_appended_in_the_extracts_own_format(deployment, extract):
     text = after.decode("cp1252")
     added = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))[-5:]
     for row, planted in zip(added, result.canaries):
-        assert row["NIR"] == planted.canary["patient"]["nir"]
+        assert row["NIR"] == formats.format_nir(planted.canary["patient"]["nir"], "spaced")
         assert row["NOM"] == row["NOM"].upper() and row["VILLE"] == row["VILLE"].upper()
         assert re.fullmatch(r"\d\d/\d\d/\d{4}", row["DATE_NAISSANCE"])
         assert re.fullmatch(r"0\d( \d\d){4}", row["TELEPHONE"])

@@ -51,3 +51,9 @@ def test_key_schemes_are_learnt_from_the_hosts_keys():
     assert formats.next_sequence("{yy}-{mmdd}-{seq:4}", dossiers) == 101
     assert formats.render_key("{yy}-{mmdd}-{seq:4}", 101, MOMENT) == "20-1107-0101"
     assert formats.learn_key_pattern(["LAB-A-12", "LAB-B-13"]) is None
+
+
+def test_nir_spacing_is_learnt():
+    assert formats.format_nir("185057800608436", "spaced") == "1 85 05 78 006 084 36"
+    assert formats.learn_nir_style(["1 85 05 78 006 084 36", "2 90 12 35 238 001 12", None]) == "spaced"
+    assert formats.learn_nir_style(["185057800608436"]) == "compact"

@@ -55,6 +55,7 @@ def test_misfits_name_table_and_column(tmp_path, schema, old, new, message):
     ('count = [1, 4]', 'count = [4, 1]', "table resultat: count must be"),
     ('[[table]]\nname = "adresse"', '[[table]]\nname = "adresse"\ncolor = 1', "table adresse: unknown key"),
     ('sample_rows = 1000', 'sample_rows = 1000\n[oops', "line"),
+    ('clock = "host"', 'clock = "tomorrow"', "clock must be"),
 ])
 def test_malformed_mappings_are_refused_on_load(tmp_path, old, new, message):
     with pytest.raises(MappingError, match=message.replace(".", r"\.").replace("(", r"\(")):

@@ -63,6 +63,10 @@ def test_twenty_canaries_blend_into_the_host_and_check_present(deployment, lims)
             results = rows_of(conn, "SELECT * FROM resultat WHERE dossier_id = ?", (dossier["id"],))
             assert 1 <= len(results) <= 4
             assert all(r["valide_le"] > dossier["date_prelevement"] for r in results)
+    # The host's synthetic patients use the fiction ranges too: no canary carries one of their numbers.
+    from canary.phones import normalise_phone
+    assert {normalise_phone(phone) for phone in host_phones} & \
+        {planted.canary["identifiers"]["phone"][0] for planted in result.canaries} == set()
     # The host's own formats, learnt the same way, agree with what we wrote.
     ours = rows_of(conn, "SELECT * FROM patient WHERE id > 5000")
     for column in ("date_naissance", "cree_le"):
@@ -74,6 +78,11 @@ def test_twenty_canaries_blend_into_the_host_and_check_present(deployment, lims)
                                                                    " WHERE patient_id <= 5000"))
     assert max(r["cree_le"][:16] for r in ours) <= latest_host
     assert max(r[0] for r in conn.execute("SELECT date_prelevement FROM dossier")) == latest_host
+    # The canaries live where the lab's patients live (departments learnt from the postal codes).
+    host_departments = {r[0][:2] for r in conn.execute("SELECT code_postal FROM adresse WHERE patient_id <= 5000")}
+    assert {p.canary["patient"]["address"]["department"] for p in result.canaries} <= host_departments
+    # Optional columns are empty about as often as the host's (65 % of blood groups are unknown).
+    assert 4 <= sum(r["groupe_sanguin"] is None for r in ours) <= 19
     # No canary copies a real patient's NIR.
     assert not {r["nir"] for r in ours} & {r["nir"] for r in host}
     report = check_target(deployment, "lims")

@@ -148,3 +148,14 @@ def test_hits_json_lists_contacts_since_a_time(invoke, deployment, tokens):
     assert {"time", "channel", "identifier", "canary_id", "token", "site", "target", "source", "details"} <= set(rows[0])
     assert "192.0.2.1:53" in invoke("hits").output
     assert "bad time" in invoke("hits", "--since", "yesterday", expect_exit=1).output
+
+
+def test_serve_reports_a_bad_or_busy_address_in_one_line(invoke):
+    assert "bad listen address 'nonsense'" in invoke("serve", "--dns", "nonsense", expect_exit=1).output
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = invoke("serve", "--dns", "off", "--smtp", "off", "--http", f"127.0.0.1:{port}", expect_exit=1)
+    assert "in use" in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -110,3 +110,13 @@ def test_starttls_when_a_certificate_is_configured(tmp_path, deployment, recorde
     finally:
         server.stop()
     assert deployment.store.contacts()[0]["details"]["tls"] is True
+
+
+def test_a_message_to_two_canaries_is_evidence_for_both(server, deployment, address):
+    other = Issuer(deployment.store, deployment.settings).issue_token("email")["value"]
+    client = connect(server)
+    client.sendmail("a@example.org", [address, other, address], b"Subject: two\r\n\r\nhi\r\n")
+    client.quit()
+    data = [c for c in deployment.store.contacts() if c["details"]["stage"] == "data"]
+    assert sorted(c["identifier"] for c in data) == sorted([address, other])
+    assert len({c["details"]["sha256"] for c in data}) == 1

@@ -38,6 +38,9 @@ def test_canaries_and_one_canary(api, sample):
     assert len(api("GET", "/api/v1/canaries?target=lims-prod").get_json()) == 2
     one = api("GET", f"/api/v1/canaries/{sample['canaries'][2]}").get_json()
     assert one["name"] == "Soizic Tanguy" and len(one["contacts"]) == 14 and one["plantings"][0]["state"] == "planted"
+    page = api("GET", f"/api/v1/canaries/{sample['canaries'][2]}?limit=5&offset=10").get_json()
+    assert page["contact_count"] == 14 and len(page["contacts"]) == 4
+    assert len(api("GET", f"/api/v1/contacts?canary={sample['canaries'][2]}").get_json()) == 14
     assert api("GET", "/api/v1/canaries/999").status_code == 404
 
 

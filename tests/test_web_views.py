@@ -24,6 +24,12 @@ def record_hostile_contacts(store, canary_id):
         for channel, details in PAYLOADS.items()])
 
 
+def test_the_sample_lab_is_consistent_evidence(deployment, sample):
+    from canary.verification import verify_store
+    verification = verify_store(deployment.store).as_dict()
+    assert verification["ok"], verification
+
+
 def test_overview_shows_targets_states_contacts_and_chart(client, login, sample):
     login()
     page = client.get("/").text
@@ -85,7 +91,7 @@ def test_upload_larger_than_the_limit_is_refused(app, client, login):
 def test_scan_page_says_when_scanning_is_not_available(client, login, monkeypatch):
     monkeypatch.setattr(scanning, "scanning_available", lambda: False)
     login()
-    assert "Not available yet" in client.get("/scan").text
+    assert "Not available" in client.get("/scan").text
 
 
 def test_an_uploaded_file_is_scanned_and_attributed(client, login, monkeypatch):
@@ -117,3 +123,34 @@ def test_chart_bars_are_stacked_and_scaled():
     last_day = [bar for bar in chart["bars"] if bar["day"] == "2026-11-28"]
     assert last_day[0]["channel"] == "dns" and last_day[1]["y"] + last_day[1]["h"] == last_day[0]["y"]
     assert [nice_ceiling(n) for n in (1, 3, 7, 11, 180)] == [1, 5, 10, 20, 200]
+
+
+def test_a_flooded_canary_page_is_paged(client, login, sample, deployment, monkeypatch):
+    from canary.web import views
+    monkeypatch.setattr(views, "PAGE_SIZE", 5)
+    login()
+    canary_id = sample["canaries"][2]
+    first = client.get(f"/canaries/{canary_id}").text
+    assert first.count('class="contact-detail"') == 5 and "Contacts (14)" in first and "older →" in first
+    last = client.get(f"/canaries/{canary_id}?page=3").text
+    assert last.count('class="contact-detail"') == 4 and "older →" not in last and "← newer" in last
+    assert client.get(f"/contacts?canary={canary_id}&page=3").text.count('class="contact"') == 4
+    assert "bad canary" in client.get("/contacts?canary=x").text
+
+
+def test_a_real_upload_is_scanned_attributed_and_reported(client, login, sample, deployment):
+    canary = deployment.store.get_canary(sample["canaries"][3])  # Erwan Morvan, lims-prod
+    leak = (f"nom;prenom;email;nir\nMorvan;Erwan;{canary['identifiers']['email'][0]};"
+            f"{canary['identifiers']['nir'][0]}\nDupont;Jean;jean@example.net;\n").encode()
+    login()
+    token = csrf_from(client.get("/scan").text)
+    page = client.post("/scan", data={"csrf_token": token, "file": (io.BytesIO(leak), "fuite.csv")},
+                       content_type="multipart/form-data").text
+    assert "lims-prod" in page and "Labo Rennes Nord" in page and "canary 4" in page
+    assert len(deployment.store.scans()) == 1
+    report = client.get("/report?target=lims-prod&format=json")
+    assert report.status_code == 200 and report.headers["Content-Disposition"].startswith("attachment;")
+    assert "Erwan" in report.text and report.headers["Content-Security-Policy"]
+    assert client.get(f"/report?canary={canary['id']}&format=md").status_code == 200
+    assert client.get("/report?target=lims-prod&site=x").status_code == 400
+    assert client.get("/report?target=nowhere").status_code == 404

@@ -5,6 +5,7 @@ import random
 
 import click
 
+from .. import listing
 from ..planting import plant as planting
 from .common import UserError, echo_json, echo_table, json_option, main, with_deployment
 
@@ -60,6 +61,11 @@ def plant(deployment, target_name, count, dry_run, seed, as_json):
     elif kind == "manual":
         click.echo(f"Registered {count} canaries for {target_name}: enter them by hand, then run "
                    f"`canary confirm {target_name}`.")
+        for planted in result.canaries:
+            click.echo(f"canary {planted.canary['id']}")
+            for name, value in listing.flatten(planted.canary["patient"]).items():
+                if value not in (None, ""):
+                    click.echo(f"  {name}: {value}")
     else:
         click.echo(f"Wrote {total} rows for {count} canaries to review and apply, then run "
                    f"`canary confirm {target_name}`:")

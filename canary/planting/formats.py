@@ -144,6 +144,28 @@ def learn_phone_style(values) -> str | None:
     return counts.most_common(1)[0][0] if counts else None
 
 
+# NIR as typed: '185057800608436' or grouped '1 85 05 78 006 084 36' (sex, year, month, place, order, key).
+_NIR_GROUPS = (1, 2, 2, 2, 3, 3, 2)
+NIR_STYLES = ("compact", "spaced")
+
+
+def format_nir(nir: str, style: str) -> str:
+    if style == "compact" or len(nir) != 15:
+        return nir
+    parts, start = [], 0
+    for width in _NIR_GROUPS:
+        parts.append(nir[start:start + width])
+        start += width
+    return " ".join(parts)
+
+
+def learn_nir_style(values) -> str:
+    """'spaced' if most of the host's NIRs are written in groups, else 'compact'."""
+    texts = [str(v) for v in values if v]
+    spaced = sum(" " in t for t in texts)
+    return "spaced" if texts and spaced >= _MAJORITY * len(texts) else "compact"
+
+
 # -- key schemes ------------------------------------------------------------------------------
 # A pattern is literal text with fields: {yyyy} {yy} {mm} {dd} {mmdd} {seq:N} (N digits, zero-padded).
 _FIELD = re.compile(r"\{(yyyy|yy|mm|dd|mmdd|seq)(?::(\d+))?\}")

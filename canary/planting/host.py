@@ -51,6 +51,11 @@ class HostProfile:
             self._values[(table, column)] = values
         return self._values[(table, column)]
 
+    def null_share(self, table: str, column: str) -> float:
+        """How often the host leaves this column empty."""
+        rows = self.sample(table)
+        return sum(row.get(column) in (None, "") for row in rows) / len(rows) if rows else 0.0
+
     def column_sample(self, table: str, column: str) -> list:
         return [row[column] for row in self.sample(table) if row.get(column) is not None]
 
@@ -72,6 +77,12 @@ class HostProfile:
         key = ("phone", table, column)
         if key not in self._formats:
             self._formats[key] = formats.learn_phone_style(self.column_sample(table, column)) or DEFAULT_PHONE
+        return self._formats[key]
+
+    def nir_style(self, table: str, column: str) -> str:
+        key = ("nir", table, column)
+        if key not in self._formats:
+            self._formats[key] = formats.learn_nir_style(self.column_sample(table, column))
         return self._formats[key]
 
     def key_pattern(self, table: str, column: str) -> str:
@@ -149,9 +160,8 @@ class HostProfile:
     def departments(self) -> list[tuple[str, int]]:
         """(department, how many host rows) from the column the mapping fills with the postal code."""
         counts = collections.Counter()
-        for name, spec in self.mapping.fields().items():
+        for table, column, spec in self.mapping.fields():
             if spec.argument == "address.postal_code":
-                table, column = name.split(".")
                 for value in self.column_sample(table, column):
                     text = str(value).strip()
                     if len(text) == 5 and text.isdigit():

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from .base import PlantingError, Schema
 
 SOURCES = ("field", "value", "ref", "pick", "generate", "moment", "host")
-OPTIONS = {"format", "map", "null_if_same", "pattern", "by", "default"}
+OPTIONS = {"format", "map", "null_if_same", "pattern", "by", "default", "nulls"}
 GENERATORS = ("auto", "max+1", "pattern")
 TABLE_KEYS = {"name", "as", "parent", "count", "key", "lookup", "moment", "sample", "columns"}
 HOST_KEYS = {"schema", "database", "sample_rows", "clock"}
@@ -76,10 +76,9 @@ class Mapping:
             chain.append(current)
         return chain
 
-    def fields(self) -> dict[str, ColumnSpec]:
-        """'table.column' -> spec of every column filled from a canary field."""
-        return {f"{e.table}.{c}": spec for e in self.entries for c, spec in e.columns.items()
-                if spec.source == "field"}
+    def fields(self) -> list[tuple[str, str, ColumnSpec]]:
+        """(table, column, spec) of every column filled from a canary field; a column may appear twice."""
+        return [(e.table, c, spec) for e in self.entries for c, spec in e.columns.items() if spec.source == "field"]
 
     def resolve_path(self, relative: str) -> pathlib.Path:
         return (self.path.parent / relative).resolve()
@@ -101,6 +100,10 @@ def load_mapping(path: str | pathlib.Path) -> Mapping:
     host = data.get("host", {})
     if set(host) - HOST_KEYS:
         raise MappingError(f"{where}: [host] has unknown key(s) {', '.join(sorted(set(host) - HOST_KEYS))}")
+    if host.get("clock", "host") not in ("host", "now"):
+        raise MappingError(f"{where}: [host] clock must be \"host\" or \"now\"")
+    if not isinstance(host.get("sample_rows", 1), int) or host.get("sample_rows", 1) < 1:
+        raise MappingError(f"{where}: [host] sample_rows must be a positive integer")
     blocks = data.get("table")
     if not isinstance(blocks, list) or not blocks:
         raise MappingError(f"{where}: no [[table]] blocks")
@@ -171,6 +174,8 @@ def _column_spec(column: str, raw, where: str) -> ColumnSpec:
         raise MappingError(f"{where}: pick must be \"table.column\"")
     if source in ("field", "ref") and not isinstance(argument, str):
         raise MappingError(f"{where}: {source} must be a string")
+    if options.get("nulls", "host") != "host":
+        raise MappingError(f"{where}: nulls = \"host\" is the only choice (empty as often as in the host's rows)")
     if "map" in options and not isinstance(options["map"], dict):
         raise MappingError(f"{where}: map must be a table {{ from = \"to\" }}")
     return ColumnSpec(column, source, argument, options)

@@ -122,14 +122,13 @@ def _regions(target: dict, host: HostProfile) -> list[tuple[str, int]]:
 
 
 def _register(issuer, store, host, mapping, target, regions, rng, now) -> dict:
-    """A new patient, registered with identifiers of its own; its NIR is neither ours already nor the host's."""
+    """A new patient, registered with identifiers of its own; its NIR and phone are neither ours already nor the host's."""
     from ..patients import generate_patient
-    host_nirs = set()
-    if host is not None:
-        for name, spec in mapping.fields().items():
-            if spec.argument == "nir":
-                table, column = name.split(".")
-                host_nirs |= {str(v) for v in host.values(table, column)}
+    from ..phones import normalise_phone
+    host_nirs = {value.replace(" ", "") for value in _host_values(host, mapping, "nir")}
+    # Fiction ranges are shared with every synthetic data set (the example lab uses them too):
+    # a canary must not carry the number of one of the host's own patients.
+    issuer.phones.used.update(filter(None, map(normalise_phone, _host_values(host, mapping, "phone"))))
     for _ in range(_NIR_ATTEMPTS):
         region = None
         if regions:
@@ -139,6 +138,17 @@ def _register(issuer, store, host, mapping, target, regions, rng, now) -> dict:
         if patient["nir"] not in host_nirs and not store.identifier_exists(patient["nir"]):
             return issuer.register_canary(patient, target["id"])
     raise PlantingError("could not generate a patient whose NIR is new to the host and the store")
+
+
+def _host_values(host, mapping, field: str) -> set[str]:
+    """Every value the host holds in the columns the mapping fills from canary `field`."""
+    found: set[str] = set()
+    if host is None:
+        return found
+    for table, column, spec in mapping.fields():
+        if spec.argument == field:
+            found |= {str(value) for value in host.values(table, column) if value is not None}
+    return found
 
 
 def _write(writer, planned) -> tuple[list[dict], list[dict]]:

@@ -149,6 +149,8 @@ def _plan_row(index, entry, patient, mapping, schema, host, rng, moment, parent,
             row.values[column] = spec.argument
         else:
             row.values[column] = _field_value(spec, patient, host, entry.table, column, where)
+        if spec.options.get("nulls") == "host" and rng.random() < host.null_share(entry.table, column):
+            row.values[column] = None
     return row
 
 
@@ -199,6 +201,9 @@ def _field_value(spec, patient, host: HostProfile, table: str, column: str, wher
         return formats.format_date(dt.date.fromisoformat(value), form)
     if spec.argument.split(".")[-1] == "phone" and value.startswith("+"):
         return formats.format_phone(value, form or host.phone_style(table, column))
+    if spec.argument == "nir":
+        form = form if form in formats.NIR_STYLES else host.nir_style(table, column)
+        return formats.format_nir(value, form)
     if form in (None, "learn"):
         form = host.case(table, column)
     if form not in formats.CASES:

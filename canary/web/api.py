@@ -75,7 +75,8 @@ def canaries():
 @bp.get("/canaries/<int:canary_id>")
 def canary(canary_id: int):
     try:
-        return jsonify(overview.canary_detail(get_store(), canary_id))
+        limit, offset = _limit()
+        return jsonify(overview.canary_detail(get_store(), canary_id, limit=limit, offset=offset))
     except NotFound as error:
         raise ApiError(404, str(error)) from None
 
@@ -85,7 +86,7 @@ def contacts():
     limit, offset = _limit()
     try:
         filters = overview.contact_filters(**{key: request.args.get(key)
-                                              for key in ("channel", "site", "target", "since", "until")})
+                                              for key in ("channel", "site", "target", "since", "until", "canary")})
     except ValueError as error:
         raise ApiError(400, str(error)) from None
     return jsonify(get_store().search_contacts(**filters, limit=limit, offset=offset))

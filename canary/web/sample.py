@@ -6,7 +6,6 @@ Every patient here is invented; phone numbers are in the ranges ARCEP reserves f
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from .. import clock
 from ..store import Store
@@ -57,16 +56,12 @@ def populate(store: Store, zone: str = "canary.test", now: dt.datetime | None = 
         canary_id = store.add_canary(patient, label, identifiers, target_id=target_id)
         canaries.append(canary_id)
         planted = clock.format_time(now - dt.timedelta(days=40 - index))
-        with store.transaction():
-            store._insert("plantings", {
-                "canary_id": canary_id, "target_id": target_id, "state": "retired" if index == 5 else "planted",
-                "planted_at": planted, "removed_at": clock.format_time(now - dt.timedelta(days=3)) if index == 5 else None,
-                "rows": json.dumps([{"table": "patients", "key": {"id": 90000 + index}}]), "created_at": planted})
-            store.append_event("canary.planted", {"canary_id": canary_id, "target_id": target_id})
-    with store.transaction():
-        # The last check of lims-prod found its first canary gone: someone deleted or altered it.
-        store._insert("checks", {"target_id": targets["lims-prod"], "time": clock.format_time(now - dt.timedelta(hours=5)),
-                                 "result": json.dumps({str(canaries[0]): "missing", str(canaries[3]): "present"})})
+        planting_id = store.record_planting(canary_id, target_id, [{"table": "patients", "key": {"id": 90000 + index}}],
+                                            [], time=planted)
+        if index == 5:
+            store.retire_plantings([planting_id], time=clock.format_time(now - dt.timedelta(days=3)))
+    # The last check of lims-prod found its first canary gone: someone deleted or altered it.
+    store.record_check(targets["lims-prod"], {str(canaries[0]): "missing", str(canaries[3]): "present"})
     store.record_contacts(sample_contacts(store, canaries, now))
     return {"canaries": canaries, "targets": targets}
 

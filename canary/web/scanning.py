@@ -1,8 +1,6 @@
-"""Scanning a leaked file by upload: attribution on the page.
+"""Scanning a leaked file by upload: attribution on the page, signed reports to download.
 
-The scan itself is `canary.scan.scan_files(deployment, paths)`, written on another branch.
-Until it is on main this page says so and scans nothing.
-TODO(report): offer the evidence report for download once `canary.report` lands.
+The scan itself is `canary.scan.scan_files(deployment, paths)`, the same as `canary scan`.
 """
 from __future__ import annotations
 

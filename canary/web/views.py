@@ -26,18 +26,20 @@ def overview_page():
 @bp.route("/canaries/<int:canary_id>")
 @login_required
 def canary(canary_id: int):
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
     try:
-        detail = overview.canary_detail(get_store(), canary_id)
+        detail = overview.canary_detail(get_store(), canary_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     except NotFound:
         abort(404)
-    return render_template("canary.html", canary=detail)
+    return render_template("canary.html", canary=detail, page=page,
+                           more=detail["contact_count"] > page * PAGE_SIZE, first=(page - 1) * PAGE_SIZE)
 
 
 @bp.route("/contacts")
 @login_required
 def contacts():
     store = get_store()
-    args = {key: request.args.get(key, "").strip() for key in ("channel", "site", "target", "since", "until")}
+    args = {key: request.args.get(key, "").strip() for key in ("channel", "site", "target", "since", "until", "canary")}
     error = None
     try:
         filters = overview.contact_filters(**args)

@@ -1,0 +1,35 @@
+"""Signed investigation reports (canary.report) for download: a site, a target, a canary, or everything."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, request
+
+from ..deployment import Deployment
+from ..report import FORMATS, build_report, render
+from ..store import NotFound
+from .auth import login_required
+from .db import get_settings, get_store
+
+bp = Blueprint("reports", __name__)
+MIMETYPES = {"md": "text/markdown", "html": "text/html", "json": "application/json"}
+
+
+@bp.route("/report")
+@login_required
+def report():
+    fmt = request.args.get("format", "html")
+    scope = {key: request.args.get(key) or None for key in ("site", "target")}
+    canary = request.args.get("canary") or None
+    if fmt not in FORMATS or (canary is not None and not canary.isdigit()) or \
+            sum(value is not None for value in (*scope.values(), canary)) > 1:
+        abort(400, description=f"format is one of {', '.join(FORMATS)}; give at most one of site, target, canary")
+    settings = get_settings()
+    try:
+        built = build_report(Deployment(settings, get_store()), **scope,
+                             canary_id=int(canary) if canary else None)
+    except NotFound:
+        abort(404)
+    name = "-".join(["canary-report", *(value for value in (*scope.values(), canary) if value)])
+    safe_name = "".join(char if char.isalnum() or char in "-_" else "_" for char in name)[:80]
+    # Always a download: the report quotes attackers, so it is never rendered inside the dashboard's origin.
+    return Response(render(built, fmt, settings.secret), mimetype=MIMETYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{safe_name}.{fmt}"'})

@@ -1,0 +1,21 @@
+"""Display text for attacker-controlled values: invisible characters spelled out, long values cut."""
+from canary.display import contact_summary, detail_items, visible
+
+
+def test_visible_spells_out_controls_and_direction_overrides():
+    assert visible("evil\u202egnp.exe") == "evil\\u202egnp.exe"
+    assert visible("a\x00b\x1b[31mc") == "a\\u0000b\\u001b[31mc"
+    assert visible("zero\u200bwidth") == "zero\\u200bwidth"
+    assert visible("line\nnext\ttab") == "line\nnext\ttab"
+    assert visible("Résultat d'analyse") == "Résultat d'analyse"
+
+
+def test_visible_cuts_long_values_and_says_so():
+    assert visible("x" * 30, 10) == "x" * 10 + "… (20 more characters)"
+    assert visible({"b": 1, "a": [2]}) == '{"a": [2], "b": 1}'
+
+
+def test_details_flatten_and_summary_prefers_what_was_asked():
+    assert detail_items({"a": {"b": 1, "c": {}}, "d": "x"}) == [("a.b", 1), ("a.c", {}), ("d", "x")]
+    assert contact_summary({"details": {"qname": "X.canary.test"}, "identifier": "x.canary.test"}) == "X.canary.test"
+    assert contact_summary({"details": {}, "identifier": "x@y.canary.test"}) == "x@y.canary.test"
