@@ -9,11 +9,9 @@ plain records first. Memory stays bounded: blocks are a few MB whatever the file
 """
 from __future__ import annotations
 
-import bz2  # noqa: F401  (its errors surface as OSError)
 import codecs
 import csv
 import dataclasses
-import datetime as dt
 import json
 import lzma
 import re
@@ -21,6 +19,7 @@ import zipfile
 import zlib
 from typing import Iterable, Iterator
 
+from .documents import flatten_values, json_records, record_bytes, xlsx_records
 from .layers import Layer, ScanInputError
 
 SAMPLE_BYTES = 1 << 16
@@ -55,7 +54,7 @@ def read_member(layer: Layer) -> tuple[Member, Iterator[Block]]:
     member = Member(layer.name, layer.compression)
     if layer.zip_file is not None:
         member.format, member.encoding, member.unit = "xlsx", "utf-8", "row"
-        return member, _counted(member, _xlsx_blocks(layer))
+        return member, _counted(member, _batch(xlsx_records(layer)))
     chunks = _chunks(layer)
     sample = next(chunks, b"")
     if not sample:
@@ -73,7 +72,7 @@ def read_member(layer: Layer) -> tuple[Member, Iterator[Block]]:
     member.format = detect_format(text)
     if member.format == "json":
         member.unit = "record"
-        return member, _counted(member, _batch(layer.name, _json_records(stream, codec)))
+        return member, _counted(member, _batch(((layer.name, number, data) for number, data in json_records(stream, codec))))
     blocks = _line_blocks(layer.name, stream)
     if member.format == "jsonl":
         blocks = _unescape_json_lines(blocks)
@@ -202,30 +201,19 @@ def _line_blocks(label: str, chunks: Iterable[bytes]) -> Iterator[Block]:
         yield label, range(number, number + 1), carry
 
 
-def _batch(label: str, records: Iterator[tuple[int, bytes]]) -> Iterator[Block]:
-    numbers, parts, size = [], [], 0
-    for number, data in records:
+def _batch(records: Iterator[tuple[str, int, bytes]]) -> Iterator[Block]:
+    """Records (label, number, data) in blocks of a few MB, a new block when the label changes."""
+    label, numbers, parts, size = None, [], [], 0
+    for record_label, number, data in records:
+        if parts and (size >= BLOCK_BYTES or record_label != label):
+            yield label, numbers, b"\n".join(parts)
+            numbers, parts, size = [], [], 0
+        label = record_label
         numbers.append(number)
         parts.append(data)
         size += len(data)
-        if size >= BLOCK_BYTES:
-            yield label, numbers, b"\n".join(parts)
-            numbers, parts, size = [], [], 0
     if parts:
         yield label, numbers, b"\n".join(parts)
-
-
-def flatten_values(value) -> list[str]:
-    """Scalar values of a JSON document, depth first: what a record says, without its keys."""
-    if isinstance(value, dict):
-        return [text for item in value.values() for text in flatten_values(item)]
-    if isinstance(value, list):
-        return [text for item in value for text in flatten_values(item)]
-    return [] if value is None else [str(value)]
-
-
-def _record_bytes(values: list[str]) -> bytes:
-    return "\t".join(values).replace("\n", " ").replace("\r", " ").encode("utf-8")
 
 
 # -- formats that need decoding -------------------------------------------------------------------
@@ -237,7 +225,7 @@ def _unescape_json_lines(blocks: Iterator[Block]) -> Iterator[Block]:
             for index, line in enumerate(lines):
                 if b"\\" in line:
                     try:
-                        lines[index] = _record_bytes(flatten_values(json.loads(line)))
+                        lines[index] = record_bytes(flatten_values(json.loads(line)))
                     except ValueError:
                         pass  # not JSON after all: keep the raw line
             data = b"\n".join(lines)
@@ -264,97 +252,3 @@ def _split_sql_inserts(blocks: Iterator[Block]) -> Iterator[Block]:
         yield label, out_numbers, b"\n".join(out)
 
 
-def _json_records(chunks: Iterable[bytes], encoding: str) -> Iterator[tuple[int, bytes]]:
-    """Stream a JSON document: the elements of its top-level array, or of the arrays its
-    top-level object holds, one record each, without loading the whole document."""
-    decoder = json.JSONDecoder()
-    text_chunks = codecs.iterdecode(chunks, encoding, errors="replace")
-    buffer = _JsonBuffer(text_chunks)
-    index = 0
-    opener = buffer.skip_space()
-    if opener not in "[{":
-        yield from ()
-        return
-    containers = [opener]
-    buffer.pos += 1
-    while containers:
-        char = buffer.skip_space()
-        if char == "":
-            raise ValueError("the JSON document ends early")
-        if char == ",":
-            buffer.pos += 1
-            continue
-        if char in "]}":
-            containers.pop()
-            buffer.pos += 1
-            continue
-        if containers[-1] == "{" and len(containers) == 1:
-            buffer.decode(decoder)          # a key of the top-level object
-            buffer.skip_space()
-            buffer.pos += 1                 # its ':'
-            if buffer.skip_space() == "[":
-                containers.append("[")
-                buffer.pos += 1
-                continue
-        index += 1
-        yield index, _record_bytes(flatten_values(buffer.decode(decoder)))
-
-
-class _JsonBuffer:
-    """A sliding window over decoded text: enough to decode the next value, no more."""
-
-    def __init__(self, chunks: Iterator[str]):
-        self.chunks, self.text, self.pos = iter(chunks), "", 0
-
-    def _more(self) -> bool:
-        chunk = next(self.chunks, None)
-        if chunk is None:
-            return False
-        self.text = self.text[self.pos:] + chunk
-        self.pos = 0
-        return True
-
-    def skip_space(self) -> str:
-        while True:
-            while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n\ufeff":
-                self.pos += 1
-            if self.pos < len(self.text) or not self._more():
-                return self.text[self.pos:self.pos + 1]
-
-    def decode(self, decoder: json.JSONDecoder):
-        while True:
-            try:
-                value, end = decoder.raw_decode(self.text, self.pos)
-            except json.JSONDecodeError:
-                if self._more():
-                    continue
-                raise
-            if end == len(self.text) and self._more():
-                continue  # a number may go on in the next chunk
-            self.pos = end
-            return value
-
-
-def _xlsx_blocks(layer: Layer) -> Iterator[Block]:
-    import openpyxl
-    try:
-        workbook = openpyxl.load_workbook(layer.stream, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds on a damaged workbook
-        raise ScanInputError(f"{layer.name}: damaged .xlsx workbook ({error})") from None
-    try:
-        for sheet in workbook.worksheets:
-            label = f"{layer.name}[{sheet.title}]"
-            rows = ((number, _record_bytes([_cell_text(v) for v in row if v is not None]))
-                    for number, row in enumerate(sheet.iter_rows(values_only=True), 1))
-            yield from _batch(label, rows)
-    finally:
-        workbook.close()
-
-
-def _cell_text(value) -> str:
-    """A cell as a person would have typed it: 1985-03-12 for a date, 639981234 for a number."""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
