@@ -12,13 +12,13 @@ import json
 import lzma
 import pathlib
 import random
-import unicodedata
 import zipfile
 from typing import Iterable, Iterator
 
 from ..nir import nir_key
 from ..patients import generate_patients
-from ..phones import FICTION_RANGES
+from ..phones import FICTION_RANGES, format_national
+from .matcher import fold
 
 COLUMNS = ("last_name", "first_name", "birth_date", "sex", "nir", "phone", "email", "address", "postal_code",
            "commune", "blood_group", "physician", "insurer", "comment")
@@ -67,17 +67,13 @@ def population(count: int, seed: int, base: int = 4000) -> Iterator[dict]:
 
 
 def _slug(text: str) -> str:
-    return "".join(c for c in strip_accents(text).lower() if c.isalnum())
-
-
-def strip_accents(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return "".join(c for c in fold(text) if c.isalnum())
 
 
 # -- transformations a leak goes through -----------------------------------------------------
 def write_phone(e164: str, style: str) -> str:
-    national = "0" + e164[3:]
-    pairs = " ".join(national[i:i + 2] for i in range(0, 10, 2))
+    pairs = format_national(e164)
+    national = pairs.replace(" ", "")
     return {"spaced": pairs, "bare": national, "international": "+33 " + pairs[1:],
             "double-zero": "0033" + national[1:], "dots": pairs.replace(" ", "."),
             "dashes": pairs.replace(" ", "-"), "e164": e164}[style]
@@ -93,7 +89,7 @@ def write_nir(nir: str, style: str) -> str:
 
 def shout(row: dict) -> dict:
     """Upper case without accents, as old mainframe exports write everything."""
-    return {key: strip_accents(str(value)).upper() for key, value in row.items()}
+    return {key: fold(str(value)).upper() for key, value in row.items()}
 
 
 # -- writers ---------------------------------------------------------------------------------

@@ -145,7 +145,6 @@ class IdentifierIndex:
         self.hosts: dict[bytes, Owner] = {}
         self.url_hosts: dict[bytes, Owner] = {}
         self.emails: dict[bytes, Owner] = {}
-        self.size = len(identifiers)
         # True unless the operator owns the numbers (phone pool): see scan.scan_files.
         self.phones_need_corroboration = True
         suffixes = set()
