@@ -164,9 +164,10 @@ def test_records_cut_across_small_reads_are_put_back_together(world, tmp_path, s
     assert found_targets(result) == EXPECTED
 
 
-def test_a_minified_json_document_with_several_arrays(world, tmp_path, small_population):
+@pytest.mark.parametrize("size", [10, 200])   # within the 64 KB sample, and beyond it
+def test_a_minified_json_document_with_several_arrays(world, tmp_path, small_population, size):
     import json
-    rows = mix(small_population[:200], world.leaked_rows())
+    rows = mix(small_population[:size], world.leaked_rows())
     document = {"exported": "2021-02-01", "labs": [{"name": "x"}], "patients": rows, "count": len(rows)}
     path = tmp_path / "dump.json"
     path.write_text(json.dumps(document, separators=(",", ":")))

@@ -120,10 +120,11 @@ def detect_format(text: str) -> str:
         return "text"
     if text[0] in "[{":
         try:
-            json.loads(text.split("\n", 1)[0])
-            return "jsonl"
+            first = json.loads(text.split("\n", 1)[0])
         except ValueError:
             return "json"
+        # A whole (small, minified) document on one line is a document, not one record.
+        return "json" if _holds_records(first) else "jsonl"
     if _SQL.search(text):
         return "sql"
     lines = text.splitlines()[:20]
@@ -134,6 +135,14 @@ def detect_format(text: str) -> str:
             return "text"
         return "tsv" if dialect.delimiter == "\t" else f"csv (delimiter {dialect.delimiter!r})"
     return "text"
+
+
+def _holds_records(value) -> bool:
+    """A list, or an object with a list of objects or lists inside: a document of records."""
+    if isinstance(value, list):
+        return True
+    return isinstance(value, dict) and any(
+        isinstance(item, list) and any(isinstance(x, (dict, list)) for x in item) for item in value.values())
 
 
 def decode_record(data: bytes) -> str:
