@@ -191,3 +191,23 @@ def test_rotate_plants_in_every_target_and_skips_manual_ones(deployment, lims):
     assert rotations["paper"].skipped
     assert len(rotations["lims"].result.canaries) == 2 and not rotations["lims"].error
     assert len(deployment.store.plantings(states=("planted",))) == 2
+
+
+def test_same_seed_same_patients_into_the_same_host(lab_template, tmp_path):
+    # Two deployments (a NIR is registered once per deployment) planting into two copies of one host.
+    import shutil
+
+    from canary.deployment import init_deployment
+    planted = []
+    for name in ("a", "b"):
+        deployment = init_deployment(tmp_path / name, ["canary.test"])
+        deployment.store.add_site("Labo Rennes Nord")
+        path = tmp_path / f"{name}.db"
+        shutil.copy(lab_template, path)
+        add_target(deployment, "lims", "Labo Rennes Nord", kind="sqlite", location=str(path), mapping=str(MAPPING))
+        result = plant_into_target(deployment, "lims", 3, rng=random.Random(11))
+        planted.append([(c.canary["patient"]["first_name"], c.canary["patient"]["last_name"],
+                         c.canary["patient"]["birth_date"], c.canary["patient"]["address"]["commune"])
+                        for c in result.canaries])
+        deployment.close()
+    assert planted[0] == planted[1]

@@ -67,8 +67,13 @@ class SqliteTarget:
         if not columns:
             return []
         cols = ", ".join(quote(c) for c in columns)
-        return [dict(r) for r in self.conn.execute(
-            f"SELECT {cols} FROM {quote(table)} ORDER BY random() LIMIT ?", (limit,))]
+        # A spread over the whole table that is the same on every run (random() is not seedable),
+        # so the same seed plants the same canaries into the same host.
+        try:
+            return [dict(r) for r in self.conn.execute(
+                f"SELECT {cols} FROM {quote(table)} ORDER BY (rowid * 2654435761) % 4294967296 LIMIT ?", (limit,))]
+        except sqlite3.OperationalError:  # a WITHOUT ROWID table
+            return [dict(r) for r in self.conn.execute(f"SELECT {cols} FROM {quote(table)} LIMIT ?", (limit,))]
 
     def column_values(self, table: str, column: str) -> list:
         return [r[0] for r in self.conn.execute(
