@@ -192,16 +192,20 @@ def _history(store, leaked: list[int], token: dict, at, rng: random.Random) -> l
     canaries = [store.get_canary(canary_id) for canary_id in leaked]
     contacts = []
 
+    def when(days_ago: float, hour: int, minute: int) -> dt.datetime:
+        jitter = dt.timedelta(seconds=rng.randint(0, 59), microseconds=rng.randint(0, 999_999))
+        return min(at(days_ago, hour, minute) + jitter, at(0, 23, 59))   # never after now
+
     def ip(block: str) -> str:
         return f"{block}.{rng.randint(2, 250)}"
 
     # An address-validation service checks the whole file: an MX lookup per domain, then RCPT probes.
     validator = ip("198.51.100")
     for index, canary in enumerate(canaries):
-        moment = at(20, 22, 4) + dt.timedelta(seconds=7 * index)
+        moment = when(20, 22, 4) + dt.timedelta(seconds=7 * index)
         contacts.append(_dns(store, canary["identifiers"]["hostname"][0], "MX", ip("192.0.2"), moment, rng))
     for index, canary in enumerate(canaries[:4]):
-        contacts.append(_rcpt(store, canary["identifiers"]["email"][0], validator, at(19, 1, 12) + dt.timedelta(
+        contacts.append(_rcpt(store, canary["identifiers"]["email"][0], validator, when(19, 1, 12) + dt.timedelta(
             seconds=3 * index)))
     # A phishing campaign: lookups, a message, a text, a click.
     victim, second = canaries[1], canaries[4 % len(canaries)]
@@ -209,17 +213,19 @@ def _history(store, leaked: list[int], token: dict, at, rng: random.Random) -> l
         for canary in (victim, second)[: 1 + days_ago % 2]:
             name = canary["identifiers"]["hostname"][0]
             contacts.append(_dns(store, _mixed_case(name, rng), rng.choice(("A", "AAAA", "MX")), ip("192.0.2"),
-                                 at(days_ago, hour, rng.randint(0, 59)), rng))
-    contacts.append(_message(store, victim["identifiers"]["email"][0], validator, at(12, 14, 31)))
-    contacts.append(_sms(store, second["identifiers"]["phone"][0], at(10, 18, 3)))
-    contacts.append(_http(store, victim["identifiers"]["url"][0], ip("203.0.113"), at(8, 19, 47)))
-    contacts.append(_http(store, second["identifiers"]["url"][0], ip("203.0.113"), at(4, 7, 55)))
-    contacts.append(_dns(store, token["value"], "A", ip("192.0.2"), at(9, 15, 22), rng))
+                                 when(days_ago, hour, rng.randint(0, 59)), rng))
+    contacts.append(_message(store, victim["identifiers"]["email"][0], validator, when(12, 14, 31)))
+    contacts.append(_sms(store, second["identifiers"]["phone"][0], when(10, 18, 3)))
+    contacts.append(_http(store, victim["identifiers"]["url"][0], ip("203.0.113"), when(8, 19, 47)))
+    contacts.append(_http(store, second["identifiers"]["url"][0], ip("203.0.113"), when(4, 7, 55)))
+    contacts.append(_dns(store, token["value"], "A", ip("192.0.2"), when(9, 15, 22), rng))
     return sorted(contacts, key=lambda contact: contact["time"])
 
 
 def _mixed_case(name: str, rng: random.Random) -> str:
-    """Resolvers randomise the case of names they ask about (DNS 0x20); the listener matches any case."""
+    """Some resolvers randomise the case of names they ask about (DNS 0x20); the listener matches any case."""
+    if rng.random() < 0.7:
+        return name
     return "".join(ch.upper() if ch.isalpha() and rng.random() < 0.5 else ch for ch in name)
 
 
