@@ -24,20 +24,21 @@ def subject_of(contact: dict) -> str:
     return f"token:{contact.get('token_id')}"
 
 
-def contact_alert(contact: dict, deployment: str, public_url: str, held_back: dict | None = None) -> dict:
-    """The alert for one contact, with a summary of contacts held back since the last alert, if any."""
+def _subject(contact: dict, deployment: str) -> dict:
+    """What was touched: the canary (with its name) or the token, its site and target."""
     if contact.get("canary_id"):
         what = f"canary {contact['canary_id']}" + (f" ({contact['canary_name']})" if contact.get("canary_name") else "")
     else:
         what = f"token {contact.get('token')}"
+    return {"deployment": deployment, "what": what, "canary_id": contact.get("canary_id"),
+            "token": contact.get("token"), "site": contact.get("site"), "target": contact.get("target")}
+
+
+def contact_alert(contact: dict, deployment: str, public_url: str, held_back: dict | None = None) -> dict:
+    """The alert for one contact, with a summary of contacts held back since the last alert, if any."""
     return {
         "type": "contact",
-        "deployment": deployment,
-        "what": what,
-        "canary_id": contact.get("canary_id"),
-        "token": contact.get("token"),
-        "site": contact.get("site"),
-        "target": contact.get("target"),
+        **_subject(contact, deployment),
         "channel": contact["channel"],
         "identifier": contact.get("identifier"),
         "source": _clean(contact.get("source")),
@@ -60,18 +61,9 @@ def summary_alert(throttle: dict, deployment: str, public_url: str, last_contact
     """An alert that only reports what throttling held back once the window has closed."""
     kind, _, subject_id = throttle["subject"].partition(":")
     contact = last_contact or {"canary_id": int(subject_id) if kind == "canary" else None}
-    if kind == "canary":
-        what = f"canary {subject_id}" + (f" ({contact['canary_name']})" if contact.get("canary_name") else "")
-    else:
-        what = f"token {contact.get('token')}"
     return {
         "type": "summary",
-        "deployment": deployment,
-        "what": what,
-        "canary_id": contact.get("canary_id"),
-        "token": contact.get("token"),
-        "site": contact.get("site"),
-        "target": contact.get("target"),
+        **_subject(contact, deployment),
         "channel": throttle["channel"],
         "url": dashboard_link(public_url, contact),
         "held_back": held_back_summary(throttle),

@@ -66,6 +66,15 @@ class Pick:
     column: str
 
 
+def direct_value(value):
+    """What a direct writer inserts for a planned value: a parent's key is known by now; a Pick is not allowed."""
+    if isinstance(value, ParentKey):
+        return value.value()
+    if isinstance(value, Pick):
+        raise PlantingError(f"cannot pick {value.table}.{value.column} without reading the target")
+    return value
+
+
 class Target(Protocol):
     """One writer per target kind: sqlite, postgresql, sql (script), csv."""
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextlib
 
-from .base import Column, ForeignKey, ParentKey, Pick, PlantingError, Schema, Table
+from .base import Column, ForeignKey, PlantingError, Schema, Table, direct_value
 
 _COLUMNS = """
 SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
@@ -35,14 +35,6 @@ def _psycopg():
     except ImportError:  # pragma: no cover - depends on the installation
         raise PlantingError("postgresql targets need psycopg: pip install 'canary[postgresql]'") from None
     return psycopg
-
-
-def _resolve(value):
-    if isinstance(value, ParentKey):
-        return value.value()
-    if isinstance(value, Pick):
-        raise PlantingError(f"cannot pick {value.table}.{value.column} without reading the target")
-    return value
 
 
 class PostgresqlTarget:
@@ -105,7 +97,7 @@ class PostgresqlTarget:
 
     def insert(self, table: str, values: dict, key_columns: list[str], lookup: str | None) -> dict:
         sql = self.psycopg.sql
-        values = {c: _resolve(v) for c, v in values.items()}
+        values = {c: direct_value(v) for c, v in values.items()}
         query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING {}").format(
             sql.Identifier(table), self._ident(*values),
             sql.SQL(", ").join(sql.Placeholder() for _ in values), self._ident(*key_columns))

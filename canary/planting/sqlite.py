@@ -5,19 +5,11 @@ import contextlib
 import pathlib
 import sqlite3
 
-from .base import Column, ForeignKey, ParentKey, Pick, PlantingError, Schema, Table
+from .base import Column, ForeignKey, PlantingError, Schema, Table, direct_value
 
 
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _resolve(value):
-    if isinstance(value, ParentKey):
-        return value.value()
-    if isinstance(value, Pick):
-        raise PlantingError(f"cannot pick {value.table}.{value.column} without reading the target")
-    return value
 
 
 class SqliteTarget:
@@ -97,7 +89,7 @@ class SqliteTarget:
             self.conn.execute("COMMIT")
 
     def insert(self, table: str, values: dict, key_columns: list[str], lookup: str | None) -> dict:
-        values = {c: _resolve(v) for c, v in values.items()}
+        values = {c: direct_value(v) for c, v in values.items()}
         cols = ", ".join(quote(c) for c in values)
         marks = ", ".join("?" for _ in values)
         sql = (f"INSERT INTO {quote(table)} ({cols}) VALUES ({marks})" if values

@@ -47,30 +47,62 @@ class ContactStore:
         return self._rows("SELECT * FROM unknown_contacts ORDER BY day, channel, kind")
 
     def contacts(self, since: str | None = None, canary_id: int | None = None, channel: str | None = None,
-                 site: str | None = None, target: str | None = None, token: str | None = None,
-                 limit: int | None = None) -> list[dict]:
-        """Contacts, oldest first, each resolved to its identifier, canary or token, target and site."""
-        where, params = [], []
-        for clause, value in (("ct.time >= ?", since), ("ct.canary_id = ?", canary_id),
-                              ("ct.channel = ?", channel), ("s.name = ?", site),
-                              ("tg.name = ?", target), ("tk.token = ?", token)):
-            if value is not None:
-                where.append(clause)
-                params.append(value)
-        sql = ("SELECT ct.*, i.kind AS identifier_kind, i.value AS identifier, tk.token AS token, "
-               "tg.name AS target, s.name AS site "
-               "FROM contacts ct JOIN identifiers i ON i.id = ct.identifier_id "
-               "LEFT JOIN tokens tk ON tk.id = ct.token_id "
-               "LEFT JOIN canaries c ON c.id = ct.canary_id "
-               "LEFT JOIN targets tg ON tg.id = c.target_id "
-               "LEFT JOIN sites s ON s.id = tg.site_id")
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY ct.time, ct.id"
-        if limit is not None:
-            # The newest `limit`, still returned oldest first.
-            sql = f"SELECT * FROM ({sql[:-len(' ORDER BY ct.time, ct.id')]} ORDER BY ct.time DESC, ct.id DESC LIMIT {int(limit)}) ORDER BY time, id"
-        rows = self._rows(sql, params)
-        for row in rows:
-            row["details"] = json.loads(row["details"])
-        return rows
+                 site: str | None = None, target: str | None = None, token: str | None = None) -> list[dict]:
+        """Every matching contact, oldest first, resolved to its identifier, canary or token, target and site."""
+        where, params = _contact_filters(since=since, canary_id=canary_id, channel=channel, site=site,
+                                         target=target, token=token)
+        return _decoded(self._rows(CONTACT_SELECT + where + " ORDER BY ct.time, ct.id", params))
+
+    def search_contacts(self, *, channel: str | None = None, site: str | None = None, target: str | None = None,
+                        canary_id: int | None = None, token_id: int | None = None,
+                        since: str | None = None, until: str | None = None,
+                        limit: int = 100, offset: int = 0) -> list[dict]:
+        """One page of matching contacts, newest first."""
+        where, params = _contact_filters(channel=channel, site=site, target=target, canary_id=canary_id,
+                                         token_id=token_id, since=since, until=until)
+        sql = CONTACT_SELECT + where + " ORDER BY ct.time DESC, ct.id DESC LIMIT ? OFFSET ?"
+        return _decoded(self._rows(sql, [*params, int(limit), int(offset)]))
+
+    def get_contact(self, contact_id: int) -> dict | None:
+        rows = _decoded(self._rows(CONTACT_SELECT + " WHERE ct.id = ?", (contact_id,)))
+        return rows[0] if rows else None
+
+    def contacts_after(self, contact_id: int, limit: int = 500) -> list[dict]:
+        """Contacts stored after `contact_id`, in the order they were stored (ids only grow)."""
+        return _decoded(self._rows(CONTACT_SELECT + " WHERE ct.id > ? ORDER BY ct.id LIMIT ?",
+                                   (contact_id, int(limit))))
+
+    def last_contact_id(self) -> int:
+        return self._row("SELECT coalesce(max(id), 0) AS id FROM contacts")["id"]
+
+
+# A contact resolved to its identifier, canary (label and name) or token, target and site.
+CONTACT_SELECT = (
+    "SELECT ct.*, i.kind AS identifier_kind, i.value AS identifier, tk.token AS token, "
+    "c.label AS canary_label, "
+    "trim(coalesce(json_extract(c.patient, '$.first_name'), '') || ' ' || "
+    "coalesce(json_extract(c.patient, '$.last_name'), '')) AS canary_name, "
+    "tg.name AS target, s.name AS site "
+    "FROM contacts ct JOIN identifiers i ON i.id = ct.identifier_id "
+    "LEFT JOIN tokens tk ON tk.id = ct.token_id "
+    "LEFT JOIN canaries c ON c.id = ct.canary_id "
+    "LEFT JOIN targets tg ON tg.id = c.target_id "
+    "LEFT JOIN sites s ON s.id = tg.site_id")
+
+_FILTERS = {"since": "ct.time >= ?", "until": "ct.time < ?", "canary_id": "ct.canary_id = ?",
+            "token_id": "ct.token_id = ?", "token": "tk.token = ?", "channel": "ct.channel = ?",
+            "site": "s.name = ?", "target": "tg.name = ?"}
+
+
+def _contact_filters(**filters) -> tuple[str, list]:
+    """' WHERE ...' and its parameters for the filters given (None means any)."""
+    given = {name: value for name, value in filters.items() if value is not None}
+    if not given:
+        return "", []
+    return " WHERE " + " AND ".join(_FILTERS[name] for name in given), list(given.values())
+
+
+def _decoded(rows: list[dict]) -> list[dict]:
+    for row in rows:
+        row["details"] = json.loads(row["details"])
+    return rows
