@@ -3,7 +3,7 @@
 `make run` (canary.demo), the dashboard tests and docs/screenshot_dashboard.py all fill a
 deployment with `seed_demo_lab`, so they show one story: Laboratoire Rennes Nord plants its
 LIMS and, separately, its nightly backup every two weeks; a copy of the backup is taken
-between two rotations and its canaries start being touched (MX lookups, an SMTP probe, a
+between two rotations (lab/stolen-backup-extract.csv: `canary scan` it) and its canaries start being touched (MX lookups, an SMTP probe, a
 phishing email, an SMS, a click); someone at the lab edits a canary's first name, which the
 next `check` reports; a second lab plants its CSV extract for a software vendor.
 
@@ -60,6 +60,7 @@ PLANTINGS = ((56, "lims-prod", 3), (55, "nightly-backup", 2), (42, "lims-prod", 
              (35, "vendor-extract", 2), (28, "lims-prod", 2), (27, "nightly-backup", 2), (14, "lims-prod", 2),
              (13, "nightly-backup", 2), (7, "vendor-extract", 1))
 LEAKED_BEFORE_DAYS = 13   # the stolen backup copy holds every canary planted before this rotation
+STOLEN_FILE = "stolen-backup-extract.csv"   # what the thief took and posted: `canary scan` it
 
 
 @dataclasses.dataclass
@@ -127,6 +128,8 @@ def seed_demo_lab(deployment: Deployment, folder: str | pathlib.Path, *, patient
     leaked: list[int] = []
     for days_ago, target, count in PLANTINGS:
         moment = at(days_ago, 3, 17 + days_ago % 20)
+        if target == "nightly-backup" and days_ago <= LEAKED_BEFORE_DAYS and not (folder / STOLEN_FILE).exists():
+            _steal(folder / "rennes-nord-backup.db", folder / STOLEN_FILE)
         with clock.replaying(moment):
             result = plant_into_target(deployment, target, count, rng=random.Random(rng.getrandbits(64)), now=moment)
         ids = [planted.canary["id"] for planted in result.canaries]
@@ -175,6 +178,22 @@ def _vendor_extract(builder, folder: pathlib.Path, patients: int, seed: int) -> 
     return path
 
 
+def _steal(database: pathlib.Path, path: pathlib.Path) -> None:
+    """The leak: a copy of the backup's patients as a thief exports it (CSV, UTF-8, their own columns)."""
+    conn = sqlite3.connect(database)
+    try:
+        rows = conn.execute(
+            "SELECT p.nom_usage, p.prenom, p.date_naissance, p.nir, a.ligne1, a.code_postal, a.commune, "
+            "group_concat(t.valeur, ' ') FROM patient p JOIN adresse a ON a.patient_id = p.id "
+            "LEFT JOIN telecom t ON t.patient_id = p.id GROUP BY p.id ORDER BY p.id").fetchall()
+    finally:
+        conn.close()
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["nom", "prenom", "naissance", "secu", "adresse", "cp", "ville", "contact"])
+        writer.writerows(rows)
+
+
 def _edit_first_name(deployment: Deployment, database: pathlib.Path, canary_id: int) -> None:
     planting = deployment.store.plantings(canary_id=canary_id)[0]
     patient = next(row for row in planting["rows"] if row["table"] == "patient")
@@ -209,13 +228,14 @@ def _history(store, leaked: list[int], token: dict, at, rng: random.Random) -> l
             seconds=3 * index)))
     # A phishing campaign: lookups, a message, a text, a click.
     victim, second = canaries[1], canaries[4 % len(canaries)]
+    texted = next((c for c in canaries if c["patient"]["phone_kind"] == "mobile"), second)
     for days_ago, hour in ((16, 9), (12, 14), (9, 8), (5, 20), (3, 11), (1, 16), (0, 2)):
         for canary in (victim, second)[: 1 + days_ago % 2]:
             name = canary["identifiers"]["hostname"][0]
             contacts.append(_dns(store, _mixed_case(name, rng), rng.choice(("A", "AAAA", "MX")), ip("192.0.2"),
                                  when(days_ago, hour, rng.randint(0, 59)), rng))
     contacts.append(_message(store, victim["identifiers"]["email"][0], validator, when(12, 14, 31)))
-    contacts.append(_sms(store, second["identifiers"]["phone"][0], when(10, 18, 3)))
+    contacts.append(_sms(store, texted["identifiers"]["phone"][0], when(10, 18, 3)))
     contacts.append(_http(store, victim["identifiers"]["url"][0], ip("203.0.113"), when(8, 19, 47)))
     contacts.append(_http(store, second["identifiers"]["url"][0], ip("203.0.113"), when(4, 7, 55)))
     contacts.append(_dns(store, token["value"], "A", ip("192.0.2"), when(9, 15, 22), rng))
