@@ -10,8 +10,9 @@ next `check` reports; a second lab plants its CSV extract for a software vendor.
 Everything runs as a user's commands would (add_target, plant_into_target, check_target,
 retire, Issuer.issue_token), at made-up past moments: `clock.replaying` stamps the store and
 the evidence log with them (and marks those events `demo-replay`). Contacts are recorded with
-`store.record_contacts` in the shapes the listeners record. Names and records follow `seed`;
-DNS labels come from `secrets`, as always.
+`store.record_contacts` in the shapes the listeners record. The labs, dates and history follow
+`seed`; canaries' patients also depend on the random sample of host rows planting learns from,
+and DNS labels come from `secrets`, as always.
 """
 from __future__ import annotations
 

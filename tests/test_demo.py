@@ -69,6 +69,13 @@ def test_first_run_seeds_real_canaries_in_real_lab_copies(demo_home):
             for canary in canaries:
                 if canary["removed_at"] is None:
                     assert (canary["patient"]["nir"] in nirs) == (canary["target"] == name)
+        # The stolen backup copy holds the canaries planted before it was taken, not those planted after.
+        stolen = (home / LAB_FOLDER / "stolen-backup-extract.csv").read_text("utf-8")
+        backup = store.canaries(target="nightly-backup")
+        taken = [c for c in backup if c["identifiers"]["email"][0] in stolen]
+        assert 0 < len(taken) < len(backup)
+        assert max(c["planted_at"] for c in taken) < min(c["planted_at"] for c in backup if c not in taken)
+        assert {c["canary_id"] for c in store.contacts() if c["canary_id"]} <= {c["id"] for c in taken}
         extract = (home / LAB_FOLDER / "patients.csv").read_bytes().decode("cp1252")
         assert all(c["identifiers"]["email"][0] in extract for c in store.canaries(target="vendor-extract"))
         # Planted over weeks (rotation), checked, one retired, one altered at the lab; contacts on real identifiers.
