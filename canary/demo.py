@@ -14,11 +14,12 @@ import shutil
 
 from . import accounts
 from .deployment import Deployment, init_deployment
-from .settings import SETTINGS_FILE
+from .settings import SETTINGS_FILE, STORE_FILE
 
 ZONE = "canary.test"
 LOGIN_FILE = "demo-login.txt"
 LAB_FOLDER = "lab"
+SEEDING_MARK = "demo-seeding"   # present while the first run seeds: a run killed then left it half done
 DEMO_PATIENTS = 2000
 
 
@@ -27,6 +28,8 @@ def open_demo(home: str | os.PathLike, overrides: dict | None = None,
     """The demo deployment at `home` (created and seeded on first use) and its admin password."""
     home = pathlib.Path(home).expanduser().resolve()
     login_file = home / LOGIN_FILE
+    if (home / SEEDING_MARK).exists():
+        _remove_demo_files(home)   # an interrupted first run (SIGKILL, SIGTERM while seeding): start over
     if not (home / SETTINGS_FILE).exists():
         return _create_demo(home, overrides, patients)
     if not login_file.exists():
@@ -37,9 +40,10 @@ def open_demo(home: str | os.PathLike, overrides: dict | None = None,
 def _create_demo(home: pathlib.Path, overrides: dict | None, patients: int) -> tuple[Deployment, str]:
     """Create, seed and log in: all of it or nothing (a half-seeded home would never be seeded again)."""
     from .demolab import seed_demo_lab
-    created = not home.exists() or not any(home.iterdir())
     deployment = None
     try:
+        home.mkdir(parents=True, exist_ok=True)
+        (home / SEEDING_MARK).touch()
         init_deployment(home, [ZONE], name="Demo lab").close()
         with open(home / SETTINGS_FILE, "a", encoding="utf-8") as settings:
             settings.write('\n[alerts]\njsonl_path = "alerts.jsonl"\n')
@@ -50,13 +54,23 @@ def _create_demo(home: pathlib.Path, overrides: dict | None, patients: int) -> t
         login_file = home / LOGIN_FILE
         login_file.write_text(password + "\n", encoding="utf-8")
         os.chmod(login_file, 0o600)
+        (home / SEEDING_MARK).unlink()
         return deployment, password
     except BaseException:
         if deployment is not None:
             deployment.close()
-        if created:
-            shutil.rmtree(home, ignore_errors=True)
+        _remove_demo_files(home)
         raise
+
+
+def _remove_demo_files(home: pathlib.Path) -> None:
+    """Remove what a first run writes (and the home itself when that leaves it empty), nothing else."""
+    shutil.rmtree(home / LAB_FOLDER, ignore_errors=True)
+    for name in (SETTINGS_FILE, STORE_FILE, STORE_FILE + "-wal", STORE_FILE + "-shm", LOGIN_FILE, "alerts.jsonl",
+                 SEEDING_MARK):
+        (home / name).unlink(missing_ok=True)
+    if home.is_dir() and not any(home.iterdir()):
+        home.rmdir()
 
 
 def touch_hints(deployment: Deployment) -> list[str]:

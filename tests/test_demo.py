@@ -120,6 +120,25 @@ def test_a_failed_first_run_leaves_nothing_behind(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="disk full"):
         open_demo(tmp_path / "demo")
     assert not (tmp_path / "demo").exists()
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(RuntimeError, match="disk full"):
+        open_demo(tmp_path / "mine")
+    assert [path.name for path in (tmp_path / "mine").iterdir()] == ["notes.txt"]
+
+
+def test_a_first_run_killed_while_seeding_is_seeded_again(tmp_path):
+    from canary.demo import SEEDING_MARK
+    from canary.deployment import init_deployment
+    home = tmp_path / "demo"
+    init_deployment(home, ["canary.test"]).close()   # as far as a run killed with SIGTERM while seeding got
+    (home / SEEDING_MARK).touch()
+    deployment, password = open_demo(home, patients=DEMO_PATIENTS)
+    try:
+        assert deployment.store.canaries() and accounts.authenticate(deployment.store, "admin", password)
+        assert not (home / SEEDING_MARK).exists()
+    finally:
+        deployment.close()
 
 
 def test_canary_demo_turns_a_dns_query_into_a_contact_and_an_alert_and_stops_on_sigterm(demo_home):
