@@ -7,6 +7,7 @@ everything, and Markdown cells are escaped too.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import defaultdict
 
 import jinja2
@@ -15,6 +16,7 @@ from . import clock
 from .deployment import Deployment
 from .report_signing import sign_json, sign_text
 from .scan.attribution import attribute_target
+from .scan.scan import attribution_p
 from .store import NotFound
 from .verification import verify_store
 
@@ -56,9 +58,14 @@ def build_report(deployment: Deployment, *, site: str | None = None, target: str
         "scans": [{"id": s["id"], "time": s["time"], "files": s["files"]} for s in scans.values()],
         "sightings": [{k: row[k] for k in ("id", "scan_id", "time", "canary_id", "site", "target", "kind", "value",
                                            "file", "file_sha256", "line")} for row in sightings],
-        "windows": _windows(deployment, sightings, plantings, contacts),
+        "windows": _windows(deployment, sightings, contacts),
         "evidence": verification.as_dict(),
     }
+
+
+def format_probability(probability: float, p: float, k: int) -> str:
+    """1 - p**k readably: '0.990000', or '1 - 1e-08' once six decimals would round to 1."""
+    return f"{probability:.6f}" if p ** k >= 5e-7 else f"1 - {p ** k:.0e}"
 
 
 def _title(site, target, canary_id) -> str:
@@ -79,23 +86,32 @@ def _canary_summary(canary: dict) -> dict:
             "removed_at": canary["removed_at"], "identifiers": canary["identifiers"]}
 
 
-def _windows(deployment, sightings, plantings, contacts) -> list[dict]:
-    """Per scan and target: when the copy was taken, recomputed with today's contacts."""
-    p = float(deployment.settings["attribution"]["p"])
+def _windows(deployment, sightings, contacts) -> list[dict]:
+    """Per copy found (target and files), when it was taken, recomputed with today's contacts.
+
+    Scanning the same file again finds the same copy: one window, with every scan listed.
+    """
+    p = attribution_p(deployment)
     first_contacts: dict[int, str] = {}
     for contact in contacts:
         first_contacts.setdefault(contact["canary_id"], contact["time"])
     found: dict[tuple, set[int]] = defaultdict(set)
+    files: dict[tuple, set[str]] = defaultdict(set)
     for sighting in sightings:
         if sighting["kind"] != "corroboration" and sighting["target"]:
-            found[(sighting["scan_id"], sighting["site"], sighting["target"])].add(sighting["canary_id"])
+            key = (sighting["scan_id"], sighting["site"], sighting["target"])
+            found[key].add(sighting["canary_id"])
+            files[key].add(sighting["file_sha256"])
+    copies: dict[tuple, list[int]] = defaultdict(list)
+    for (scan_id, site, target), canaries in sorted(found.items()):
+        copies[(site, target, frozenset(canaries), frozenset(files[(scan_id, site, target)]))].append(scan_id)
     all_plantings = deployment.store.planting_history()
     windows = []
-    for (scan_id, site, target), canaries in sorted(found.items()):
+    for (site, target, canaries, _), scan_ids in copies.items():
         history = [row for row in all_plantings if row["target"] == target]
-        attribution = attribute_target(site, target, canaries, history, first_contacts, p)
-        windows.append({"scan_id": scan_id, **dataclasses.asdict(attribution)})
-    return windows
+        attribution = attribute_target(site, target, set(canaries), history, first_contacts, p)
+        windows.append({"scan_id": scan_ids[0], "scan_ids": scan_ids, **dataclasses.asdict(attribution)})
+    return sorted(windows, key=lambda w: (w["scan_id"], w["site"], w["target"]))
 
 
 def timeline(report: dict) -> list[dict]:
@@ -122,7 +138,34 @@ def timeline(report: dict) -> list[dict]:
         canaries = sorted({s["canary_id"] for s in by_scan[scan["id"]] if s["kind"] != "corroboration"})
         entries.append({"time": scan["time"], "kind": "sighting",
                         "text": f"scan {scan['id']} of {files} found canaries {canaries}"})
+    entries += _window_entries(report["windows"])
     return sorted(entries, key=lambda e: clock.parse_time(e["time"]))
+
+
+def _scans(scan_ids: list[int]) -> str:
+    return f"scan {scan_ids[0]}" if len(scan_ids) == 1 else f"scans {', '.join(map(str, scan_ids))}"
+
+
+_BOUND_REASONS = {"first_later_planting_missing": "the first canary planted later, which the file lacks",
+                  "first_removal_of_a_canary_found": "the removal of a canary the file holds",
+                  "first_contact": "the first contact with one of its canaries"}
+
+
+def _window_entries(windows: list[dict]) -> list[dict]:
+    """The date window as two moments on the timeline, each saying why."""
+    entries = []
+    for window in windows:
+        copy = f"the copy of {window['site']} / {window['target']} found by {_scans(window['scan_ids'])}"
+        if window["taken_after"]:
+            entries.append({"time": window["taken_after"], "kind": "window",
+                            "text": f"{copy} was taken after this moment (the newest canary it holds was "
+                                    "planted)"})
+        if window["taken_before"]:
+            reason = next((text for key, text in _BOUND_REASONS.items()
+                           if window["bounds"].get(key) == window["taken_before"]), "a later event")
+            entries.append({"time": window["taken_before"], "kind": "window",
+                            "text": f"{copy} was taken before this moment ({reason})"})
+    return entries
 
 
 _ENVIRONMENT = jinja2.Environment(loader=jinja2.PackageLoader("canary", "templates"),
@@ -133,7 +176,8 @@ def render(report: dict, fmt: str, secret: str) -> str:
     """The report in md, html or json, signed with the deployment's secret."""
     if fmt == "json":
         return sign_json(report, secret)
-    context = {"r": report, "timeline": timeline(report), "max_contacts": MAX_LISTED_CONTACTS}
+    context = {"r": report, "timeline": timeline(report), "max_contacts": MAX_LISTED_CONTACTS,
+               "probability": format_probability}
     if fmt == "html":
         return sign_text(_ENVIRONMENT.get_template("investigation_report.html").render(**context), secret)
     if fmt == "md":
@@ -161,9 +205,10 @@ def _markdown(report: dict, entries: list[dict]) -> str:
     if not report["windows"]:
         out += ["No sighting in a leaked file yet.", ""]
     for window in report["windows"]:
-        out += [f"- scan {window['scan_id']}, {_cell(window['site'])} / {_cell(window['target'])}: "
+        out += [f"- {_cell(window['site'])} / {_cell(window['target'])} ({_scans(window['scan_ids'])}): "
                 f"{window['canaries_found']} of {window['canaries_expected']} expected canaries, "
-                f"P(source) = {window['probability']:.6f} (p = {window['p']}); taken after "
+                f"P(source) = {format_probability(window['probability'], window['p'], window['canaries_found'])} "
+                f"(p = {window['p']}); taken after "
                 f"{window['taken_after'] or 'unknown'} and before {window['taken_before'] or 'unknown'}"
                 + ("" if window["complete"] else " (partial copy)")]
         out += [f"  - {_cell(note)}" for note in window["notes"]]
@@ -176,7 +221,8 @@ def _markdown(report: dict, entries: list[dict]) -> str:
     out += ["", f"## Contacts ({len(report['contacts'])})", "",
             "| time (UTC) | channel | identifier | source | details | evidence event |", "|---|---|---|---|---|---|"]
     out += [f"| {c['time']} | {_cell(c['channel'])} | {_cell(c['identifier'])} | {_cell(c['source'])} | "
-            f"{_cell(c['details'])} | {c['evidence_seq']} |" for c in report["contacts"][:MAX_LISTED_CONTACTS]]
+            f"{_cell(json.dumps(c['details'], ensure_ascii=False, sort_keys=True))} | {c['evidence_seq']} |"
+            for c in report["contacts"][:MAX_LISTED_CONTACTS]]
     out += ["", f"## Sightings ({len(report['sightings'])})", "",
             "| scan | canary | kind | value | file | sha256 | line |", "|---|---|---|---|---|---|---|"]
     out += [f"| {s['scan_id']} | {s['canary_id']} | {s['kind']} | {_cell(s['value'])} | {_cell(s['file'])} | "

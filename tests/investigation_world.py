@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import random
 
-from canary import clock
 from canary.deployment import Deployment, init_deployment
 from canary.issuing import Issuer
 from canary.patients import generate_patients
@@ -24,12 +23,10 @@ PLANTED = [f"2026-0{month}-01T09:00:00.000000Z" for month in range(1, 6)]
 CONTACT_TIME = "2026-06-15T10:00:00.000000Z"
 
 
-def insert_planting(store, canary_id: int, target_id: int, planted_at: str, removed_at: str | None = None) -> int:
-    """A planting row as the planting code writes it (tests only: the planting engineer owns writes)."""
-    with store.transaction():
-        return store._insert("plantings", {"canary_id": canary_id, "target_id": target_id, "state": "planted",
-                                           "planted_at": planted_at, "removed_at": removed_at, "rows": "[]",
-                                           "created_at": clock.utc_now()})
+def insert_planting(store, canary_id: int, target_id: int, planted_at: str) -> int:
+    """A planting back-dated to `planted_at`, recorded as the planting code records it."""
+    return store.record_planting(canary_id, target_id, [{"table": "patients", "key": {"id": canary_id}}], [],
+                                 time=planted_at)
 
 
 @dataclasses.dataclass

@@ -118,7 +118,7 @@ def test_evidence_verify_finds_the_tampered_event(world, leak, canary, tmp_path)
     assert verdict["broken_at"] == seq and "altered" in verdict["reason"]
     # Put it back, then edit a table row instead: the chain is fine, the cross-check is not.
     raw.execute("UPDATE evidence SET payload = replace(payload, 'lims-test', 'lims-prod') WHERE seq = ?", (seq,))
-    sighting = raw.execute("SELECT max(id) FROM sightings").fetchone()[0]
+    sighting, line = raw.execute("SELECT id, line FROM sightings ORDER BY id DESC LIMIT 1").fetchone()
     raw.execute("UPDATE sightings SET line = 999999 WHERE id = ?", (sighting,))
     contact = raw.execute("SELECT id, evidence_seq FROM contacts").fetchone()
     raw.execute("UPDATE contacts SET source = '203.0.113.66:53' WHERE id = ?", (contact[0],))
@@ -133,6 +133,53 @@ def test_evidence_verify_finds_the_tampered_event(world, leak, canary, tmp_path)
     assert f"contact {contact[0]} (evidence event {contact[1]}): source is '203.0.113.66:53'" in out
     raw = sqlite3.connect(store_path)   # leave the store as the other tests expect it
     raw.execute("UPDATE contacts SET source = '192.0.2.53:5300' WHERE id = ?", (contact[0],))
-    raw.execute("DELETE FROM sightings WHERE line = 999999")
+    raw.execute("UPDATE sightings SET line = ? WHERE id = ?", (line, sighting))
     raw.commit()
     raw.close()
+
+
+def test_evidence_verify_names_an_edited_planting(world, canary):
+    store_path = world.deployment.settings.store_path
+    planting = world.deployment.store.planting_history()[0]
+    raw = sqlite3.connect(store_path)
+    raw.execute("UPDATE plantings SET planted_at = '2025-12-01T00:00:00.000000Z' WHERE id = ?", (planting["id"],))
+    raw.commit()
+    try:
+        code, out, _ = canary("evidence", "verify")
+        assert code == 1
+        assert f"planting {planting['id']} (evidence event" in out and "planted_at is '2025-12-01" in out
+    finally:
+        raw.execute("UPDATE plantings SET planted_at = ? WHERE id = ?", (planting["planted_at"], planting["id"]))
+        raw.commit()
+        raw.close()
+    assert canary("evidence", "verify")[0] == 0
+
+
+def test_a_decompression_bomb_is_read_in_bounded_steps(world, tmp_path, canary):
+    import bz2
+    import tracemalloc
+    from canary.scan.layers import Decompressed
+    bomb = bz2.compress(b"x" * (200 << 20))   # 200 MB of one line in ~150 bytes
+    stream = Decompressed(__import__("io").BytesIO(bomb), "bzip2")
+    tracemalloc.start()
+    total = 0
+    while chunk := stream.read(4 << 20):
+        total += len(chunk)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert total == 200 << 20 and peak < 32 << 20   # a few blocks, not the 200 MB
+
+
+def test_zip_member_names_cannot_inject_into_the_output(world, tmp_path, canary):
+    import zipfile
+    path = tmp_path / "evil.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("\x1b[2Jreport\n.csv", "nom;prenom\nDupont;Jean\n")
+    code, out, _ = canary("scan", str(path))
+    assert code == 0 and "\x1b" not in out and "evil.zip!?[2Jreport?.csv" in out
+
+
+def test_a_bad_attribution_p_is_one_line(world, tmp_path, canary, monkeypatch, leak):
+    monkeypatch.setenv("CANARY_ATTRIBUTION_P", "2")
+    code, _, err = canary("scan", str(leak))
+    assert code == 1 and "attribution.p must be a probability" in err

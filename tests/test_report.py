@@ -85,6 +85,7 @@ def test_html_is_a_timeline_with_every_contact_field_escaped(world):
     html = render(build_report(world.deployment, target="lims-prod"), "html", world.deployment.settings.secret)
     assert "<script>" not in html and "&lt;script&gt;" in html.replace("\\u003c", "&lt;").replace("\\u003e", "&gt;")
     assert html.index("planted in Labo Rennes Nord") < html.index("smtp contact") < html.index("found canaries")
+    assert html.index("was taken after this moment") < html.index("was taken before this moment (the first contact")
     markdown = render(build_report(world.deployment, target="lims-prod"), "md", world.deployment.settings.secret)
     assert "<script>" not in markdown and "\\*\\*bold\\*\\*" in markdown
 

@@ -6,9 +6,9 @@ import random
 import pytest
 
 from canary.scan import scan_files
-from canary.scan.leakgen import COLUMNS, PHONE_STYLES, population, shout, write_leak, write_nir, write_phone
+from canary.scan.leakgen import PHONE_STYLES, population, shout, write_leak, write_nir, write_phone
 
-from investigation_world import CONTACT_TIME, LABS, PLANTED, build_world, mix
+from investigation_world import CONTACT_TIME, PLANTED, build_world, mix
 
 EXPECTED = {"lims-prod": (3, 3), "backup-nightly": (5, 5), "vendor-export": (3, 4)}
 
@@ -94,7 +94,7 @@ def test_each_phone_writing_matches_on_its_own(world, tmp_path, small_population
                           columns=("last_name", "first_name", "birth_date", "phone"))
         result = scan(world, path)
         assert found_targets(result) == EXPECTED, style
-        assert {m.corroborated_by for m in result.matches} <= {"birth_date", "name"}
+        assert {m.corroborated_by for m in result.matches} == {"birth_date+name"}
 
 
 def test_columns_reordered_and_dropped_rows_shuffled_and_sampled(world, tmp_path, small_population):
@@ -152,3 +152,26 @@ def test_hostnames_urls_and_tokens_in_free_text(world, tmp_path):
     assert found == {("url", 1), ("hostname", 2)}  # line 3: look-alike names are not ours
     assert {m.owner.token for m in result.matches} == {None, token["token"]}
     assert found_targets(result) == {"lims-prod": (1, 1)}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl", "sql", "text"])
+def test_records_cut_across_small_reads_are_put_back_together(world, tmp_path, small_population, fmt, monkeypatch):
+    """Blocks of 4 KB instead of 4 MB: every record and JSON element straddles a read."""
+    from canary.scan import formats
+    monkeypatch.setattr(formats, "BLOCK_BYTES", 4096)
+    rows = mix(small_population[:400], world.leaked_rows())
+    result = scan(world, write_leak(rows, tmp_path / f"leak.{fmt}", fmt, compression="gzip"))
+    assert found_targets(result) == EXPECTED
+
+
+@pytest.mark.parametrize("size", [10, 200])   # within the 64 KB sample, and beyond it
+def test_a_minified_json_document_with_several_arrays(world, tmp_path, small_population, size):
+    import json
+    rows = mix(small_population[:size], world.leaked_rows())
+    document = {"exported": "2021-02-01", "labs": [{"name": "x"}], "patients": rows, "count": len(rows)}
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps(document, separators=(",", ":")))
+    result = scan(world, path)
+    assert found_targets(result) == EXPECTED
+    assert result.files[0]["members"][0]["unit"] == "record"
+    assert {m.line for m in result.matches} <= set(range(3, len(rows) + 3))   # elements 3.. are patients

@@ -5,7 +5,7 @@ import pathlib
 
 import click
 
-from ..report import FORMATS, build_report, render
+from ..report import FORMATS, build_report, format_probability, render
 from ..report_signing import ReportCheckError, check_report
 from ..scan import scan_files
 from ..verification import verify_store
@@ -56,7 +56,7 @@ def scan(deployment, files, allow_truncated, as_json):
                    f"{len(result.corroborations)} records")
     lone = sum(result.uncorroborated_phones.values())
     if lone:
-        click.echo(f"Phone numbers of canaries without the canary's name or birth date: {lone} records, not counted "
+        click.echo(f"Canaries' phone numbers without the canary's birth date and name: {lone} records, not counted "
                    "(fiction-range numbers are shared with any fiction)")
     if result.scan_id is not None:
         click.echo(f"\nRecorded as scan {result.scan_id} (evidence event {result.evidence_seq}).")
@@ -64,7 +64,8 @@ def scan(deployment, files, allow_truncated, as_json):
 
 def _target_row(target) -> dict:
     return {"site": target.site, "target": target.target, "found": target.canaries_found,
-            "expected": target.canaries_expected, "probability": f"{target.probability:.6f}",
+            "expected": target.canaries_expected, "probability": format_probability(target.probability, target.p,
+                                                                                  target.canaries_found),
             "taken_after": target.taken_after or "?",
             "taken_before": (target.taken_before or "?") + ("" if target.complete else " (partial)")}
 

@@ -9,11 +9,9 @@ plain records first. Memory stays bounded: blocks are a few MB whatever the file
 """
 from __future__ import annotations
 
-import bz2  # noqa: F401  (its errors surface as OSError)
 import codecs
 import csv
 import dataclasses
-import datetime as dt
 import json
 import lzma
 import re
@@ -21,6 +19,7 @@ import zipfile
 import zlib
 from typing import Iterable, Iterator
 
+from .documents import flatten_values, json_records, record_bytes, xlsx_records
 from .layers import Layer, ScanInputError
 
 SAMPLE_BYTES = 1 << 16
@@ -55,25 +54,25 @@ def read_member(layer: Layer) -> tuple[Member, Iterator[Block]]:
     member = Member(layer.name, layer.compression)
     if layer.zip_file is not None:
         member.format, member.encoding, member.unit = "xlsx", "utf-8", "row"
-        return member, _counted(member, _xlsx_blocks(layer))
+        return member, _counted(member, _batch(xlsx_records(layer)))
     chunks = _chunks(layer)
     sample = next(chunks, b"")
     if not sample:
         raise ScanInputError(f"{layer.name}: empty file (0 bytes of data)")
     try:
-        member.encoding = detect_encoding(sample)
+        member.encoding = detect_encoding(sample[:SAMPLE_BYTES])
     except ValueError as error:
         raise ScanInputError(f"{layer.name}: {error}: not UTF-8/16/32, cp1252 or Latin-1 text, JSON, SQL, .xlsx "
                              "or a gzip/bzip2/xz/zip archive (encrypted? EBCDIC?)") from None
     stream: Iterable[bytes] = _prepend(sample, chunks)
     codec = {"cp1252": "cp1252", "latin-1": "cp1252", "ascii": "utf-8"}.get(member.encoding, member.encoding)
-    text = sample.decode(codec, "replace")
+    text = sample[:SAMPLE_BYTES].decode(codec, "replace")
     if member.encoding.startswith(("utf-16", "utf-32")):
         stream, codec = _transcode(stream, member.encoding), "utf-8"
     member.format = detect_format(text)
     if member.format == "json":
         member.unit = "record"
-        return member, _counted(member, _batch(layer.name, _json_records(stream, codec)))
+        return member, _counted(member, _batch(((layer.name, number, data) for number, data in json_records(stream, codec))))
     blocks = _line_blocks(layer.name, stream)
     if member.format == "jsonl":
         blocks = _unescape_json_lines(blocks)
@@ -121,10 +120,11 @@ def detect_format(text: str) -> str:
         return "text"
     if text[0] in "[{":
         try:
-            json.loads(text.split("\n", 1)[0])
-            return "jsonl"
+            first = json.loads(text.split("\n", 1)[0])
         except ValueError:
             return "json"
+        # A whole (small, minified) document on one line is a document, not one record.
+        return "json" if _holds_records(first) else "jsonl"
     if _SQL.search(text):
         return "sql"
     lines = text.splitlines()[:20]
@@ -135,6 +135,14 @@ def detect_format(text: str) -> str:
             return "text"
         return "tsv" if dialect.delimiter == "\t" else f"csv (delimiter {dialect.delimiter!r})"
     return "text"
+
+
+def _holds_records(value) -> bool:
+    """A list, or an object with a list of objects or lists inside: a document of records."""
+    if isinstance(value, list):
+        return True
+    return isinstance(value, dict) and any(
+        isinstance(item, list) and any(isinstance(x, (dict, list)) for x in item) for item in value.values())
 
 
 def decode_record(data: bytes) -> str:
@@ -202,30 +210,19 @@ def _line_blocks(label: str, chunks: Iterable[bytes]) -> Iterator[Block]:
         yield label, range(number, number + 1), carry
 
 
-def _batch(label: str, records: Iterator[tuple[int, bytes]]) -> Iterator[Block]:
-    numbers, parts, size = [], [], 0
-    for number, data in records:
+def _batch(records: Iterator[tuple[str, int, bytes]]) -> Iterator[Block]:
+    """Records (label, number, data) in blocks of a few MB, a new block when the label changes."""
+    label, numbers, parts, size = None, [], [], 0
+    for record_label, number, data in records:
+        if parts and (size >= BLOCK_BYTES or record_label != label):
+            yield label, numbers, b"\n".join(parts)
+            numbers, parts, size = [], [], 0
+        label = record_label
         numbers.append(number)
         parts.append(data)
         size += len(data)
-        if size >= BLOCK_BYTES:
-            yield label, numbers, b"\n".join(parts)
-            numbers, parts, size = [], [], 0
     if parts:
         yield label, numbers, b"\n".join(parts)
-
-
-def flatten_values(value) -> list[str]:
-    """Scalar values of a JSON document, depth first: what a record says, without its keys."""
-    if isinstance(value, dict):
-        return [text for item in value.values() for text in flatten_values(item)]
-    if isinstance(value, list):
-        return [text for item in value for text in flatten_values(item)]
-    return [] if value is None else [str(value)]
-
-
-def _record_bytes(values: list[str]) -> bytes:
-    return "\t".join(values).replace("\n", " ").replace("\r", " ").encode("utf-8")
 
 
 # -- formats that need decoding -------------------------------------------------------------------
@@ -237,7 +234,7 @@ def _unescape_json_lines(blocks: Iterator[Block]) -> Iterator[Block]:
             for index, line in enumerate(lines):
                 if b"\\" in line:
                     try:
-                        lines[index] = _record_bytes(flatten_values(json.loads(line)))
+                        lines[index] = record_bytes(flatten_values(json.loads(line)))
                     except ValueError:
                         pass  # not JSON after all: keep the raw line
             data = b"\n".join(lines)
@@ -264,97 +261,3 @@ def _split_sql_inserts(blocks: Iterator[Block]) -> Iterator[Block]:
         yield label, out_numbers, b"\n".join(out)
 
 
-def _json_records(chunks: Iterable[bytes], encoding: str) -> Iterator[tuple[int, bytes]]:
-    """Stream a JSON document: the elements of its top-level array, or of the arrays its
-    top-level object holds, one record each, without loading the whole document."""
-    decoder = json.JSONDecoder()
-    text_chunks = codecs.iterdecode(chunks, encoding, errors="replace")
-    buffer = _JsonBuffer(text_chunks)
-    index = 0
-    opener = buffer.skip_space()
-    if opener not in "[{":
-        yield from ()
-        return
-    containers = [opener]
-    buffer.pos += 1
-    while containers:
-        char = buffer.skip_space()
-        if char == "":
-            raise ValueError("the JSON document ends early")
-        if char == ",":
-            buffer.pos += 1
-            continue
-        if char in "]}":
-            containers.pop()
-            buffer.pos += 1
-            continue
-        if containers[-1] == "{" and len(containers) == 1:
-            buffer.decode(decoder)          # a key of the top-level object
-            buffer.skip_space()
-            buffer.pos += 1                 # its ':'
-            if buffer.skip_space() == "[":
-                containers.append("[")
-                buffer.pos += 1
-                continue
-        index += 1
-        yield index, _record_bytes(flatten_values(buffer.decode(decoder)))
-
-
-class _JsonBuffer:
-    """A sliding window over decoded text: enough to decode the next value, no more."""
-
-    def __init__(self, chunks: Iterator[str]):
-        self.chunks, self.text, self.pos = iter(chunks), "", 0
-
-    def _more(self) -> bool:
-        chunk = next(self.chunks, None)
-        if chunk is None:
-            return False
-        self.text = self.text[self.pos:] + chunk
-        self.pos = 0
-        return True
-
-    def skip_space(self) -> str:
-        while True:
-            while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n\ufeff":
-                self.pos += 1
-            if self.pos < len(self.text) or not self._more():
-                return self.text[self.pos:self.pos + 1]
-
-    def decode(self, decoder: json.JSONDecoder):
-        while True:
-            try:
-                value, end = decoder.raw_decode(self.text, self.pos)
-            except json.JSONDecodeError:
-                if self._more():
-                    continue
-                raise
-            if end == len(self.text) and self._more():
-                continue  # a number may go on in the next chunk
-            self.pos = end
-            return value
-
-
-def _xlsx_blocks(layer: Layer) -> Iterator[Block]:
-    import openpyxl
-    try:
-        workbook = openpyxl.load_workbook(layer.stream, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds on a damaged workbook
-        raise ScanInputError(f"{layer.name}: damaged .xlsx workbook ({error})") from None
-    try:
-        for sheet in workbook.worksheets:
-            label = f"{layer.name}[{sheet.title}]"
-            rows = ((number, _record_bytes([_cell_text(v) for v in row if v is not None]))
-                    for number, row in enumerate(sheet.iter_rows(values_only=True), 1))
-            yield from _batch(label, rows)
-    finally:
-        workbook.close()
-
-
-def _cell_text(value) -> str:
-    """A cell as a person would have typed it: 1985-03-12 for a date, 639981234 for a number."""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

@@ -27,6 +27,7 @@ MAGIC = (
 )
 _DECOMPRESSORS = {"gzip": lambda: zlib.decompressobj(wbits=47), "bzip2": bz2.BZ2Decompressor,
                   "xz": lzma.LZMADecompressor}
+_MAX_OUTPUT = 1 << 20  # bytes of decompressed output per step
 _MAX_DEPTH = 3  # a .csv.gz inside a .zip inside a .gz, and no zip bombs of zips
 
 
@@ -93,7 +94,8 @@ def peel(name: str, stream: BinaryIO, compression: list[str] | None = None, dept
 class Decompressed:
     """A decompressing reader that hands over every byte it could decompress before it
     reports a truncated stream (the stdlib's GzipFile drops the last block on EOFError).
-    Concatenated members (`cat a.gz b.gz`) are read one after the other."""
+    Output is produced at most 1 MB at a time, so a decompression bomb cannot fill memory;
+    concatenated members (`cat a.gz b.gz`) are read one after the other."""
 
     def __init__(self, raw: BinaryIO, kind: str):
         self.raw, self.kind = raw, kind
@@ -102,21 +104,34 @@ class Decompressed:
         self.error: Exception | None = None
         self.finished = False
 
+    def _feed(self, data: bytes) -> None:
+        self.pending += self.decompressor.decompress(data, _MAX_OUTPUT)
+
+    def _step(self) -> None:
+        decompressor = self.decompressor
+        if decompressor.eof:
+            tail = decompressor.unused_data or self.raw.read(1 << 16)
+            if not tail:
+                self.finished = True
+            elif tail.strip(b"\x00"):   # another member (zero bytes are padding)
+                self.decompressor = _DECOMPRESSORS[self.kind]()
+                self._feed(tail)
+            return
+        if self.kind == "gzip" and decompressor.unconsumed_tail:
+            self._feed(decompressor.unconsumed_tail)
+        elif self.kind != "gzip" and not decompressor.needs_input:
+            self._feed(b"")
+        elif chunk := self.raw.read(1 << 16):
+            self._feed(chunk)
+        else:
+            if self.kind == "gzip":
+                self.pending += decompressor.flush()
+            self.finished = True
+            self.error = EOFError(f"{self.kind} data ends before its end-of-stream marker")
+
     def _fill(self, size: int) -> None:
         while len(self.pending) < size and not self.finished:
-            chunk = self.raw.read(1 << 16)
-            if not chunk:
-                self.finished = True
-                if not self.decompressor.eof:
-                    self.error = EOFError(f"{self.kind} data ends before its end-of-stream marker")
-                return
-            while chunk:
-                if self.decompressor.eof:
-                    if not chunk.strip(b"\x00"):
-                        break  # padding after the last member
-                    self.decompressor = _DECOMPRESSORS[self.kind]()
-                self.pending += self.decompressor.decompress(chunk)
-                chunk = self.decompressor.unused_data if self.decompressor.eof else b""
+            self._step()
 
     def read(self, size: int = -1) -> bytes:
         self._fill(size if size >= 0 else 1 << 62)
@@ -154,7 +169,9 @@ def _peel_zip(name, stream, compression, depth):
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as error:
             raise ScanInputError(f"{name}!{member.filename}: cannot open zip member ({error})") from None
         with opened:
-            yield from peel(f"{name}!{member.filename}", io.BufferedReader(opened, 1 << 20),
+            # Member names are the leaker's: no terminal escapes or newlines in our output.
+            member_name = "".join(c if c.isprintable() else "?" for c in member.filename)
+            yield from peel(f"{name}!{member_name}", io.BufferedReader(opened, 1 << 20),
                             compression + ["zip"], depth + 1)
 
 

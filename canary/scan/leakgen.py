@@ -12,13 +12,13 @@ import json
 import lzma
 import pathlib
 import random
-import unicodedata
 import zipfile
 from typing import Iterable, Iterator
 
 from ..nir import nir_key
 from ..patients import generate_patients
-from ..phones import FICTION_RANGES
+from ..phones import FICTION_RANGES, format_national
+from .matcher import fold
 
 COLUMNS = ("last_name", "first_name", "birth_date", "sex", "nir", "phone", "email", "address", "postal_code",
            "commune", "blood_group", "physician", "insurer", "comment")
@@ -57,7 +57,9 @@ def population(count: int, seed: int, base: int = 4000) -> Iterator[dict]:
         row["first_name"], row["birth_date"], row["sex"] = other["first_name"], other["birth_date"], other["sex"]
         row["address"], row["postal_code"], row["commune"] = (patients[rng.randrange(size)][k] for k in
                                                               ("address", "postal_code", "commune"))
-        head = row["nir"][:10] + f"{rng.randint(1, 999):03d}"
+        # Order numbers 001-899: canaries use 900-999 (canary.patients.NIR_ORDER_RANGE), as
+        # real people mostly do not, so strangers never carry a canary's NIR.
+        head = row["nir"][:10] + f"{rng.randint(1, 899):03d}"
         row["nir"] = f"{head}{nir_key(head):02d}"
         row["phone"] = "+33" + rng.choice(blocks)[1:] + f"{rng.randrange(10000):04d}"
         row["email"] = f"{_slug(row['first_name'])}.{_slug(row['last_name'])}{i}@example.com"
@@ -65,17 +67,13 @@ def population(count: int, seed: int, base: int = 4000) -> Iterator[dict]:
 
 
 def _slug(text: str) -> str:
-    return "".join(c for c in strip_accents(text).lower() if c.isalnum())
-
-
-def strip_accents(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return "".join(c for c in fold(text) if c.isalnum())
 
 
 # -- transformations a leak goes through -----------------------------------------------------
 def write_phone(e164: str, style: str) -> str:
-    national = "0" + e164[3:]
-    pairs = " ".join(national[i:i + 2] for i in range(0, 10, 2))
+    pairs = format_national(e164)
+    national = pairs.replace(" ", "")
     return {"spaced": pairs, "bare": national, "international": "+33 " + pairs[1:],
             "double-zero": "0033" + national[1:], "dots": pairs.replace(" ", "."),
             "dashes": pairs.replace(" ", "-"), "e164": e164}[style]
@@ -91,7 +89,7 @@ def write_nir(nir: str, style: str) -> str:
 
 def shout(row: dict) -> dict:
     """Upper case without accents, as old mainframe exports write everything."""
-    return {key: strip_accents(str(value)).upper() for key, value in row.items()}
+    return {key: fold(str(value)).upper() for key, value in row.items()}
 
 
 # -- writers ---------------------------------------------------------------------------------

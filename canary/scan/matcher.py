@@ -16,11 +16,14 @@ import functools
 import re
 import unicodedata
 from collections import defaultdict
+from itertools import chain, compress, count
+from operator import not_
 
 from .formats import decode_record
 
 _SEPARATORS = b" .-/()"
-_DIGITS_ONLY = bytes(c if 48 <= c <= 57 else 32 for c in range(256))
+_DIGITS_AND_NEWLINES = bytes(c if 48 <= c <= 57 or c == 10 else 32 for c in range(256))
+_DIGITS_AS_NINES = bytes(57 if 48 <= c <= 57 else c for c in range(256))
 _HOST_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-")
 # Read right to left from a zone suffix: the labels before it, then maybe "@local-part".
 _LEFT = re.compile(rb"([a-z0-9\-.]*)(?:@([a-z0-9._%+\-\x80-\xff]*))?")
@@ -28,10 +31,17 @@ _SCHEMES = (b"http://", b"https://", b"http:\\/\\/", b"https:\\/\\/")
 LONGEST_RUN = 15  # an NIR; a longer run is numbers glued by deleted separators
 
 
+_LIGATURES = (("œ", "oe"), ("Œ", "OE"), ("æ", "ae"), ("Æ", "AE"), ("ß", "ss"))  # NFKD keeps them whole
+
+
 def fold(text: str) -> str:
-    """Lowercase without accents: 'Hélène LE GOFF' -> 'helene le goff'."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    """Lowercase ASCII without accents: 'Hélène LE GOFF' -> 'helene le goff', 'Cœur' -> 'coeur'."""
+    if text.isascii():
+        return text.lower()
+    for ligature, letters in _LIGATURES:
+        if ligature in text:
+            text = text.replace(ligature, letters)
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,8 +84,16 @@ class Person:
     target: str | None
     site: str | None
     date_keys: frozenset[bytes]
-    names: re.Pattern       # last or birth name, as a word
-    first_name: re.Pattern
+    last_names: tuple[str, ...]    # last name and birth name
+    first: str
+
+    @property
+    def names(self) -> re.Pattern:
+        return _words(self.last_names)
+
+    @property
+    def first_name(self) -> re.Pattern:
+        return _words((self.first,))
 
 
 @dataclasses.dataclass
@@ -108,9 +126,14 @@ def date_forms(iso_date: str) -> list[bytes]:
     return [f"{year}{month}{day}".encode(), f"{day}{month}{year}".encode()]
 
 
-def _word(text: str) -> re.Pattern:
-    parts = [re.escape(part) for part in re.split(r"[\s\-']+", fold(text).strip()) if part]
-    return re.compile(r"(?<!\w)" + r"[\s\-']*".join(parts) + r"(?!\w)")
+@functools.lru_cache(maxsize=8192)
+def _words(names: tuple[str, ...]) -> re.Pattern:
+    """Any of the names as whole words, however hyphens and spaces were written; compiled on first use."""
+    alternatives = []
+    for name in names:
+        parts = [re.escape(part) for part in re.split(r"[\s\-']+", fold(name).strip()) if part]
+        alternatives.append(r"[\s\-']*".join(parts))
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)")
 
 
 class IdentifierIndex:
@@ -122,7 +145,6 @@ class IdentifierIndex:
         self.hosts: dict[bytes, Owner] = {}
         self.url_hosts: dict[bytes, Owner] = {}
         self.emails: dict[bytes, Owner] = {}
-        self.size = len(identifiers)
         # True unless the operator owns the numbers (phone pool): see scan.scan_files.
         self.phones_need_corroboration = True
         suffixes = set()
@@ -162,16 +184,21 @@ class IdentifierIndex:
                 for key in person.date_keys:
                     self.birth_dates[key].append(person.canary_id)
         self.digit_keys = frozenset(self.digits) | frozenset(self.birth_dates)
+        self.key_lengths = sorted({len(key) for key in self.digit_keys})
 
     # -- one block ----------------------------------------------------------------------------
-    def scan_block(self, label: str, numbers, data: bytes) -> BlockResult:
-        """Every hit in a block of records (separated by b"\\n"), with corroboration applied."""
+    def scan_block(self, label: str, numbers, data: bytes, free_text: bool = False) -> BlockResult:
+        """Every hit in a block of records (separated by b"\\n"), with corroboration applied.
+
+        free_text: numbers may sit side by side separated by spaces only (plain text), so
+        runs longer than a phone number are searched inside too (slower; not for CSV).
+        """
         low = data.lower()
         per_record: dict[int, list[tuple[Owner, bytes]]] = defaultdict(list)
         births: dict[int, set[int]] = defaultdict(set)
-        for index, owner, found in self._named_hits(low):
+        for index, owner, found in self._named_hits(low, data):
             per_record[index].append((owner, found))
-        for index, key in self._digit_hits(low):
+        for index, key in self._digit_hits(low, 10 if free_text else LONGEST_RUN):
             if key in self.birth_dates:
                 births[index].update(self.birth_dates[key])
             for owner in self.digits.get(key, ()) or self.corsican.get(key, ()):
@@ -181,8 +208,8 @@ class IdentifierIndex:
         lines = data.split(b"\n")
         return self._judge(label, numbers, lines, per_record, births)
 
-    def _named_hits(self, low: bytes):
-        """(record index, owner, text) for hostnames, URLs and emails, via their zone suffixes."""
+    def _named_hits(self, low: bytes, data: bytes):
+        """(record index, owner, text as written) for hostnames, URLs and emails, via their zone suffixes."""
         positions = []
         for suffix in self.suffixes:
             pos = low.find(suffix)
@@ -200,9 +227,11 @@ class IdentifierIndex:
                 continue
             index += low.count(b"\n", counted_to, pos)
             counted_to = pos
-            yield index, *found
+            owner, start = found
+            yield index, owner, data[start:end]
 
-    def _name_at(self, low: bytes, pos: int, end: int):
+    def _name_at(self, low: bytes, pos: int, end: int) -> tuple[Owner, int] | None:
+        """The identifier whose name ends at `end`, and where its written form starts."""
         window = low[max(0, pos - 320):pos][::-1]
         match = _LEFT.match(window)
         labels = match.group(1)[::-1].lstrip(b".")
@@ -214,75 +243,68 @@ class IdentifierIndex:
             owner = self.emails.get(email) or self.emails.get(
                 fold(decode_record(email)).encode("utf-8", "ignore"))
             if owner is not None:
-                return owner, email
+                return owner, start - 1 - len(local)
         candidate = host
         while candidate.count(b".") >= 1:
-            if any(low[max(0, start - len(s)):start] == s for s in _SCHEMES) and candidate in self.url_hosts:
-                return self.url_hosts[candidate], low[max(0, start - 8):end]
+            scheme = next((s for s in _SCHEMES if low[max(0, start - len(s)):start] == s), None)
+            if scheme is not None and candidate in self.url_hosts:
+                return self.url_hosts[candidate], start - len(scheme)
             if candidate in self.hosts:
-                return self.hosts[candidate], host
+                return self.hosts[candidate], pos - len(labels)
             if candidate in self.url_hosts:
-                return self.url_hosts[candidate], host
+                return self.url_hosts[candidate], pos - len(labels)
             dot = candidate.find(b".")
             start += dot + 1
             candidate = candidate[dot + 1:]
         return None
 
-    def _digit_hits(self, low: bytes):
-        """(record index, digit key) for phones, NIRs and birth dates in any of their writings."""
-        compact = low.translate(None, _SEPARATORS)
-        runs = compact.translate(_DIGITS_ONLY).split()
-        found = self.digit_keys.intersection(runs)
-        if runs and max(map(len, runs)) > LONGEST_RUN:
-            found |= self._inside_long_runs(runs)
-        positions = []
-        for key in found:
-            pos = compact.find(key)
-            while pos >= 0:
-                end = pos + len(key)
-                glued = len(key) <= LONGEST_RUN and (pos and compact[pos - 1] in _DIGIT_BYTES
-                                                    or end < len(compact) and compact[end] in _DIGIT_BYTES)
-                if not glued or key not in self.birth_dates and self._glued_ok(compact, pos, end):
-                    positions.append((pos, key))
-                pos = compact.find(key, end)
+    def _digit_hits(self, low: bytes, longest: int):
+        """(record index, digit key) for phones, NIRs and birth dates in any of their writings.
+
+        Runs are kept per record so that a hit's record is known without searching the
+        block for it (one `bytes.find` per key was quadratic in the block size), and the
+        records that hit are picked by C-level iterators, not a Python loop over all.
+        """
+        # One pass: separators deleted (so "06 39 98 12 34" is one run), other bytes to spaces.
+        digits = low.translate(_DIGITS_AND_NEWLINES, _SEPARATORS)
+        per_record = list(map(bytes.split, digits.split(b"\n")))
+        found = self.digit_keys.intersection(chain.from_iterable(per_record))
+        if found:
+            for index in compress(count(), map(not_, map(found.isdisjoint, per_record))):
+                for key in found.intersection(per_record[index]):
+                    yield index, key
+        if digits.translate(_DIGITS_AS_NINES).find(b"9" * (longest + 1)) >= 0:
+            for index, runs in enumerate(per_record):
+                for run in runs:
+                    if len(run) > longest and run not in self.digit_keys:
+                        for key in self._inside(run):
+                            yield index, key
         if self.corsican:
-            for marker in (b"2a", b"2b"):
-                pos = compact.find(marker)
-                while pos >= 0:
-                    for length in (15, 13):
-                        key = compact[pos - 5:pos - 5 + length] if pos >= 5 else b""
-                        if key in self.corsican:
-                            positions.append((pos - 5, key))
-                            break
-                    pos = compact.find(marker, pos + 2)
+            yield from self._corsican_hits(low)
+
+    def _inside(self, run: bytes) -> set[bytes]:
+        """Keys inside a run longer than a phone number: numbers a file wrote side by side."""
+        return {run[i:i + size] for size in self.key_lengths for i in range(len(run) - size + 1)
+                if run[i:i + size] in self.digit_keys}
+
+    def _corsican_hits(self, low: bytes):
+        """NIRs of people born in Corsica (2A, 2B), found around their department code: no
+        separator ever splits "2a", and it is rare in text that is not a NIR."""
+        positions = []
+        for marker in (b"2a", b"2b"):
+            pos = low.find(marker)
+            while pos >= 0:
+                window = low[max(0, pos - 16):pos + 24].translate(None, _SEPARATORS)
+                key = next((k for k in self.corsican if k in window), None)
+                if key is not None:
+                    positions.append((pos, key))
+                pos = low.find(marker, pos + 2)
         positions.sort()
         index, counted_to = 0, 0
         for pos, key in positions:
-            index += compact.count(b"\n", counted_to, pos)
+            index += low.count(b"\n", counted_to, pos)
             counted_to = pos
             yield index, key
-
-    def _inside_long_runs(self, runs) -> set[bytes]:
-        """Keys inside runs longer than an NIR: numbers a plain-text file wrote side by side."""
-        found = set()
-        lengths = sorted({len(key) for key in self.digits})
-        for run in runs:
-            if len(run) <= LONGEST_RUN:
-                continue
-            for size in lengths:
-                found.update(k for k in (run[i:i + size] for i in range(len(run) - size + 1)) if k in self.digits)
-        return found
-
-    @staticmethod
-    def _glued_ok(compact: bytes, pos: int, end: int) -> bool:
-        """A key glued to other digits only counts inside a long run (side-by-side numbers)."""
-        left = pos
-        while left and compact[left - 1] in _DIGIT_BYTES:
-            left -= 1
-        right = end
-        while right < len(compact) and compact[right] in _DIGIT_BYTES:
-            right += 1
-        return right - left > LONGEST_RUN
 
     def _judge(self, label, numbers, lines, per_record, births) -> BlockResult:
         hits, corroborations, lone_phones = [], [], defaultdict(int)
@@ -312,18 +334,17 @@ class IdentifierIndex:
         return BlockResult(hits, corroborations, dict(lone_phones))
 
     def _phone_support(self, canary_id: int, born: set[int], text: str) -> str | None:
-        """A fiction-range number is shared with any fiction: it needs the birth date or the full name.
+        """A fiction-range number is shared with any fiction: it needs the birth date and a name.
 
-        A last name alone is not enough: in 100,000 generated rows a canary's number turned
-        up beside a stranger called Marchand, who shared only the canary's last name.
+        Weaker rules failed on 491,840 generated rows, where every row has a fiction-range
+        number: a canary's number beside a stranger with the same last name (or the same
+        first and last name, or by chance the same birth date) would have counted.
         """
         person = self.people.get(canary_id)
-        if person is None:
+        if person is None or canary_id not in born:
             return None
-        if canary_id in born:
-            return "birth_date"
-        if person.names.search(text) and person.first_name.search(text):
-            return "name"
+        if person.names.search(text) or person.first_name.search(text):
+            return "birth_date+name"
         return None
 
 
@@ -331,16 +352,16 @@ def _as_written(kind: str, line: bytes, found: bytes) -> str:
     """The identifier as the file wrote it: '06 39 98 12 34', not the key it matched."""
     if kind not in ("phone", "nir"):
         return decode_record(found)
-    match = _written_digits(found).search(line.lower())
-    return decode_record(match.group(0)).strip() if match else found.decode()
+    low = line.lower()
+    kept = [i for i, byte in enumerate(low) if byte not in _SEPARATORS]
+    at = bytes(low[i] for i in kept).find(found)
+    if at < 0:
+        return found.decode()
+    start, end = kept[at], kept[at + len(found) - 1] + 1
+    if start and low[start - 1] == ord("+"):
+        start -= 1
+    return decode_record(line[start:end])
 
-
-_DIGIT_BYTES = frozenset(b"0123456789")
-
-
-@functools.lru_cache(maxsize=4096)
-def _written_digits(key: bytes) -> re.Pattern:
-    return re.compile(rb"(?:\+|00)?" + rb"[ .\-/()]*".join(re.escape(bytes([c])) for c in key))
 
 
 def _excerpt(text: str, width: int = 160) -> str:
@@ -353,7 +374,5 @@ def _person(canary: dict) -> Person | None:
     first, last, born = patient.get("first_name"), patient.get("last_name"), patient.get("birth_date")
     if not (first and last and born):
         return None
-    names = {last, patient.get("birth_name") or last}
-    name_pattern = re.compile("|".join(f"(?:{_word(name).pattern})" for name in sorted(names)))
-    return Person(canary["id"], canary.get("target"), canary.get("site"), frozenset(date_forms(born)),
-                  name_pattern, _word(first))
+    names = tuple(sorted({last, patient.get("birth_name") or last}))
+    return Person(canary["id"], canary.get("target"), canary.get("site"), frozenset(date_forms(born)), names, first)

@@ -94,7 +94,7 @@ def _scan_one(path, index, hits, corroborations, lone_phones, warnings, allow_tr
                 member, blocks = read_member(layer)
                 members.append(member)
                 for label, numbers, data in blocks:
-                    result = index.scan_block(label, numbers, data)
+                    result = index.scan_block(label, numbers, data, free_text=member.format == "text")
                     hits.extend(result.hits)
                     corroborations.extend(result.corroborations)
                     for canary_id, count in result.uncorroborated_phones.items():
@@ -133,7 +133,7 @@ def counted_canaries(hits: list[Hit]) -> dict[tuple[str, str], set[int]]:
 
 def attribute(deployment: Deployment, hits: list[Hit]) -> list[TargetAttribution]:
     store = deployment.store
-    p = float(deployment.settings["attribution"]["p"])
+    p = attribution_p(deployment)
     by_target = counted_canaries(hits)
     if not by_target:
         return []
@@ -145,6 +145,18 @@ def attribute(deployment: Deployment, hits: list[Hit]) -> list[TargetAttribution
         plantings = [row for row in history if row["target"] == target]
         results.append(attribute_target(site, target, found, plantings, contacts, p))
     return results
+
+
+def attribution_p(deployment: Deployment) -> float:
+    """attribution.p from the settings: a probability, or a one-line error."""
+    try:
+        p = float(deployment.settings["attribution"]["p"])
+    except (TypeError, ValueError):
+        p = -1.0
+    if not 0 < p < 1:
+        raise ValueError(f"attribution.p must be a probability between 0 and 1, not "
+                         f"{deployment.settings['attribution']['p']!r}")
+    return p
 
 
 def _sightings(result: ScanResult) -> list[dict]:

@@ -62,19 +62,37 @@ class EvidenceAudit:
         return problems
 
     def _audit_plantings(self) -> list[str]:
-        """Plantings whose events carry a planting_id: the latest value of each field must match."""
-        latest: dict[int, dict] = {}
-        for event in self._rows("SELECT seq, payload FROM evidence "
-                                "WHERE json_extract(payload, '$.planting_id') IS NOT NULL ORDER BY seq"):
+        """Each planting row against its events: `planting` (canary, target, and planted_at when
+        planted at once), `planting.confirmed` (planted_at) and `planting.retired` (removed_at)."""
+        expected: dict[int, dict] = {}
+        for event in self._rows("SELECT seq, time, kind, payload FROM evidence WHERE kind IN "
+                                "('planting', 'planting.confirmed', 'planting.retired') ORDER BY seq"):
             payload = json.loads(event["payload"])
-            state = latest.setdefault(payload["planting_id"], {})
-            for field in _PLANTING_FIELDS:
-                if field in payload:
-                    state[field] = (payload[field], event["seq"])
+            at = (event["time"], event["seq"])
+            if event["kind"] == "planting":
+                state = expected.setdefault(payload["planting_id"], {})
+                state.update(canary_id=(payload["canary_id"], event["seq"]),
+                             target_id=(payload["target_id"], event["seq"]), recorded=event["seq"])
+                if payload.get("state") == "planted":
+                    state["planted_at"] = at
+            elif event["kind"] == "planting.confirmed":
+                for planting_id in payload.get("planting_ids", []):
+                    expected.setdefault(planting_id, {})["planted_at"] = at
+            else:
+                expected.setdefault(payload["planting_id"], {})["removed_at"] = at
         problems = []
         for row in self._rows("SELECT * FROM plantings ORDER BY id"):
-            for field, (value, seq) in latest.get(row["id"], {}).items():
+            state = expected.pop(row["id"], {})
+            if "recorded" not in state:
+                problems.append(f"planting {row['id']}: no evidence event records it (inserted afterwards?)")
+                continue
+            for field in _PLANTING_FIELDS:
+                value, seq = state.get(field, (None, state["recorded"]))
                 if row[field] != value:
                     problems.append(f"planting {row['id']} (evidence event {seq}): {field} is {row[field]!r} "
                                     f"in the table but {value!r} in the evidence log")
+        for planting_id, state in sorted(expected.items()):
+            if "recorded" in state:
+                problems.append(f"evidence event {state['recorded']}: planting {planting_id} has no row in the "
+                                "plantings table (deleted?)")
         return problems

@@ -1,0 +1,121 @@
+"""Documents that must be parsed before they can be matched: JSON documents, streamed one
+element at a time, and .xlsx workbooks, streamed one row at a time. Each record comes out
+as its values joined by tabs (UTF-8, no newline), numbered by element or row.
+"""
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import json
+from typing import Iterable, Iterator
+
+from .layers import Layer, ScanInputError
+
+
+def flatten_values(value) -> list[str]:
+    """Scalar values of a JSON document, depth first: what a record says, without its keys."""
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in flatten_values(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in flatten_values(item)]
+    return [] if value is None else [str(value)]
+
+
+def record_bytes(values: list[str]) -> bytes:
+    return "\t".join(values).replace("\n", " ").replace("\r", " ").encode("utf-8")
+
+
+def json_records(chunks: Iterable[bytes], encoding: str) -> Iterator[tuple[int, bytes]]:
+    """Stream a JSON document: the elements of its top-level array, or of the arrays its
+    top-level object holds, one record each, without loading the whole document."""
+    decoder = json.JSONDecoder()
+    text_chunks = codecs.iterdecode(chunks, encoding, errors="replace")
+    buffer = _JsonBuffer(text_chunks)
+    index = 0
+    opener = buffer.skip_space()
+    if opener not in "[{":
+        yield from ()
+        return
+    containers = [opener]
+    buffer.pos += 1
+    while containers:
+        char = buffer.skip_space()
+        if char == "":
+            raise ValueError("the JSON document ends early")
+        if char == ",":
+            buffer.pos += 1
+            continue
+        if char in "]}":
+            containers.pop()
+            buffer.pos += 1
+            continue
+        if containers[-1] == "{" and len(containers) == 1:
+            buffer.decode(decoder)          # a key of the top-level object
+            buffer.skip_space()
+            buffer.pos += 1                 # its ':'
+            if buffer.skip_space() == "[":
+                containers.append("[")
+                buffer.pos += 1
+                continue
+        index += 1
+        yield index, record_bytes(flatten_values(buffer.decode(decoder)))
+
+
+class _JsonBuffer:
+    """A sliding window over decoded text: enough to decode the next value, no more."""
+
+    def __init__(self, chunks: Iterator[str]):
+        self.chunks, self.text, self.pos = iter(chunks), "", 0
+
+    def _more(self) -> bool:
+        chunk = next(self.chunks, None)
+        if chunk is None:
+            return False
+        self.text = self.text[self.pos:] + chunk
+        self.pos = 0
+        return True
+
+    def skip_space(self) -> str:
+        while True:
+            while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n\ufeff":
+                self.pos += 1
+            if self.pos < len(self.text) or not self._more():
+                return self.text[self.pos:self.pos + 1]
+
+    def decode(self, decoder: json.JSONDecoder):
+        while True:
+            try:
+                value, end = decoder.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError:
+                if self._more():
+                    continue
+                raise
+            if end == len(self.text) and self._more():
+                continue  # a number may go on in the next chunk
+            self.pos = end
+            return value
+
+
+def xlsx_records(layer: Layer) -> Iterator[tuple[str, int, bytes]]:
+    """(sheet label, row number, record) for every row of every sheet."""
+    import openpyxl
+    try:
+        workbook = openpyxl.load_workbook(layer.stream, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds on a damaged workbook
+        raise ScanInputError(f"{layer.name}: damaged .xlsx workbook ({error})") from None
+    try:
+        for sheet in workbook.worksheets:
+            label = f"{layer.name}[{sheet.title}]"
+            for number, row in enumerate(sheet.iter_rows(values_only=True), 1):
+                yield label, number, record_bytes([_cell_text(v) for v in row if v is not None])
+    finally:
+        workbook.close()
+
+
+def _cell_text(value) -> str:
+    """A cell as a person would have typed it: 1985-03-12 for a date, 639981234 for a number."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

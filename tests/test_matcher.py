@@ -1,0 +1,87 @@
+"""The identifier index on its own: writings of each kind, boundaries, corroboration."""
+from __future__ import annotations
+
+import pytest
+
+from canary.scan.matcher import IdentifierIndex, phone_forms
+
+CANARY = {"id": 1, "target": "prod", "site": "Lab",
+          "patient": {"first_name": "Hélène", "last_name": "Le Goff", "birth_name": "Kerbrat",
+                      "birth_date": "1985-03-12"}}
+
+
+def ident(n, kind, value, canary_id=1, token=None):
+    return {"identifier_id": n, "kind": kind, "value": value, "canary_id": None if token else canary_id,
+            "token_id": 9 if token else None, "token": token, "target": None if token else "prod",
+            "site": None if token else "Lab"}
+
+
+@pytest.fixture
+def index():
+    return IdentifierIndex([ident(1, "email", "helene.legoff@abc123.canary.test"),
+                            ident(2, "phone", "+33639981234"),
+                            ident(3, "nir", "285032A12345678"),
+                            ident(4, "hostname", "abc123.canary.test"),
+                            ident(5, "url", "http://abc123.canary.test/"),
+                            ident(6, "nir", "185033523812345", canary_id=2)], [CANARY])
+
+
+def kinds(index, text: str, free_text: bool = False) -> list[tuple[str, int]]:
+    lines = text.split("\n")
+    result = index.scan_block("f", range(1, len(lines) + 1), text.encode("utf-8"), free_text)
+    return sorted((hit.owner.kind, hit.line) for hit in result.hits)
+
+
+def test_phone_forms_cover_the_french_writings():
+    assert set(phone_forms("+33639981234")) == {b"0639981234", b"33639981234", b"0033639981234",
+                                                  b"330639981234", b"639981234"}
+
+
+@pytest.mark.parametrize("written", ["06 39 98 12 34", "0639981234", "+33 6 39 98 12 34", "0033 6 39 98 12 34",
+                                     "06.39.98.12.34", "06-39-98-12-34", "+33 (0)6 39 98 12 34"])
+def test_every_phone_writing_with_the_birth_date(index, written):
+    assert kinds(index, f"LE GOFF;12/03/1985;{written}") == [("phone", 1)]
+
+
+def test_numbers_written_side_by_side_in_plain_text(index):
+    assert kinds(index, "le goff tel 06 39 98 12 34 35000 rennes 12 03 1985", free_text=True) == [("phone", 1)]
+    text = "Le Goff 1 85 03 35 238 123 45 06 39 98 12 34 12 03 1985"
+    assert kinds(index, text, free_text=True) == [("nir", 1), ("phone", 1)]
+
+
+def test_a_number_inside_a_longer_number_is_not_a_match(index):
+    assert kinds(index, "ref 7063998123499 born 12/03/1985") == []
+
+
+def test_corsican_nir_with_and_without_key_and_spaces(index):
+    assert kinds(index, "a;2 85 03 2A 123 456 78\nb;285032a123456\nc;285032B12345678") == [("nir", 1), ("nir", 2)]
+
+
+def test_upper_case_email_and_url_and_lookalikes(index):
+    text = ("HELENE.LEGOFF@ABC123.CANARY.TEST\n"
+            "<a href='HTTPS://abc123.canary.test/x'>\n"
+            "abc123.canary.test.evil.example xabc123.canary.test other@abc123.canary.testing")
+    assert kinds(index, text) == [("email", 1), ("url", 2)]
+
+
+def test_changed_local_part_still_names_the_canary_by_its_domain(index):
+    assert kinds(index, "someone.else@abc123.canary.test") == [("hostname", 1)]
+
+
+def test_corroboration_needs_birth_date_and_full_name_folded(index):
+    result = index.scan_block("f", range(1, 4), "HELENE;KERBRAT;1985-03-12\nHelene;Martin;12.03.1985\nx;19850312"
+                              .encode())
+    assert [(c.canary_id, c.line) for c in result.corroborations] == [(1, 1)]
+
+
+def test_a_phone_needs_the_birth_date_and_a_name(index):
+    counted = index.scan_block("f", [1], "Hélène Le Goff 06 39 98 12 34 1985-03-12".encode())
+    assert [h.corroborated_by for h in counted.hits] == ["birth_date+name"]
+    for stranger in ("Hélène Le Goff 06 39 98 12 34", "Paul Martin 06 39 98 12 34 12/03/1985"):
+        result = index.scan_block("f", [1], stranger.encode())
+        assert result.hits == [] and result.uncorroborated_phones == {1: 1}
+
+
+def test_matches_say_what_the_file_wrote(index):
+    result = index.scan_block("f", [1, 2], b"LE GOFF;HELENE.LEGOFF@ABC123.CANARY.TEST;12/03/1985\nvoir HTTP://ABC123.canary.test/")
+    assert [h.found for h in result.hits] == ["HELENE.LEGOFF@ABC123.CANARY.TEST", "HTTP://ABC123.canary.test"]
