@@ -1,4 +1,4 @@
-"""Regenerate docs/dashboard.png: the overview of the sample lab in headless Chromium.
+"""Regenerate docs/dashboard.png: the overview of the demo lab (canary.demolab) in headless Chromium.
 
 Run: .venv/bin/python docs/screenshot_dashboard.py
 """
@@ -14,7 +14,8 @@ from werkzeug.serving import make_server
 
 from canary import accounts
 from canary.deployment import init_deployment
-from canary.web import create_app, sample
+from canary.demolab import seed_demo_lab
+from canary.web import create_app
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -22,8 +23,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 def main(output: pathlib.Path) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        deployment = init_deployment(pathlib.Path(folder) / "demo", ["canary.example.org"], name="Demo lab")
-        sample.populate(deployment.store, zone="canary.example.org")
+        home = pathlib.Path(folder) / "demo"
+        deployment = init_deployment(home, ["canary.example.org"], name="Demo lab")
+        seed_demo_lab(deployment, home / "lab")
         accounts.set_password(deployment.store, "admin", "screenshot password")
         server = make_server("127.0.0.1", 0, create_app(deployment.settings), threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -37,7 +39,8 @@ def main(output: pathlib.Path) -> None:
                 page.fill("input[name=password]", "screenshot password")
                 page.click("button[type=submit]")
                 page.wait_for_selector("h1:text-is('Overview')")
-                page.locator("details").first.evaluate("element => element.open = true")
+                # Unfold lims-prod: its canaries show every state (planted, missing at the last check, retired).
+                page.locator("details").nth(1).evaluate("element => element.open = true")
                 page.screenshot(path=str(output), full_page=True)
                 browser.close()
         finally:

@@ -58,14 +58,42 @@ from labdb import (lab_db, lab_template, postgres_db, postgres_lab, postgres_lab
 ADMIN_PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(scope="session")
+def demo_lab_template(tmp_path_factory):
+    """The demo lab (canary.demolab, a 300-patient lab) seeded once per run; tests get a copy of its store."""
+    import sqlite3
+
+    from canary.demolab import seed_demo_lab
+    home = tmp_path_factory.mktemp("demo-lab") / "deployment"
+    made = init_deployment(home, [ZONE])
+    try:
+        lab = seed_demo_lab(made, home / "lab", patients=300)
+    finally:
+        made.close()
+    # One self-contained file (no WAL beside it) to copy from.
+    conn = sqlite3.connect(home / "canary.db")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return home / "canary.db", lab
+
+
 @pytest.fixture
-def sample(deployment):
-    """The deployment filled with the sample lab (canary.web.sample) and an admin user."""
+def demo_lab(deployment, demo_lab_template):
+    """The deployment holding the demo lab (same ids as the template's DemoLab) and an admin user.
+
+    Its targets are the template's lab files, shared by every test: read them, never plant into them.
+    """
+    import sqlite3
+
     from canary import accounts
-    from canary.web import sample as sample_lab
-    made = sample_lab.populate(deployment.store)
+    path, lab = demo_lab_template
+    source = sqlite3.connect(path)
+    try:
+        source.backup(deployment.store.conn)
+    finally:
+        source.close()
     accounts.set_password(deployment.store, "admin", ADMIN_PASSWORD)
-    return made
+    return lab
 
 
 @pytest.fixture

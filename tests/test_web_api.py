@@ -5,7 +5,7 @@ from canary import accounts
 
 
 @pytest.fixture
-def api(client, deployment, sample):
+def api(client, deployment, demo_lab):
     token, _ = accounts.create_api_token(deployment.store, "tests")
 
     def call(method, path, **kwargs):
@@ -32,32 +32,40 @@ def test_only_the_hash_of_a_token_is_stored(deployment, api):
     assert api.token not in dump and api.token.startswith("cnry_")
 
 
-def test_canaries_and_one_canary(api, sample):
+def test_canaries_and_one_canary(api, demo_lab, deployment):
     canaries = api("GET", "/api/v1/canaries").get_json()
-    assert len(canaries) == 6 and {c["state"] for c in canaries} == {"planted", "missing", "retired"}
-    assert len(api("GET", "/api/v1/canaries?target=lims-prod").get_json()) == 2
-    one = api("GET", f"/api/v1/canaries/{sample['canaries'][2]}").get_json()
-    assert one["name"] == "Soizic Tanguy" and len(one["contacts"]) == 14 and one["plantings"][0]["state"] == "planted"
-    page = api("GET", f"/api/v1/canaries/{sample['canaries'][2]}?limit=5&offset=10").get_json()
-    assert page["contact_count"] == 14 and len(page["contacts"]) == 4
-    assert len(api("GET", f"/api/v1/contacts?canary={sample['canaries'][2]}").get_json()) == 14
+    assert len(canaries) == len(demo_lab.all_canaries) and {c["state"] for c in canaries} == {"planted", "missing", "retired"}
+    assert len(api("GET", "/api/v1/canaries?target=lims-prod").get_json()) == len(demo_lab.canaries["lims-prod"])
+    canary_id = demo_lab.leaked[1]
+    patient = deployment.store.get_canary(canary_id)["patient"]
+    count = len(deployment.store.contacts(canary_id=canary_id))
+    one = api("GET", f"/api/v1/canaries/{canary_id}").get_json()
+    assert one["name"] == f"{patient['first_name']} {patient['last_name']}" and len(one["contacts"]) == count
+    assert one["plantings"][0]["state"] == "planted"
+    page = api("GET", f"/api/v1/canaries/{canary_id}?limit=5&offset=10").get_json()
+    assert count > 10 and page["contact_count"] == count and len(page["contacts"]) == count - 10
+    assert len(api("GET", f"/api/v1/contacts?canary={canary_id}").get_json()) == count
     assert api("GET", "/api/v1/canaries/999").status_code == 404
 
 
-def test_contacts_with_filters_and_limits(api):
-    assert len(api("GET", "/api/v1/contacts").get_json()) == 19
+def test_contacts_with_filters_and_limits(api, deployment):
+    assert len(api("GET", "/api/v1/contacts").get_json()) == len(deployment.store.contacts())
     dns = api("GET", "/api/v1/contacts?channel=dns&limit=5").get_json()
     assert len(dns) == 5 and {c["channel"] for c in dns} == {"dns"}
     assert dns[0]["time"] >= dns[-1]["time"]  # newest first
-    assert api("GET", "/api/v1/contacts?site=BioAtlantique%20Nantes").get_json()[0]["site"] == "BioAtlantique Nantes"
+    rennes = api("GET", "/api/v1/contacts?site=Laboratoire%20Rennes%20Nord").get_json()
+    assert rennes and {c["site"] for c in rennes} == {"Laboratoire Rennes Nord"}
+    assert api("GET", "/api/v1/contacts?site=BioAtlantique%20Nantes").get_json() == []
     assert api("GET", "/api/v1/contacts?limit=0").status_code == 400
     assert "bad time" in api("GET", "/api/v1/contacts?since=soon").get_json()["error"]
 
 
 def test_targets(api):
     targets = api("GET", "/api/v1/targets").get_json()
-    assert [t["name"] for t in targets] == ["vendor-migration", "lims-prod", "nightly-backup"]
-    assert targets[1]["counts"] == {"planted": 1, "missing": 1, "retired": 0, "registered": 0}
+    assert [t["name"] for t in targets] == ["vendor-extract", "lims-prod", "nightly-backup"]
+    assert [t["kind"] for t in targets] == ["csv", "sqlite", "sqlite"]
+    assert targets[1]["counts"] == {"planted": 7, "missing": 1, "retired": 1, "registered": 0}
+    assert all(t["last_check"] for t in targets)
 
 
 def test_issue_a_token(api, deployment):
@@ -67,4 +75,4 @@ def test_issue_a_token(api, deployment):
     assert token["value"].endswith(".canary.test") and deployment.store.resolve(token["value"])["token"] == token["token"]
     assert api("POST", "/api/v1/tokens", json={"kind": "carrier-pigeon"}).status_code == 400
     assert api("POST", "/api/v1/tokens", data="not json").status_code == 400
-    assert [t["token"] for t in api("GET", "/api/v1/tokens").get_json()] == [token["token"]]
+    assert [t["token"] for t in api("GET", "/api/v1/tokens").get_json()][-1] == token["token"]

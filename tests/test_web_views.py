@@ -8,7 +8,7 @@ from canary.web import scanning
 from canary.web.chart import nice_ceiling, timeline
 
 PAYLOADS = {
-    "dns": {"qname": "<script>alert('dns')</script>.s02demo56x.canary.test", "qtype": "A"},
+    "dns": {"qname": "<script>alert('dns')</script>.k3x9mzq2b7a.canary.test", "qtype": "A"},
     "smtp": {"subject": "<img src=x onerror=alert('mail')>", "mail_from": "\"<b>x</b>\" <a@example.net>"},
     "http": {"user_agent": "<svg onload=alert('ua')>", "path": "/\u202egnp.exe"},
 }
@@ -24,39 +24,46 @@ def record_hostile_contacts(store, canary_id):
         for channel, details in PAYLOADS.items()])
 
 
-def test_the_sample_lab_is_consistent_evidence(deployment, sample):
+def test_the_demo_lab_is_consistent_evidence(deployment, demo_lab):
     from canary.verification import verify_store
     verification = verify_store(deployment.store).as_dict()
     assert verification["ok"], verification
 
 
-def test_overview_shows_targets_states_contacts_and_chart(client, login, sample):
+def test_overview_shows_targets_states_contacts_and_chart(client, login, demo_lab, deployment):
     login()
     page = client.get("/").text
-    for text in ("Labo Rennes Nord", "BioAtlantique Nantes", "lims-prod", "vendor-migration", "<svg",
-                 "Contacts per day, last 30 days: 19", "Soizic Tanguy"):
+    victim = deployment.store.get_canary(demo_lab.leaked[1])["patient"]
+    total = len(deployment.store.contacts())
+    for text in ("Laboratoire Rennes Nord", "BioAtlantique Nantes", "lims-prod", "nightly-backup", "vendor-extract",
+                 "<svg", f"Contacts per day, last 30 days: {total}", f"{victim['first_name']} {victim['last_name']}"):
         assert text in page, text
-    assert 'class="num alarm">1<' in page  # lims-prod's last check found one canary missing
+    assert 'class="num alarm">1<' in page  # lims-prod's last check found one canary altered at the lab
     assert "state-retired" in page
 
 
-def test_canary_page_shows_record_identifiers_plantings_and_every_contact(client, login, sample):
+def test_canary_page_shows_record_identifiers_plantings_and_every_contact(client, login, demo_lab, deployment):
     login()
-    canary_id = sample["canaries"][2]
+    canary_id = demo_lab.leaked[1]
+    canary = deployment.store.get_canary(canary_id)
     page = client.get(f"/canaries/{canary_id}").text
-    assert "Soizic Tanguy" in page
-    assert "s02demo56x.canary.test" in page and "+33639980002" in page
-    assert "patients" in page and "planted" in page
-    assert page.count('class="contact-detail"') == 14
+    assert f"{canary['patient']['first_name']} {canary['patient']['last_name']}" in page
+    assert canary["identifiers"]["hostname"][0] in page and canary["identifiers"]["phone"][0] in page
+    assert "patient" in page and "planted" in page
+    contacts = len(deployment.store.contacts(canary_id=canary_id))
+    assert contacts >= 5 and page.count('class="contact-detail"') == contacts
     assert client.get("/canaries/999").status_code == 404
 
 
-def test_contact_filters(client, login, sample):
+def test_contact_filters(client, login, demo_lab, deployment):
     login()
+    store = deployment.store
     all_rows = client.get("/contacts").text.count('class="contact"')
     dns_rows = client.get("/contacts?channel=dns").text.count('class="contact"')
-    smtp_rows = client.get("/contacts?channel=smtp&target=vendor-migration").text.count('class="contact"')
-    assert all_rows == 19 and dns_rows == 13 and smtp_rows == 2
+    smtp_rows = client.get("/contacts?channel=smtp&target=nightly-backup").text.count('class="contact"')
+    assert all_rows == len(store.contacts()) and dns_rows == len(store.contacts(channel="dns"))
+    assert smtp_rows == len(store.contacts(channel="smtp", target="nightly-backup"))
+    assert 0 < smtp_rows < dns_rows < all_rows
     today = dt.datetime.now(dt.timezone.utc).date()
     recent = client.get(f"/contacts?since={today - dt.timedelta(days=3)}").text.count('class="contact"')
     assert 0 < recent < all_rows
@@ -65,9 +72,9 @@ def test_contact_filters(client, login, sample):
     assert bad.status_code == 200 and "bad time" in bad.text
 
 
-def test_attacker_text_is_escaped_everywhere(client, login, sample, deployment):
+def test_attacker_text_is_escaped_everywhere(client, login, demo_lab, deployment):
     login()
-    canary_id = sample["canaries"][2]
+    canary_id = demo_lab.leaked[1]
     record_hostile_contacts(deployment.store, canary_id)
     for path in ("/", "/contacts", f"/canaries/{canary_id}"):
         page = client.get(path).text
@@ -125,32 +132,35 @@ def test_chart_bars_are_stacked_and_scaled():
     assert [nice_ceiling(n) for n in (1, 3, 7, 11, 180)] == [1, 5, 10, 20, 200]
 
 
-def test_a_flooded_canary_page_is_paged(client, login, sample, deployment, monkeypatch):
+def test_a_flooded_canary_page_is_paged(client, login, demo_lab, deployment, monkeypatch):
     from canary.web import views
     monkeypatch.setattr(views, "PAGE_SIZE", 5)
     login()
-    canary_id = sample["canaries"][2]
+    canary_id = demo_lab.leaked[1]
+    count = len(deployment.store.contacts(canary_id=canary_id))
+    assert 10 < count <= 15  # three pages of five
     first = client.get(f"/canaries/{canary_id}").text
-    assert first.count('class="contact-detail"') == 5 and "Contacts (14)" in first and "older →" in first
+    assert first.count('class="contact-detail"') == 5 and f"Contacts ({count})" in first and "older →" in first
     last = client.get(f"/canaries/{canary_id}?page=3").text
-    assert last.count('class="contact-detail"') == 4 and "older →" not in last and "← newer" in last
-    assert client.get(f"/contacts?canary={canary_id}&page=3").text.count('class="contact"') == 4
+    assert last.count('class="contact-detail"') == count - 10 and "older →" not in last and "← newer" in last
+    assert client.get(f"/contacts?canary={canary_id}&page=3").text.count('class="contact"') == count - 10
     assert "bad canary" in client.get("/contacts?canary=x").text
 
 
-def test_a_real_upload_is_scanned_attributed_and_reported(client, login, sample, deployment):
-    canary = deployment.store.get_canary(sample["canaries"][3])  # Erwan Morvan, lims-prod
-    leak = (f"nom;prenom;email;nir\nMorvan;Erwan;{canary['identifiers']['email'][0]};"
+def test_a_real_upload_is_scanned_attributed_and_reported(client, login, demo_lab, deployment):
+    canary = deployment.store.get_canary(demo_lab.canaries["lims-prod"][1])
+    patient = canary["patient"]
+    leak = (f"nom;prenom;email;nir\n{patient['last_name']};{patient['first_name']};{canary['identifiers']['email'][0]};"
             f"{canary['identifiers']['nir'][0]}\nDupont;Jean;jean@example.net;\n").encode()
     login()
     token = csrf_from(client.get("/scan").text)
     page = client.post("/scan", data={"csrf_token": token, "file": (io.BytesIO(leak), "fuite.csv")},
                        content_type="multipart/form-data").text
-    assert "lims-prod" in page and "Labo Rennes Nord" in page and "canary 4" in page
+    assert "lims-prod" in page and "Laboratoire Rennes Nord" in page and f"canary {canary['id']}" in page
     assert len(deployment.store.scans()) == 1
     report = client.get("/report?target=lims-prod&format=json")
     assert report.status_code == 200 and report.headers["Content-Disposition"].startswith("attachment;")
-    assert "Erwan" in report.text and report.headers["Content-Security-Policy"]
+    assert patient["first_name"] in report.text and report.headers["Content-Security-Policy"]
     assert client.get(f"/report?canary={canary['id']}&format=md").status_code == 200
     assert client.get("/report?target=lims-prod&site=x").status_code == 400
     assert client.get("/report?target=nowhere").status_code == 404

@@ -1,4 +1,4 @@
-"""`canary demo`: the whole thing on 127.0.0.1 with a sample lab (what `make run` starts)."""
+"""`canary demo`: the whole thing on 127.0.0.1 with example labs planted for real (what `make run` starts)."""
 from __future__ import annotations
 
 import click
@@ -12,7 +12,10 @@ from .common import main
               help="Directory of the demo deployment (created on first run).")
 @click.option("--listen", default="127.0.0.1:8000", show_default=True, help="HOST:PORT of the dashboard.")
 def demo(home, listen):
-    """Run a demo: sample lab and canaries, the DNS/SMTP/HTTP listeners, alerts to alerts.jsonl, the dashboard.
+    """Run a demo: example labs with real canaries, the DNS/SMTP/HTTP listeners, alerts to alerts.jsonl, the dashboard.
+
+    The first run builds the example lab databases in HOME/lab and plants, checks, retires and
+    records eight weeks of history through the real pipeline; later runs reuse it all.
 
     Example: canary demo --home demo
     """
