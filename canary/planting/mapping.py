@@ -16,7 +16,7 @@
     [table.columns]
     patient_id = { ref = "patient" }
 
-docs/README-planting.md describes every key.
+The README section "The mapping format" describes every key.
 """
 from __future__ import annotations
 
