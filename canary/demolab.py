@@ -40,22 +40,6 @@ from .targets import add_target
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 RENNES = "Laboratoire Rennes Nord"
 NANTES = "BioAtlantique Nantes"
-EXTRACT_MAPPING = """\
-# The vendor's extract: one row per patient, columns as the vendor asked for them.
-[[table]]
-name = "patients"
-key = ["NIR"]
-[table.columns]
-IPP = { generate = "pattern" }
-NOM = { field = "last_name" }
-PRENOM = { field = "first_name" }
-DATE_NAISSANCE = { field = "birth_date" }
-NIR = { field = "nir" }
-CP = { field = "address.postal_code" }
-VILLE = { field = "address.commune" }
-TELEPHONE = { field = "phone" }
-EMAIL = { field = "email" }
-"""
 # (days ago, target, canaries): every target is rotated every two weeks, each copy on its own day.
 PLANTINGS = ((56, "lims-prod", 3), (55, "nightly-backup", 2), (42, "lims-prod", 2), (41, "nightly-backup", 2),
              (35, "vendor-extract", 2), (28, "lims-prod", 2), (27, "nightly-backup", 2), (14, "lims-prod", 2),
@@ -156,26 +140,32 @@ def seed_demo_lab(deployment: Deployment, folder: str | pathlib.Path, *, patient
 
 
 def _vendor_extract(builder, folder: pathlib.Path, patients: int, seed: int) -> pathlib.Path:
-    """A second lab's patients as the CSV extract a vendor gets: semicolons, Windows-1252, CRLF, grouped NIRs."""
+    """A second lab's patients as the CSV extract its vendor gets, with the mapping beside it."""
     source = folder / "nantes-source.db"
     builder.build(source, patients, seed)
-    conn = sqlite3.connect(source)
+    path = write_vendor_extract(source, folder / "patients.csv")
+    source.unlink()
+    shutil.copy(EXAMPLES / "extract_mapping.toml", path.with_suffix(".toml"))
+    return path
+
+
+def write_vendor_extract(lab_db: pathlib.Path, path: pathlib.Path, limit: int | None = None) -> pathlib.Path:
+    """Export a lab database the way a French spreadsheet does: semicolons, Windows-1252, CRLF,
+    NIRs in groups as printed on a carte Vitale; examples/extract_mapping.toml maps canaries onto it."""
+    conn = sqlite3.connect(lab_db)
     try:
         rows = conn.execute(
             "SELECT p.ipp, p.nom_usage, p.prenom, p.date_naissance, coalesce(p.nir, ''), a.code_postal, a.commune, "
             "coalesce((SELECT valeur FROM telecom t WHERE t.patient_id = p.id AND type <> 'EMAIL'), ''), "
             "coalesce((SELECT valeur FROM telecom t WHERE t.patient_id = p.id AND type = 'EMAIL'), '') "
-            "FROM patient p JOIN adresse a ON a.patient_id = p.id ORDER BY p.id").fetchall()
+            "FROM patient p JOIN adresse a ON a.patient_id = p.id ORDER BY p.id LIMIT ?", (limit or -1,)).fetchall()
     finally:
         conn.close()
-    source.unlink()
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(["IPP", "NOM", "PRENOM", "DATE_NAISSANCE", "NIR", "CP", "VILLE", "TELEPHONE", "EMAIL"])
     writer.writerows([row[:4] + (formats.format_nir(row[4], "spaced"),) + row[5:] for row in rows])
-    path = folder / "patients.csv"
     path.write_bytes(buffer.getvalue().encode("cp1252"))
-    path.with_suffix(".toml").write_text(EXTRACT_MAPPING, encoding="utf-8")
     return path
 
 

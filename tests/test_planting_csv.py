@@ -3,50 +3,24 @@ import csv
 import io
 import random
 import re
+import shutil
 import sqlite3
 
 import pytest
 
 
+from canary.demolab import EXAMPLES, write_vendor_extract
 from canary.planting import formats
 from canary.planting.plant import check_target, plant_into_target, retire
 from canary.targets import add_target
 
-MAPPING = """
-[[table]]
-name = "extract"
-key = ["NIR"]
-[table.columns]
-IPP = { generate = "pattern" }
-NOM = { field = "last_name" }
-PRENOM = { field = "first_name" }
-DATE_NAISSANCE = { field = "birth_date" }
-NIR = { field = "nir" }
-CP = { field = "address.postal_code" }
-VILLE = { field = "address.commune" }
-TELEPHONE = { field = "phone" }
-EMAIL = { field = "email" }
-"""
 
 
 @pytest.fixture
 def extract(lab_db, tmp_path):
-    """A French spreadsheet export of the lab: semicolons, Windows-1252, CRLF, grouped NIRs."""
-    conn = sqlite3.connect(lab_db)
-    rows = conn.execute(
-        "SELECT p.ipp, p.nom_usage, p.prenom, p.date_naissance, coalesce(p.nir, ''), a.code_postal, a.commune, "
-        "coalesce((SELECT valeur FROM telecom t WHERE t.patient_id = p.id AND type <> 'EMAIL'), ''), "
-        "coalesce((SELECT valeur FROM telecom t WHERE t.patient_id = p.id AND type = 'EMAIL'), '') "
-        "FROM patient p JOIN adresse a ON a.patient_id = p.id ORDER BY p.id LIMIT 500").fetchall()
-    conn.close()
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["IPP", "NOM", "PRENOM", "DATE_NAISSANCE", "NIR", "CP", "VILLE", "TELEPHONE", "EMAIL"])
-    # This extract writes NIRs in groups, as they are printed on a carte Vitale.
-    writer.writerows([row[:4] + (formats.format_nir(row[4], "spaced"),) + row[5:] for row in rows])
-    path = tmp_path / "extract.csv"
-    path.write_bytes(buffer.getvalue().encode("cp1252"))
-    (tmp_path / "extract.toml").write_text(MAPPING)
+    """A French spreadsheet export of 500 of the lab's patients, with its mapping beside it."""
+    path = write_vendor_extract(lab_db, tmp_path / "patients.csv", limit=500)  # table name: the file stem
+    shutil.copy(EXAMPLES / "extract_mapping.toml", tmp_path / "extract.toml")
     return path
 
 
