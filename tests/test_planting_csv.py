@@ -4,7 +4,6 @@ import io
 import random
 import re
 import shutil
-import sqlite3
 
 import pytest
 
