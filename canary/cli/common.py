@@ -72,6 +72,11 @@ def echo_json(value) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
+def echo_rows(rows: list[dict], as_json: bool, columns: list[str], empty: str = "(none)") -> None:
+    """What every list command prints: JSON with --json, aligned columns otherwise."""
+    echo_json(rows) if as_json else echo_table(rows, columns, empty)
+
+
 def echo_table(rows: list[dict], columns: list[str], empty: str = "(none)") -> None:
     """Rows as aligned plain-text columns."""
     if not rows:

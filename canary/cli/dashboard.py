@@ -5,7 +5,7 @@ import click
 
 from .. import accounts
 from ..settings import parse_listen
-from .common import echo_json, echo_table, json_option, main, with_deployment
+from .common import echo_json, echo_rows, json_option, main, with_deployment
 
 
 @main.command()
@@ -61,7 +61,7 @@ def user_list(deployment, as_json):
     Example: canary user list
     """
     rows = deployment.store.users()
-    echo_json(rows) if as_json else echo_table(rows, ["id", "name", "created_at"], empty="(no users)")
+    echo_rows(rows, as_json, ["id", "name", "created_at"], empty="(no users)")
 
 
 @main.group("api-token")
@@ -95,7 +95,7 @@ def api_token_list(deployment, as_json):
     Example: canary api-token list
     """
     rows = deployment.store.api_tokens()
-    echo_json(rows) if as_json else echo_table(rows, ["id", "name", "created_at", "revoked_at"], empty="(no API tokens)")
+    echo_rows(rows, as_json, ["id", "name", "created_at", "revoked_at"], empty="(no API tokens)")
 
 
 @api_token.command("revoke")

@@ -10,7 +10,7 @@ import click
 from .. import accounts, listing
 from ..deployment import init_deployment
 from ..issuing import TOKEN_KINDS, Issuer
-from .common import echo_json, echo_table, home_option, json_option, main, with_deployment
+from .common import echo_json, echo_rows, echo_table, json_option, main, with_deployment
 
 
 @main.command()
@@ -78,11 +78,8 @@ def site_list(deployment, as_json):
 
     Example: canary site list --json
     """
-    rows = deployment.store.sites()
-    if as_json:
-        echo_json(rows)
-    else:
-        echo_table(rows, ["id", "name", "targets", "created_at"], empty="(no sites: canary site add NAME)")
+    echo_rows(deployment.store.sites(), as_json, ["id", "name", "targets", "created_at"],
+              empty="(no sites: canary site add NAME)")
 
 
 @main.group()
@@ -119,12 +116,8 @@ def target_list(deployment, as_json):
 
     Example: canary target list
     """
-    rows = deployment.store.targets()
-    if as_json:
-        echo_json(rows)
-    else:
-        echo_table(rows, ["id", "site", "name", "kind", "canaries", "location"],
-                   empty="(no targets: canary target add NAME --site SITE)")
+    echo_rows(deployment.store.targets(), as_json, ["id", "site", "name", "kind", "canaries", "location"],
+              empty="(no targets: canary target add NAME --site SITE)")
 
 
 @main.command()
