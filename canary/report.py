@@ -223,6 +223,9 @@ def _markdown(report: dict, entries: list[dict]) -> str:
     out += [f"| {c['time']} | {_cell(c['channel'])} | {_cell(c['identifier'])} | {_cell(c['source'])} | "
             f"{_cell(json.dumps(c['details'], ensure_ascii=False, sort_keys=True))} | {c['evidence_seq']} |"
             for c in report["contacts"][:MAX_LISTED_CONTACTS]]
+    if len(report["contacts"]) > MAX_LISTED_CONTACTS:
+        out += ["", f"{len(report['contacts']) - MAX_LISTED_CONTACTS} more contacts are in the JSON report "
+                    "(`--format json`), which lists every one."]
     out += ["", f"## Sightings ({len(report['sightings'])})", "",
             "| scan | canary | kind | value | file | sha256 | line |", "|---|---|---|---|---|---|---|"]
     out += [f"| {s['scan_id']} | {s['canary_id']} | {s['kind']} | {_cell(s['value'])} | {_cell(s['file'])} | "

@@ -102,3 +102,11 @@ def test_bad_scope_is_one_line(world):
     assert result.exit_code == 1 and "no target named 'nope'" in result.output
     result = run(world, "report", "--target", "lims-prod", "--site", "Labo Brest")
     assert result.exit_code == 1 and "at most one" in result.output
+
+
+def test_markdown_says_how_many_contacts_only_the_json_lists(world, monkeypatch):
+    import canary.report as report_module
+    report = build_report(world.deployment, target="lims-prod")
+    monkeypatch.setattr(report_module, "MAX_LISTED_CONTACTS", 0)
+    text = render(report, "md", world.deployment.settings.secret)
+    assert f"{len(report['contacts'])} more contacts are in the JSON report" in text
