@@ -6,7 +6,7 @@ import random
 import pytest
 
 from canary.scan import scan_files
-from canary.scan.leakgen import PHONE_STYLES, population, shout, write_leak, write_nir, write_phone
+from canary.scan.leakgen import PHONE_STYLES, leak_row, population, shout, write_leak, write_nir, write_phone
 
 from investigation_world import CONTACT_TIME, PLANTED, build_world, mix
 
@@ -175,3 +175,19 @@ def test_a_minified_json_document_with_several_arrays(world, tmp_path, small_pop
     assert found_targets(result) == EXPECTED
     assert result.files[0]["members"][0]["unit"] == "record"
     assert {m.line for m in result.matches} <= set(range(3, len(rows) + 3))   # elements 3.. are patients
+
+
+def test_a_file_with_mac_line_endings_is_read_line_by_line(world, tmp_path, small_population):
+    """Excel's "CSV (Macintosh)" ends lines with CR alone: read as one record, a stranger's
+    fiction-range number would be "corroborated" by a name and a birth date anywhere in the file."""
+    unleaked = [leak_row(c["patient"]) for c in world.canaries["csv-extract"]]
+    strangers = [dict(small_population[i], phone=row["phone"]) for i, row in enumerate(unleaked)]
+    namesakes = [dict(small_population[100 + i], **{k: row[k] for k in ("last_name", "first_name", "birth_date")})
+                 for i, row in enumerate(unleaked)]
+    rows = mix(small_population[200:1200], world.leaked_rows() + strangers + namesakes)
+    path = write_leak(rows, tmp_path / "mac.csv", "tsv")
+    path.write_bytes(path.read_bytes().replace(b"\r\n", b"\r"))
+    result = scan(world, path)
+    assert found_targets(result) == EXPECTED
+    leaked_nirs = {c["patient"]["nir"] for c in world.leaked_canaries()}
+    assert all(rows[m.line - 2]["nir"] in leaked_nirs for m in result.matches)

@@ -73,6 +73,9 @@ def read_member(layer: Layer) -> tuple[Member, Iterator[Block]]:
     if member.format == "json":
         member.unit = "record"
         return member, _counted(member, _batch(((layer.name, number, data) for number, data in json_records(stream, codec))))
+    if "\r" in text and "\n" not in text:
+        # Classic Mac line ends (Excel's "CSV (Macintosh)"): without this the whole file would be one record.
+        stream = (chunk.replace(b"\r", b"\n") for chunk in stream)
     blocks = _line_blocks(layer.name, stream)
     if member.format == "jsonl":
         blocks = _unescape_json_lines(blocks)

@@ -29,6 +29,8 @@ _HOST_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-")
 _LEFT = re.compile(rb"([a-z0-9\-.]*)(?:@([a-z0-9._%+\-\x80-\xff]*))?")
 _SCHEMES = (b"http://", b"https://", b"http:\\/\\/", b"https:\\/\\/")
 LONGEST_RUN = 15  # an NIR; a longer run is numbers glued by deleted separators
+_LONG_RECORD = 4096  # bytes: longer than any patient's row
+_NEARBY = 512  # bytes either side of a phone number where a long record's row about it lies
 
 
 _LIGATURES = (("œ", "oe"), ("Œ", "OE"), ("æ", "ae"), ("Æ", "AE"), ("ß", "ss"))  # NFKD keeps them whole
@@ -319,8 +321,11 @@ class IdentifierIndex:
                 seen.add(owner.identifier_id)
                 corroborated_by = None
                 if owner.kind == "phone" and owner.canary_id is not None and self.phones_need_corroboration:
-                    text = text if text is not None else fold(decode_record(line))
-                    corroborated_by = self._phone_support(owner.canary_id, births.get(index, ()), text)
+                    if len(line) > _LONG_RECORD:
+                        corroborated_by = self._phone_support_nearby(owner.canary_id, line, found)
+                    else:
+                        text = text if text is not None else fold(decode_record(line))
+                        corroborated_by = self._phone_support(owner.canary_id, births.get(index, ()), text)
                     if corroborated_by is None:
                         lone_phones[owner.canary_id] += 1
                         continue
@@ -347,21 +352,42 @@ class IdentifierIndex:
             return "birth_date+name"
         return None
 
+    def _phone_support_nearby(self, canary_id: int, line: bytes, found: bytes) -> str | None:
+        """_phone_support within _NEARBY bytes of the number: a record without line breaks (a whole
+        file, or a huge cell) holds every name and birth date somewhere, a patient's row does not."""
+        span = _locate(line, found)
+        if span is None:
+            return None
+        near = line[max(0, span[0] - _NEARBY):span[1] + _NEARBY]
+        runs = near.lower().translate(_DIGITS_AND_NEWLINES, _SEPARATORS).split()
+        born = {c for run in runs for c in self.birth_dates.get(run, ())}
+        return self._phone_support(canary_id, born, fold(decode_record(near)))
+
 
 def _as_written(kind: str, line: bytes, found: bytes) -> str:
     """The identifier as the file wrote it: '06 39 98 12 34', not the key it matched."""
     if kind not in ("phone", "nir"):
         return decode_record(found)
-    low = line.lower()
-    kept = [i for i, byte in enumerate(low) if byte not in _SEPARATORS]
-    at = bytes(low[i] for i in kept).find(found)
-    if at < 0:
-        return found.decode()
-    start, end = kept[at], kept[at + len(found) - 1] + 1
-    if start and low[start - 1] == ord("+"):
-        start -= 1
-    return decode_record(line[start:end])
+    span = _locate(line, found)
+    return found.decode() if span is None else decode_record(line[span[0]:span[1]])
 
+
+def _locate(line: bytes, found: bytes) -> tuple[int, int] | None:
+    """Where a digit key is written in a record, separators and a leading '+' included."""
+    match = _written_pattern(found).search(line)
+    if match is None:
+        return None
+    start = match.start()
+    if start and line[start - 1] == ord("+"):
+        start -= 1
+    return start, match.end()
+
+
+@functools.lru_cache(maxsize=4096)
+def _written_pattern(found: bytes) -> re.Pattern:
+    # A regex, not a Python loop over the record's bytes: a record may be megabytes long.
+    separators = b"[" + re.escape(_SEPARATORS) + b"]*"
+    return re.compile(separators.join(re.escape(bytes([c])) for c in found), re.IGNORECASE)
 
 
 def _excerpt(text: str, width: int = 160) -> str:
