@@ -183,3 +183,31 @@ def test_a_bad_attribution_p_is_one_line(world, tmp_path, canary, monkeypatch, l
     monkeypatch.setenv("CANARY_ATTRIBUTION_P", "2")
     code, _, err = canary("scan", str(leak))
     assert code == 1 and "attribution.p must be a probability" in err
+
+
+def test_a_zip_cut_before_its_member_list_is_refused_even_with_allow_truncated(world, tmp_path, canary):
+    """Its central directory is at the end: nothing in it can be read, so "no canary found"
+    would be a false all-clear."""
+    rows = world.leaked_rows() + list(population(2000, seed=1, base=500))
+    write_leak(rows, tmp_path / "full.csv", compression="zip")
+    data = (tmp_path / "full.csv").read_bytes()
+    (tmp_path / "cut.zip").write_bytes(data[:len(data) // 2])
+    before = scan_count(world)
+    for options in ((), ("--allow-truncated",)):
+        code, out, err = canary("scan", str(tmp_path / "cut.zip"), *options)
+        assert code == 1 and "Traceback" not in err and err.count("\n") == 1
+        assert "nothing in it can be read" in err and "--allow-truncated" not in err
+        assert "No canary found" not in out
+    assert scan_count(world) == before
+
+
+def test_a_json_document_cut_short_can_be_scanned_as_far_as_it_goes(world, tmp_path, canary):
+    """A download that stopped early: refused by default, like a truncated archive, not a syntax error."""
+    rows = world.leaked_rows() + list(population(2000, seed=1, base=500))
+    data = write_leak(rows, tmp_path / "full.json", "json").read_bytes()
+    (tmp_path / "cut.json").write_bytes(data[:len(data) * 2 // 3])
+    code, _, err = canary("scan", str(tmp_path / "cut.json"))
+    assert code == 1 and "truncated" in err and "--allow-truncated" in err and err.count("\n") == 1
+    code, out, err = canary("scan", str(tmp_path / "cut.json"), "--allow-truncated")
+    assert code == 0 and "warning:" in err and "cut.json" in err
+    assert "lims-prod" in out

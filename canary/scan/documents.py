@@ -9,7 +9,7 @@ import datetime as dt
 import json
 from typing import Iterable, Iterator
 
-from .layers import Layer, ScanInputError
+from .layers import Layer, ScanInputError, TruncatedInput
 
 
 def flatten_values(value) -> list[str]:
@@ -41,7 +41,8 @@ def json_records(chunks: Iterable[bytes], encoding: str) -> Iterator[tuple[int, 
     while containers:
         char = buffer.skip_space()
         if char == "":
-            raise ValueError("the JSON document ends early")
+            raise TruncatedInput(f"truncated JSON document: it ends after {index:,} records, inside its "
+                                 f"{'array' if containers[-1] == '[' else 'object'}")
         if char == ",":
             buffer.pos += 1
             continue
@@ -86,9 +87,11 @@ class _JsonBuffer:
         while True:
             try:
                 value, end = decoder.raw_decode(self.text, self.pos)
-            except json.JSONDecodeError:
+            except json.JSONDecodeError as error:
                 if self._more():
                     continue
+                if error.msg.startswith("Unterminated string") or error.pos >= len(self.text.rstrip()):
+                    raise TruncatedInput(f"truncated JSON document: it ends inside a value ({error.msg})") from None
                 raise
             if end == len(self.text) and self._more():
                 continue  # a number may go on in the next chunk

@@ -20,7 +20,7 @@ import zlib
 from typing import Iterable, Iterator
 
 from .documents import flatten_values, json_records, record_bytes, xlsx_records
-from .layers import Layer, ScanInputError
+from .layers import Layer, ScanInputError, TruncatedInput
 
 SAMPLE_BYTES = 1 << 16
 BLOCK_BYTES = 4 << 20
@@ -165,7 +165,7 @@ def _chunks(layer: Layer) -> Iterator[bytes]:
             chunk = layer.stream.read(BLOCK_BYTES)
         except READ_ERRORS as error:
             what = "/".join(layer.compression) or "file"
-            raise ScanInputError(f"{layer.name}: truncated or damaged {what} data after {read:,} bytes "
+            raise TruncatedInput(f"{layer.name}: truncated or damaged {what} data after {read:,} bytes "
                                  f"({error})") from None
         if not chunk:
             return
@@ -216,14 +216,19 @@ def _line_blocks(label: str, chunks: Iterable[bytes]) -> Iterator[Block]:
 def _batch(records: Iterator[tuple[str, int, bytes]]) -> Iterator[Block]:
     """Records (label, number, data) in blocks of a few MB, a new block when the label changes."""
     label, numbers, parts, size = None, [], [], 0
-    for record_label, number, data in records:
-        if parts and (size >= BLOCK_BYTES or record_label != label):
+    try:
+        for record_label, number, data in records:
+            if parts and (size >= BLOCK_BYTES or record_label != label):
+                yield label, numbers, b"\n".join(parts)
+                numbers, parts, size = [], [], 0
+            label = record_label
+            numbers.append(number)
+            parts.append(data)
+            size += len(data)
+    except TruncatedInput:
+        if parts:   # the records before the cut are scanned (--allow-truncated) before it is reported
             yield label, numbers, b"\n".join(parts)
-            numbers, parts, size = [], [], 0
-        label = record_label
-        numbers.append(number)
-        parts.append(data)
-        size += len(data)
+        raise
     if parts:
         yield label, numbers, b"\n".join(parts)
 

@@ -35,6 +35,10 @@ class ScanInputError(ValueError):
     """A file the scan cannot read: says which file and why, in one line."""
 
 
+class TruncatedInput(ScanInputError):
+    """Data that ends early: what came before the cut can still be scanned (--allow-truncated)."""
+
+
 @dataclasses.dataclass
 class Layer:
     name: str             # what a match says in `file`: path, or archive.zip!member.csv
@@ -156,7 +160,9 @@ def _peel_zip(name, stream, compression, depth):
     try:
         archive = zipfile.ZipFile(seekable)
     except (zipfile.BadZipFile, EOFError) as error:
-        raise ScanInputError(f"{name}: damaged or truncated zip archive ({error})") from None
+        # The member list is at the end of a zip: cut or damaged there, no member can be found.
+        raise ScanInputError(f"{name}: damaged or truncated zip archive ({error}): its list of members, "
+                             "at the end of the file, is missing, so nothing in it can be read") from None
     names = archive.namelist()
     if "xl/workbook.xml" in names:
         yield Layer(name, seekable, compression + ["xlsx"], zip_file=archive)

@@ -8,7 +8,7 @@ from collections import defaultdict
 from ..deployment import Deployment
 from .attribution import TargetAttribution, attribute_target
 from .formats import READ_ERRORS, Member, read_member
-from .layers import ScanInputError, file_digest, open_leak, peel
+from .layers import ScanInputError, TruncatedInput, file_digest, open_leak, peel
 from .matcher import Corroboration, Hit, IdentifierIndex
 
 
@@ -100,9 +100,12 @@ def _scan_one(path, index, hits, corroborations, lone_phones, warnings, allow_tr
                     for canary_id, count in result.uncorroborated_phones.items():
                         lone_phones[canary_id] += count
         except READ_ERRORS as error:
-            _truncated(ScanInputError(f"{name}: truncated or damaged archive ({error})"), allow_truncated, warnings)
-        except ScanInputError as error:
-            _truncated(error, allow_truncated, warnings)
+            _truncated(TruncatedInput(f"{name}: truncated or damaged archive ({error})"), allow_truncated, warnings)
+        except TruncatedInput as error:
+            named = error if str(error).startswith(name) else TruncatedInput(f"{name}: {error}")
+            _truncated(named, allow_truncated, warnings)
+        except ScanInputError:
+            raise
         except (json.JSONDecodeError, UnicodeError) as error:
             raise ScanInputError(f"{name}: {error.__class__.__name__}: {error}") from None
         except ValueError as error:
@@ -111,12 +114,10 @@ def _scan_one(path, index, hits, corroborations, lone_phones, warnings, allow_tr
             "members": [dict(dataclasses.asdict(m), description=m.describe()) for m in members]}
 
 
-def _truncated(error: ScanInputError, allowed: bool, warnings: list[str]) -> None:
+def _truncated(error: TruncatedInput, allowed: bool, warnings: list[str]) -> None:
     """A truncated archive is refused, or with --allow-truncated scanned as far as it goes."""
-    if not (allowed and "truncated" in str(error)):
-        if "truncated" in str(error):
-            raise ScanInputError(f"{error}; use --allow-truncated to scan what it holds") from None
-        raise error
+    if not allowed:
+        raise ScanInputError(f"{error}; use --allow-truncated to scan what it holds") from None
     warnings.append(f"{error}; the records read before that were scanned")
 
 
