@@ -51,12 +51,18 @@ def check_report(text: str, secret: str) -> str:
             report, token = document["report"], document["signature"]
         except (ValueError, KeyError, TypeError):
             raise ReportCheckError("not a signed canary JSON report (no report/signature fields)") from None
+        if set(document) != {"report", "signature"}:
+            raise ReportCheckError("the report was altered: fields were added after the signature, "
+                                   "outside what it covers") from None
         digest = hashlib.sha256(canonical(report)).hexdigest()
     else:
         start = text.rfind("<!-- " + PREFIX)
         if start < 0:
             raise ReportCheckError(f"no {PREFIX} signature line: not a signed canary report")
-        token = text[start + len("<!-- "):].split(" -->", 1)[0]
+        token, _, after = text[start + len("<!-- "):].partition(" -->")
+        if after.strip():
+            raise ReportCheckError("the report was altered: text was added after the signature line, "
+                                   "outside what it covers")
         digest = hashlib.sha256(text[:start].encode("utf-8")).hexdigest()
     if not isinstance(token, str) or not token.startswith(PREFIX):
         raise ReportCheckError(f"no {PREFIX} signature: not a signed canary report")

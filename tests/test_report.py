@@ -73,6 +73,29 @@ def test_reports_check_and_any_edit_fails(world, tmp_path, fmt):
     assert result.exit_code == 1 and "altered" in result.output
 
 
+ADDENDA = {"md": "\n## Addendum\n\nThe copy came from Labo Quimper.\n",
+           "html": "<p>Addendum: the copy came from Labo Quimper.</p>\n"}
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "json"])
+def test_text_added_after_the_signature_fails_the_check(world, tmp_path, fmt):
+    """The signature covers what is above it: anything below it must not pass as signed."""
+    path = tmp_path / f"report.{fmt}"
+    run(world, "report", "--target", "lims-prod", "--format", fmt, "--output", str(path))
+    text = path.read_text("utf-8")
+    if fmt == "json":
+        document = json.loads(text)
+        document["note"] = "The copy came from Labo Quimper."
+        edited = json.dumps(document, indent=2)
+    else:
+        edited = text + ADDENDA[fmt]
+    path.write_text(edited, "utf-8")
+    result = run(world, "report", "--check", str(path))
+    assert result.exit_code == 1 and "after the signature" in result.output
+    path.write_text(text + "\n\n", "utf-8")   # an editor's trailing blank lines change nothing
+    assert run(world, "report", "--check", str(path)).exit_code == 0
+
+
 def test_a_report_signed_by_another_deployment_is_refused(world):
     text = render(build_report(world.deployment, target="lims-prod"), "md", "another deployment's secret")
     with pytest.raises(ReportCheckError, match="not this deployment's"):
