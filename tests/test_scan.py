@@ -191,3 +191,27 @@ def test_a_file_with_mac_line_endings_is_read_line_by_line(world, tmp_path, smal
     assert found_targets(result) == EXPECTED
     leaked_nirs = {c["patient"]["nir"] for c in world.leaked_canaries()}
     assert all(rows[m.line - 2]["nir"] in leaked_nirs for m in result.matches)
+
+
+def test_an_identifier_repeated_a_million_times_keeps_memory_bounded(world, tmp_path):
+    """A mailing list or a phishing log names one address over and over: the first occurrences
+    are listed and recorded, the rest counted, so memory does not grow with the repeats."""
+    import json
+    import subprocess
+    import sys
+    email = world.canaries["lims-prod"][0]["identifiers"]["email"][0]
+    path = tmp_path / "campaign.log"
+    path.write_bytes(f"to={email.upper()} status=sent\n".encode() * 1_000_000)
+    # The peak from /proc (VmHWM), not ru_maxrss, which keeps the forking pytest's peak across exec.
+    code = ("import json, re, sys; from canary.deployment import Deployment; from canary.scan import scan_files;"
+            "r = scan_files(Deployment.open(sys.argv[1]), [sys.argv[2]], record=False);"
+            "peak = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1));"
+            "print(json.dumps([len(r.matches), r.further_occurrences, peak]))")
+    import json
+    done = subprocess.run([sys.executable, "-c", code, str(world.deployment.settings.home), str(path)],
+                          capture_output=True, text=True, check=True)
+    listed, further, peak_kb = json.loads(done.stdout)
+    assert listed == 100
+    assert further == [{"kind": "email", "value": email, "file": str(path), "canary_id": world.canaries["lims-prod"][0]["id"],
+                        "token": None, "occurrences": 1_000_000, "listed": 100}]
+    assert peak_kb < 250_000, peak_kb   # 340 MB when every occurrence was kept

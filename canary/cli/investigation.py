@@ -51,6 +51,9 @@ def scan(deployment, files, allow_truncated, as_json):
         echo_table(rows[:_LISTED_MATCHES], ["canary", "kind", "found", "file", "line"])
         if len(rows) > _LISTED_MATCHES:
             click.echo(f"... and {len(rows) - _LISTED_MATCHES} more matches (--json lists them all)")
+    for further in result.further_occurrences:
+        click.echo(f"{further['kind']} {further['value']} occurs {further['occurrences']:,} times in {further['file']}: "
+                   f"the first {further['listed']} are listed and recorded, the others counted")
     if result.corroborations:
         click.echo(f"\nCorroboration (name and birth date of a canary in one record, not proof alone): "
                    f"{len(result.corroborations)} records")

@@ -11,6 +11,8 @@ from .formats import READ_ERRORS, Member, read_member
 from .layers import ScanInputError, TruncatedInput, file_digest, open_leak, peel
 from .matcher import Corroboration, Hit, IdentifierIndex
 
+LISTED_PER_IDENTIFIER = 100  # occurrences of one identifier in one file listed and recorded; the rest counted
+
 
 @dataclasses.dataclass
 class ScanResult:
@@ -21,6 +23,7 @@ class ScanResult:
     targets: list[TargetAttribution]
     warnings: list[str]
     phones_need_corroboration: bool
+    further_occurrences: list[dict] = dataclasses.field(default_factory=list)
     scan_id: int | None = None
     evidence_seq: int | None = None
 
@@ -33,6 +36,7 @@ class ScanResult:
             "corroborations": [dataclasses.asdict(c) for c in self.corroborations],
             "uncorroborated_phone_records": {str(k): v for k, v in sorted(self.uncorroborated_phones.items())},
             "phones_need_corroboration": self.phones_need_corroboration,
+            "further_occurrences": self.further_occurrences,
             "targets": [t.as_dict() for t in self.targets],
             "warnings": self.warnings,
         }
@@ -64,25 +68,71 @@ def scan_files(deployment: Deployment, paths: list[str], *, record: bool = True,
     # generator (and real test data) also uses: a number alone proves nothing.
     phones_weak = not deployment.settings["deployment"]["phone_pool"]
     index.phones_need_corroboration = phones_weak
-    files, hits, corroborations, errors, warnings = [], [], [], [], []
-    lone_phones: dict[int, int] = defaultdict(int)
+    files, errors, warnings = [], [], []
+    found = _Found()
     for path in paths:
         try:
-            files.append(_scan_one(path, index, hits, corroborations, lone_phones, warnings, allow_truncated))
+            files.append(_scan_one(path, index, found, warnings, allow_truncated))
         except ScanInputError as error:
             errors.append(str(error))
     if errors:
         raise ScanInputError("; ".join(errors))
-    targets = attribute(deployment, hits)
-    result = ScanResult(files, hits, corroborations, dict(lone_phones), targets, warnings, phones_weak)
+    targets = attribute(deployment, found.hits)
+    result = ScanResult(files, found.hits, found.corroborations, dict(found.lone_phones), targets, warnings,
+                        phones_weak, found.further())
     if record:
         recorded = deployment.store.record_scan(files, {"targets": [t.as_dict() for t in targets],
+                                                        "further_occurrences": result.further_occurrences,
                                                         "warnings": warnings}, _sightings(result))
         result.scan_id, result.evidence_seq = recorded["scan_id"], recorded["evidence_seq"]
     return result
 
 
-def _scan_one(path, index, hits, corroborations, lone_phones, warnings, allow_truncated) -> dict:
+class _Found:
+    """Hits so far: each identifier's first LISTED_PER_IDENTIFIER occurrences in a file are
+    listed and recorded, the others counted, so that a file naming one address a million times
+    (a mailing list, a phishing log) keeps memory and the evidence log bounded."""
+
+    def __init__(self):
+        self.hits: list[Hit] = []
+        self.corroborations: list[Corroboration] = []
+        self.lone_phones: dict[int, int] = defaultdict(int)
+        self.occurrences: dict[tuple, int] = defaultdict(int)
+        self.first: dict[tuple, Hit | Corroboration] = {}
+
+    def add(self, result) -> None:
+        for hit in result.hits:
+            if self._listed((hit.owner.identifier_id, hit.file), hit):
+                self.hits.append(hit)
+        for corroboration in result.corroborations:
+            if self._listed(("corroboration", corroboration.canary_id, corroboration.file), corroboration):
+                self.corroborations.append(corroboration)
+        for canary_id, count in result.uncorroborated_phones.items():
+            self.lone_phones[canary_id] += count
+
+    def _listed(self, key: tuple, found) -> bool:
+        self.occurrences[key] += 1
+        self.first.setdefault(key, found)
+        return self.occurrences[key] <= LISTED_PER_IDENTIFIER
+
+    def further(self) -> list[dict]:
+        """What was counted but not listed: per identifier and file, how often it occurs."""
+        rows = []
+        for key, count in self.occurrences.items():
+            if count <= LISTED_PER_IDENTIFIER:
+                continue
+            found = self.first[key]
+            if isinstance(found, Hit):
+                owner = found.owner
+                row = {"kind": owner.kind, "value": owner.value, "canary_id": owner.canary_id, "token": owner.token}
+            else:
+                row = {"kind": "corroboration", "value": "name+birth_date", "canary_id": found.canary_id,
+                       "token": None}
+            rows.append({**row, "file": found.file, "occurrences": count, "listed": LISTED_PER_IDENTIFIER})
+        return rows
+
+
+def _scan_one(path, index, found: _Found, warnings, allow_truncated) -> dict:
     name = "<stdin>" if path == "-" else path
     with open_leak(path) as stream:
         sha256, size = file_digest(stream)
@@ -94,11 +144,7 @@ def _scan_one(path, index, hits, corroborations, lone_phones, warnings, allow_tr
                 member, blocks = read_member(layer)
                 members.append(member)
                 for label, numbers, data in blocks:
-                    result = index.scan_block(label, numbers, data, free_text=member.format == "text")
-                    hits.extend(result.hits)
-                    corroborations.extend(result.corroborations)
-                    for canary_id, count in result.uncorroborated_phones.items():
-                        lone_phones[canary_id] += count
+                    found.add(index.scan_block(label, numbers, data, free_text=member.format == "text"))
         except READ_ERRORS as error:
             _truncated(TruncatedInput(f"{name}: truncated or damaged archive ({error})"), allow_truncated, warnings)
         except TruncatedInput as error:

@@ -29,6 +29,7 @@ class SightingStore:
                 "columns": ["id", *_SIGHTING_COLUMNS],
                 "sightings": [[row["id"], *(row[c] for c in _SIGHTING_COLUMNS)] for row in rows],
                 "targets": result.get("targets", []),
+                "further_occurrences": result.get("further_occurrences", []),
             }, time=now)
         return {"scan_id": scan_id, "time": now, "evidence_seq": event["seq"]}
 
