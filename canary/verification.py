@@ -6,6 +6,8 @@ import dataclasses
 from .evidence import ChainCheck
 from .store import Store
 
+LISTED_PROBLEMS = 20  # in the text summary: a deleted event leaves one problem per row it recorded
+
 
 @dataclasses.dataclass
 class Verification:
@@ -26,7 +28,9 @@ class Verification:
         lines = []
         if not self.chain.ok:
             lines.append(f"evidence log BROKEN at event {self.chain.broken_at}: {self.chain.reason}")
-        lines += [f"table disagrees with the evidence log: {problem}" for problem in self.problems]
+        lines += [f"table disagrees with the evidence log: {problem}" for problem in self.problems[:LISTED_PROBLEMS]]
+        if len(self.problems) > LISTED_PROBLEMS:
+            lines.append(f"... and {len(self.problems) - LISTED_PROBLEMS} more problems (--json lists them all)")
         return "\n".join(lines)
 
 

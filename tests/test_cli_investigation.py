@@ -211,3 +211,33 @@ def test_a_json_document_cut_short_can_be_scanned_as_far_as_it_goes(world, tmp_p
     code, out, err = canary("scan", str(tmp_path / "cut.json"), "--allow-truncated")
     assert code == 0 and "warning:" in err and "cut.json" in err
     assert "lims-prod" in out
+
+
+def test_evidence_verify_with_many_problems_shows_the_first_and_counts_the_rest(world, leak, canary):
+    """A deleted sighting event leaves one problem per sighting: hundreds of lines would bury the first."""
+    canary("scan", str(leak))
+    store_path = world.deployment.settings.store_path
+    raw = sqlite3.connect(store_path)
+    raw.row_factory = sqlite3.Row
+    event = dict(raw.execute("SELECT * FROM evidence ORDER BY seq DESC LIMIT 1").fetchone())
+    raw.execute("DROP TRIGGER evidence_no_delete")
+    raw.execute("DELETE FROM evidence WHERE seq = ?", (event["seq"],))
+    raw.commit()
+    try:
+        sightings = len(json.loads(event["payload"])["sightings"])
+        assert sightings > 25
+        code, out, _ = canary("evidence", "verify")
+        lines = out.strip().splitlines()
+        assert code == 1 and len(lines) == 21
+        assert lines[0].startswith("table disagrees with the evidence log: sighting ")
+        assert f"and {sightings - 20} more problems (--json lists them all)" in lines[-1]
+        code, out, _ = canary("evidence", "verify", "--json")
+        assert len(json.loads(out)["table_problems"]) == sightings
+    finally:
+        raw.execute(f"INSERT INTO evidence ({', '.join(event)}) VALUES ({', '.join('?' for _ in event)})",
+                    list(event.values()))
+        raw.execute("CREATE TRIGGER evidence_no_delete BEFORE DELETE ON evidence "
+                    "BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END")
+        raw.commit()
+        raw.close()
+    assert canary("evidence", "verify")[0] == 0
