@@ -95,6 +95,8 @@ def test_in_a_long_record_a_phone_needs_its_name_and_birth_date_nearby(index):
     assert result.hits == [] and result.uncorroborated_phones == {1: 1}
     near = filler + b"Le Goff;Helene;12/03/1985;06 39 98 12 34;" + filler
     assert [h.corroborated_by for h in index.scan_block("f", [1], near).hits] == ["birth_date+name"]
+    stranger_first = b"Paul;Martin;06 39 98 12 34;" + near     # the same number on a stranger's row first
+    assert [h.corroborated_by for h in index.scan_block("f", [1], stranger_first).hits] == ["birth_date+name"]
 
 
 def test_hits_in_a_record_of_megabytes_are_written_out_quickly():

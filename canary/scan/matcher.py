@@ -16,7 +16,7 @@ import functools
 import re
 import unicodedata
 from collections import defaultdict
-from itertools import chain, compress, count
+from itertools import chain, compress, count, islice
 from operator import not_
 
 from .formats import decode_record
@@ -31,6 +31,7 @@ _SCHEMES = (b"http://", b"https://", b"http:\\/\\/", b"https:\\/\\/")
 LONGEST_RUN = 15  # an NIR; a longer run is numbers glued by deleted separators
 _LONG_RECORD = 4096  # bytes: longer than any patient's row
 _NEARBY = 512  # bytes either side of a phone number where a long record's row about it lies
+_NEARBY_TRIED = 1000  # occurrences of one number in one long record looked around
 
 
 _LIGATURES = (("œ", "oe"), ("Œ", "OE"), ("æ", "ae"), ("Æ", "AE"), ("ß", "ss"))  # NFKD keeps them whole
@@ -355,13 +356,14 @@ class IdentifierIndex:
     def _phone_support_nearby(self, canary_id: int, line: bytes, found: bytes) -> str | None:
         """_phone_support within _NEARBY bytes of the number: a record without line breaks (a whole
         file, or a huge cell) holds every name and birth date somewhere, a patient's row does not."""
-        span = _locate(line, found)
-        if span is None:
-            return None
-        near = line[max(0, span[0] - _NEARBY):span[1] + _NEARBY]
-        runs = near.lower().translate(_DIGITS_AND_NEWLINES, _SEPARATORS).split()
-        born = {c for run in runs for c in self.birth_dates.get(run, ())}
-        return self._phone_support(canary_id, born, fold(decode_record(near)))
+        for match in islice(_written_pattern(found).finditer(line), _NEARBY_TRIED):
+            near = line[max(0, match.start() - _NEARBY):match.end() + _NEARBY]
+            runs = near.lower().translate(_DIGITS_AND_NEWLINES, _SEPARATORS).split()
+            born = {c for run in runs for c in self.birth_dates.get(run, ())}
+            support = self._phone_support(canary_id, born, fold(decode_record(near)))
+            if support is not None:
+                return support
+        return None
 
 
 def _as_written(kind: str, line: bytes, found: bytes) -> str:
