@@ -15,6 +15,10 @@ from .. import clock
 from .base import ParentKey, Pick, PlantingError, Schema
 
 DIALECTS = ("postgresql", "mysql")
+APPLY = {"postgresql": "PGCLIENTENCODING=UTF8 psql -v ON_ERROR_STOP=1 -f FILE (or sqlite3 -bail DB < FILE)",
+         "mysql": "mysql DATABASE < FILE (without --force)"}
+AFTER_APPLY = {"plant": "-- Once it is applied, run `canary confirm {name}`: the canaries count as planted from then.",
+               "retire": "-- The canaries were recorded as removed when this script was written; apply it soon."}
 
 
 def quote_name(name: str, dialect: str) -> str:
@@ -128,9 +132,14 @@ class SqlScriptTarget:
     def render(self, dialect: str, action: str) -> str:
         q = lambda name: quote_name(name, dialect)  # noqa: E731
         lines = [f"-- canary: {action} rows for target {self.name}, written {clock.utc_now()}",
-                 "-- Review, then apply in one transaction; run `canary confirm "
-                 f"{self.name}` once it is applied.",
-                 "START TRANSACTION;" if dialect == "mysql" else "BEGIN;"]
+                 f"-- Review, then apply in one transaction, stopping at the first error: {APPLY[dialect]}",
+                 "-- The script is UTF-8; a client reading it in another encoding would garble accented names.",
+                 AFTER_APPLY[action].format(name=self.name)]
+        if dialect == "mysql":
+            # mysqldump's habit: the client's default character set varies (latin1 on older clients).
+            lines += ["SET NAMES utf8mb4;", "START TRANSACTION;"]
+        else:
+            lines.append("BEGIN;")
         for kind, statement in self._statements:
             table = q(statement["table"])
             if kind == "insert":
@@ -139,7 +148,8 @@ class SqlScriptTarget:
                     lines.append(f"INSERT INTO {table} ({', '.join(q(c) for c in values)}) VALUES "
                                  f"({', '.join(expression(v, dialect) for v in values.values())});")
                 else:
-                    lines.append(f"INSERT INTO {table} DEFAULT VALUES;")
+                    lines.append(f"INSERT INTO {table} () VALUES ();" if dialect == "mysql"
+                                 else f"INSERT INTO {table} DEFAULT VALUES;")
             else:
                 where = " AND ".join(f"{q(c)} = {expression(v, dialect)}" for c, v in statement["key"].items())
                 lines.append(f"DELETE FROM {table} WHERE {where};")
