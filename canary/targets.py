@@ -9,7 +9,8 @@ from .settings import SettingsError
 TARGET_KINDS = ("manual", "sqlite", "postgresql", "sql", "csv")
 
 
-def check_target_config(kind: str, location: str | None, mapping: str | None) -> tuple[str | None, str | None, list[str]]:
+def check_target_config(kind: str, location: str | None, mapping: str | None,
+                        name: str = "new") -> tuple[str | None, str | None, list[str]]:
     """Check kind, location and mapping together; returns them (paths made absolute) and notes for the user.
 
     The mapping is checked against the target's schema when the target can be reached;
@@ -44,7 +45,7 @@ def check_target_config(kind: str, location: str | None, mapping: str | None) ->
     mapping = str(pathlib.Path(mapping).expanduser().resolve())
     loaded = load_mapping(mapping)
     try:
-        writer = open_writer({"name": "new", "kind": kind, "location": location}, loaded)
+        writer = open_writer({"name": name, "kind": kind, "location": location}, loaded)
     except PlantingError as error:
         if kind != "postgresql":
             raise
@@ -61,7 +62,7 @@ def check_target_config(kind: str, location: str | None, mapping: str | None) ->
 def add_target(deployment: Deployment, name: str, site: str, *, kind: str = "manual",
                location: str | None = None, mapping: str | None = None, region: str | None = None) -> dict:
     """Record a new target of a site, after checking its kind, location, mapping and region."""
-    location, mapping, notes = check_target_config(kind, location, mapping)
+    location, mapping, notes = check_target_config(kind, location, mapping, name)
     if region is not None:
         from .patients import region_departments
         region_departments(region)  # raises ValueError naming an unknown region

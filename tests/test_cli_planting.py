@@ -113,3 +113,20 @@ def test_a_script_target_without_a_readable_copy_cannot_be_checked(invoke, tmp_p
     result = invoke("plant", "export", expect_exit=1)
     assert "patient.ipp: cannot learn the host's key scheme" in result.output
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_an_unreachable_postgresql_target_is_named_in_every_error(invoke):
+    import socket
+    with socket.socket() as probe:            # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dsn = f"postgresql://canary@127.0.0.1:{port}/lab"
+    invoke("site", "add", "Lab")
+    added = invoke("target", "add", "lims-pg", "--site", "Lab", "--kind", "postgresql", "--location", dsn,
+                   "--mapping", str(MAPPING))
+    assert "mapping not checked against the schema: target lims-pg: postgresql target: cannot connect" in added.output
+    for command in (["plant", "lims-pg"], ["check", "lims-pg"], ["rotate"]):
+        result = invoke(*command, expect_exit=1)
+        assert "lims-pg: postgresql target: cannot connect" in result.output and "Traceback" not in result.output
+        assert len([line for line in result.output.splitlines() if "cannot connect" in line]) == 1
+    assert json.loads(invoke("target", "list", "--json").output)[0]["canaries"] == 0

@@ -211,3 +211,27 @@ def test_same_seed_same_patients_into_the_same_host(lab_template, tmp_path):
                         for c in result.canaries])
         deployment.close()
     assert planted[0] == planted[1]
+
+
+def test_a_target_locked_by_the_labs_software_fails_alone_in_rotate(deployment, lims, lab_template, tmp_path,
+                                                                     monkeypatch):
+    import shutil
+
+    from canary.planting import sqlite as sqlite_writer
+    other = tmp_path / "other.db"
+    shutil.copy(lab_template, other)
+    add_target(deployment, "other", "Labo Rennes Nord", kind="sqlite", location=str(other), mapping=str(MAPPING))
+    monkeypatch.setattr(sqlite_writer, "BUSY_TIMEOUT", 0.05)
+    before = dump_sqlite(lims)
+    lab_software = sqlite3.connect(lims, isolation_level=None)
+    lab_software.execute("BEGIN IMMEDIATE")      # the lab is writing: readers go on, a second writer waits
+    try:
+        rotations = {r.target: r for r in rotate(deployment, count=1, rng=random.Random(9))}
+    finally:
+        lab_software.execute("ROLLBACK")
+        lab_software.close()
+    assert rotations["lims"].error == f"sqlite target {lims}: database is locked"
+    assert len(rotations["other"].result.canaries) == 1
+    assert dump_sqlite(lims) == before
+    assert [p["target_id"] for p in deployment.store.plantings()] == \
+        [deployment.store.get_target("other")["id"]]

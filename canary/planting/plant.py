@@ -286,6 +286,9 @@ def rotate(deployment: Deployment, target_name: str | None = None, count: int | 
             continue
         try:
             rotations.append(Rotation(target["name"], plant_into_target(deployment, target["name"], count, rng=rng)))
-        except (PlantingError, ValueError, OSError) as error:
-            rotations.append(Rotation(target["name"], error=" ".join(str(error).split())))
+        except Exception as error:  # noqa: BLE001 - one target's trouble must not stop the others' rotation
+            text = " ".join(str(error).split())
+            if not isinstance(error, (PlantingError, ValueError, OSError)):
+                text = f"{type(error).__name__}: {text}"
+            rotations.append(Rotation(target["name"], error=text))
     return rotations
