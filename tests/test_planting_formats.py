@@ -70,3 +70,11 @@ def test_nir_spacing_is_learnt():
     assert formats.format_nir("185057800608436", "spaced") == "1 85 05 78 006 084 36"
     assert formats.learn_nir_style(["1 85 05 78 006 084 36", "2 90 12 35 238 001 12", None]) == "spaced"
     assert formats.learn_nir_style(["185057800608436"]) == "compact"
+
+
+def test_accents_are_stripped_only_where_the_host_never_writes_them():
+    assert formats.strip_accents("GUÉRIN Œuvre Noël") == "GUERIN OEuvre Noel"
+    assert formats.learn_ascii_only(["LORIENT"] * 150)
+    assert not formats.learn_ascii_only(["LORIENT"] * 150 + ["LE VAL-SAINT-PÈRE"])
+    assert not formats.learn_ascii_only(["LORIENT"] * 20)      # too few to tell
+    assert not formats.learn_ascii_only(["0639989257"] * 150)  # no words at all

@@ -208,4 +208,6 @@ def _field_value(spec, patient, host: HostProfile, table: str, column: str, wher
         form = host.case(table, column)
     if form not in formats.CASES:
         raise MappingError(f"{where}: format {form!r} for text: use one of {', '.join(formats.CASES)}")
+    if host.ascii_only(table, column):
+        value = formats.strip_accents(value)
     return formats.apply_case(value, form)
