@@ -130,3 +130,22 @@ def test_an_unreachable_postgresql_target_is_named_in_every_error(invoke):
         assert "lims-pg: postgresql target: cannot connect" in result.output and "Traceback" not in result.output
         assert len([line for line in result.output.splitlines() if "cannot connect" in line]) == 1
     assert json.loads(invoke("target", "list", "--json").output)[0]["canaries"] == 0
+
+
+def test_check_says_when_scripts_wait_for_a_dba(invoke, lab_db, tmp_path):
+    mapping = tmp_path / "export.toml"
+    mapping.write_text(MAPPING.read_text().replace("[host]\n", f'[host]\ndatabase = "{lab_db}"\n'))
+    (tmp_path / "out").mkdir()
+    invoke("site", "add", "Lab")
+    invoke("target", "add", "export", "--site", "Lab", "--kind", "sql", "--location", str(tmp_path / "out"),
+           "--mapping", str(mapping))
+    invoke("plant", "export", "--count", "2", "--seed", "3")
+    waiting = invoke("check", "export").output
+    assert "0 canaries planted" in waiting and "2 canaries pending" in waiting and "canary confirm export" in waiting
+    script = next((tmp_path / "out").glob("*.postgresql.sql"))
+    conn = sqlite3.connect(lab_db)
+    conn.executescript(script.read_text())
+    conn.close()
+    invoke("confirm", "export")
+    applied = invoke("check", "export").output
+    assert "2 present, 0 missing, 0 altered" in applied and "pending" not in applied

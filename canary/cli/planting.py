@@ -89,6 +89,10 @@ def check(deployment, target_name, as_json):
     else:
         counts = {s: sum(c.status == s for c in report) for s in ("present", "missing", "altered")}
         click.echo(f"{target_name}: {len(report)} canaries planted: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+        pending = planting.pending_count(deployment, target_name)
+        if pending:
+            click.echo(f"  {pending} canaries pending: not counted until the script is applied (or they are "
+                       f"typed in) and `canary confirm {target_name}` is run")
         for checked in report:
             if checked.status != "present":
                 click.echo(f"  canary {checked.canary_id} {checked.status}: " + "; ".join(checked.problems))

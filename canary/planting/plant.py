@@ -222,6 +222,12 @@ def check_target(deployment: Deployment, target_name: str) -> list[CheckedCanary
     return report
 
 
+def pending_count(deployment: Deployment, target_name: str) -> int:
+    """Canaries written to a script (or registered for hand entry) that nobody has confirmed yet."""
+    target = deployment.store.get_target(target_name)
+    return len(deployment.store.plantings(target["id"], states=("pending",)))
+
+
 def _key_text(key: dict) -> str:
     return ", ".join(f"{c}={v}" for c, v in key.items() if not isinstance(v, dict))
 
