@@ -149,3 +149,24 @@ def test_each_script_says_how_to_apply_it_and_the_mysql_one_sets_its_character_s
         script.insert("journal", {}, ["id"], None)
         assert "INSERT INTO `journal` () VALUES ();" in script.render("mysql", "plant")
         assert 'INSERT INTO "journal" DEFAULT VALUES;' in script.render("postgresql", "plant")
+
+
+def test_a_disk_full_while_writing_the_scripts_leaves_no_script_and_no_planting(deployment, export, monkeypatch):
+    from labdb import store_tables
+
+    from canary.planting import sqlscript
+    from canary.planting.base import PlantingError
+    store_before = store_tables(deployment.store)
+    real_replace, replaced = sqlscript.os.replace, []
+
+    def replace_then_disk_full(source, destination):
+        if replaced:                              # the PostgreSQL script is in place, the MySQL one fails
+            raise OSError(28, "No space left on device")
+        replaced.append(destination)
+        return real_replace(source, destination)
+
+    monkeypatch.setattr(sqlscript.os, "replace", replace_then_disk_full)
+    with pytest.raises(PlantingError, match="cannot write its scripts .*No space left on device"):
+        plant_into_target(deployment, "export", 2, rng=random.Random(28))
+    assert replaced and list(export.iterdir()) == []
+    assert store_tables(deployment.store) == store_before

@@ -161,15 +161,26 @@ class SqlScriptTarget:
         number = 1
         while any((self.directory / f"{self.name}-{stamp}-{action}-{number}.{d}.sql").exists() for d in DIALECTS):
             number += 1
-        paths = []
-        for dialect in DIALECTS:
-            path = self.directory / f"{self.name}-{stamp}-{action}-{number}.{dialect}.sql"
-            text = self.render(dialect, action)
-            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".canary-")
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
-            os.replace(temporary, path)
-            paths.append(path)
+        paths: list[pathlib.Path] = []
+        try:
+            for dialect in DIALECTS:
+                path = self.directory / f"{self.name}-{stamp}-{action}-{number}.{dialect}.sql"
+                text = self.render(dialect, action)
+                handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".canary-")
+                try:
+                    with os.fdopen(handle, "w", encoding="utf-8") as out:
+                        out.write(text)
+                    os.replace(temporary, path)
+                finally:
+                    pathlib.Path(temporary).unlink(missing_ok=True)
+                paths.append(path)
+        except OSError as error:
+            # No script without its twin, and none for canaries the store is about to forget: a DBA
+            # must never apply rows nobody recorded.
+            for path in paths:
+                path.unlink(missing_ok=True)
+            raise PlantingError(f"sql target {self.name}: cannot write its scripts in {self.directory}: "
+                                f"{error.strerror or error}") from None
         return paths
 
     def close(self) -> None:
