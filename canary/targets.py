@@ -35,6 +35,10 @@ def check_target_config(kind: str, location: str | None, mapping: str | None,
     if kind == "postgresql":
         if not is_postgresql_dsn(location):
             raise SettingsError(f"--location {location!r} is not a PostgreSQL DSN (postgresql://... or 'dbname=...')")
+        if _dsn_has_password(location):
+            # The location is shown by `target list` and kept for good in the evidence log.
+            raise SettingsError("--location: keep the password out of the DSN (it would be stored and logged "
+                                "for good); put it in the canary user's ~/.pgpass or PGPASSFILE")
     else:
         path = pathlib.Path(location).expanduser().resolve()
         if kind == "sql" and not path.is_dir():
@@ -57,6 +61,17 @@ def check_target_config(kind: str, location: str | None, mapping: str | None,
     finally:
         writer.close()
     return location, mapping, notes
+
+
+def _dsn_has_password(dsn: str) -> bool:
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:  # pragma: no cover - depends on the installation
+        return False
+    try:
+        return bool(conninfo_to_dict(dsn).get("password"))
+    except Exception:  # noqa: BLE001 - a malformed DSN is reported when it is first used
+        return False
 
 
 def add_target(deployment: Deployment, name: str, site: str, *, kind: str = "manual",

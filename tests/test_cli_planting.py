@@ -22,6 +22,10 @@ def lims(invoke, lab_db):
     (["--kind", "sqlite"], "a sqlite target needs --location"),
     (["--kind", "sqlite", "--location", "/nonexistent.db", "--mapping", str(MAPPING)], "no such file"),
     (["--kind", "postgresql", "--location", "lab.db", "--mapping", str(MAPPING)], "not a PostgreSQL DSN"),
+    (["--kind", "postgresql", "--location", "postgresql://lab:s3cret@127.0.0.1/lab", "--mapping", str(MAPPING)],
+     "keep the password out of the DSN"),
+    (["--kind", "postgresql", "--location", "dbname=lab password=s3cret", "--mapping", str(MAPPING)],
+     "keep the password out of the DSN"),
     (["--kind", "sql", "--location", "/nonexistent-dir", "--mapping", str(MAPPING)], "not a directory"),
     (["--kind", "sqlite", "--location", "LAB"], "needs --mapping"),
     (["--kind", "manual", "--mapping", str(MAPPING)], "a manual target has no mapping"),
@@ -30,7 +34,7 @@ def test_target_add_refuses_what_cannot_be_planted(invoke, lab_db, args, message
     invoke("site", "add", "Lab")
     args = [str(lab_db) if a == "LAB" else a for a in args]
     result = invoke("target", "add", "t", "--site", "Lab", *args, expect_exit=1)
-    assert message in result.output and "Traceback" not in result.output
+    assert message in result.output and "Traceback" not in result.output and "s3cret" not in result.output
     assert json.loads(invoke("target", "list", "--json").output) == []
 
 
