@@ -231,7 +231,8 @@ def test_background_worker_delivers_and_stops(deployment, lab, receiver):
 def test_email_through_a_relay(deployment, lab, smtp_sink):
     settings = settings_with(deployment, smtp_relay=smtp_sink.relay, email_from="canary@example.org",
                              email_to="soc@example.org, dpo@example.org")
-    touch(deployment.store, lab[0], channel="smtp", details={"subject": "Résultats\r\nBcc: victim@example.net"})
+    touch(deployment.store, lab[0], channel="smtp",  # the SMTP listener's shape: the subject among the headers
+          details={"stage": "data", "headers": {"subject": "Résultats\r\nBcc: victim@example.net"}})
     assert AlertWorker(deployment.store, settings).run_once() == {"sent": 1, "failed": 0}
     envelope = smtp_sink.envelopes[0]
     assert envelope.rcpt_tos == ["soc@example.org", "dpo@example.org"]
@@ -239,6 +240,7 @@ def test_email_through_a_relay(deployment, lab, smtp_sink):
     assert message["Subject"] == f"[canary] canary {lab[0]} (Maëlle Guillou) touched via smtp (Labo Rennes Nord / lims-prod)"
     assert message["Bcc"] is None  # attacker text never reaches the headers
     assert f"https://canary.example.org/canaries/{lab[0]}" in message.get_content()
+    assert "What: Résultats\\u000d Bcc: victim@example.net" in message.get_content()  # the subject, as inert text
 
 
 def test_slack_text_is_escaped(deployment, lab, receiver):
@@ -305,3 +307,46 @@ def test_a_webhook_url_that_is_not_http_is_refused(deployment):
     from canary.settings import SettingsError
     with pytest.raises(SettingsError, match="alerts.slack_url must be an http"):
         AlertWorker(deployment.store, settings_with(deployment, slack_url="file:///etc/passwd"))
+
+
+class GarbageReceiver:
+    """An HTTP 'receiver' on 127.0.0.1 that answers every request with bytes that are not HTTP."""
+
+    def __init__(self):
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen()
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/hook"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"garbage\r\n\r\n")
+
+    def close(self):
+        self.server.close()
+
+
+def test_a_receiver_answering_garbage_backs_off_and_never_holds_up_other_channels(deployment, lab):
+    garbage = GarbageReceiver()
+    try:
+        clock = Clock()
+        worker = AlertWorker(deployment.store, settings_with(deployment, webhook_url=garbage.url,
+                                                             jsonl_path="alerts.jsonl"), now=clock)
+        touch(deployment.store, lab[0])
+        assert worker.run_once() == {"sent": 1, "failed": 1}
+        assert [json.loads(line)["canary_id"] for line in
+                (deployment.settings.home / "alerts.jsonl").read_text().splitlines()] == [lab[0]]
+        webhook = next(d for d in deployment.store.alert_deliveries() if d["destination"] == "webhook")
+        assert (webhook["state"], webhook["attempts"]) == ("pending", 1)
+        assert "bad HTTP reply" in webhook["last_error"]
+        assert worker.run_once() == {"sent": 0, "failed": 0}  # backing off, as for any other failure
+    finally:
+        garbage.close()

@@ -123,7 +123,9 @@ class AlertWorker:
                 continue  # not configured any more, or backing off: stays queued
             try:
                 channel.send(delivery["alert"])
-            except DeliveryError as error:
+            except Exception as error:  # noqa: BLE001 - whatever a channel raises, only its own queue waits
+                if not isinstance(error, DeliveryError):
+                    error = DeliveryError(f"{type(error).__name__}: {error}")
                 delay = min(self.retry_base * 2 ** delivery["attempts"], self.retry_max)
                 retry_at = now + dt.timedelta(seconds=delay)
                 self._blocked_until[destination] = retry_at
