@@ -267,14 +267,61 @@ def test_half_configured_email_is_a_clear_error(deployment):
         AlertWorker(deployment.store, settings_with(deployment, email_to="soc@example.org"))
 
 
-def test_a_dead_channel_never_blocks_recording(deployment, lab):
-    # Nothing listens on this port: every delivery fails, contacts are still stored at once.
-    settings = settings_with(deployment, webhook_url=f"http://127.0.0.1:{free_port()}/", timeout_seconds=1)
-    worker = AlertWorker(deployment.store, settings)
-    touch(deployment.store, lab[0])
-    assert worker.run_once()["failed"] == 1
-    touch(deployment.store, lab[1])
-    assert len(deployment.store.contacts()) == 2
+class RawReceiver:
+    """A misbehaving 'receiver' on 127.0.0.1: it answers every request with `reply` (bytes that are not
+    HTTP), or with None accepts connections and never answers until closed."""
+
+    def __init__(self, reply: bytes | None):
+        self.reply = reply
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen()
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/hook"
+        self.connected = threading.Event()
+        self.connections = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections.append(connection)
+            self.connected.set()
+            if self.reply is not None:
+                connection.recv(65536)
+                connection.sendall(self.reply)
+                connection.close()
+
+    def close(self):
+        for connection in self.connections:
+            connection.close()
+        self.server.close()
+
+
+def test_a_hanging_channel_never_delays_recording(deployment, lab):
+    import dns.message
+    import dns.query
+
+    from listeners.runner import Listeners
+    hanging = RawReceiver(reply=None)
+    settings = settings_with(deployment, webhook_url=hanging.url, timeout_seconds=30, poll_seconds=0.05)
+    listeners = Listeners(settings, deployment.store, log=lambda line: None, workers=[AlertWorker(deployment.store, settings)],
+                          listen={"dns": "127.0.0.1:0", "smtp": "off", "http": "off"})
+    listeners.start()
+    try:
+        port = listeners.servers["dns"].port
+        dns.query.udp(dns.message.make_query("aaalabel01.canary.test", "A"), "127.0.0.1", port=port, timeout=5)
+        assert hanging.connected.wait(10)  # the worker is now stuck in the webhook for up to 30 s
+        # While it hangs, the listener answers (after storing) as fast as ever.
+        reply = dns.query.udp(dns.message.make_query("bbblabel02.canary.test", "A"), "127.0.0.1", port=port, timeout=5)
+        assert reply.answer
+        assert [c["canary_id"] for c in deployment.store.contacts()] == lab
+        assert not [d for d in deployment.store.alert_deliveries() if d["state"] == "sent"]
+    finally:
+        hanging.close()  # the webhook call fails now, so the worker stops at once
+        listeners.stop()
 
 
 def test_worker_for_a_deployment_without_channels_starts_as_a_no_op(deployment):
@@ -309,33 +356,8 @@ def test_a_webhook_url_that_is_not_http_is_refused(deployment):
         AlertWorker(deployment.store, settings_with(deployment, slack_url="file:///etc/passwd"))
 
 
-class GarbageReceiver:
-    """An HTTP 'receiver' on 127.0.0.1 that answers every request with bytes that are not HTTP."""
-
-    def __init__(self):
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen()
-        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/hook"
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        while True:
-            try:
-                connection, _ = self.server.accept()
-            except OSError:
-                return
-            with connection:
-                connection.recv(65536)
-                connection.sendall(b"garbage\r\n\r\n")
-
-    def close(self):
-        self.server.close()
-
-
 def test_a_receiver_answering_garbage_backs_off_and_never_holds_up_other_channels(deployment, lab):
-    garbage = GarbageReceiver()
+    garbage = RawReceiver(reply=b"garbage\r\n\r\n")
     try:
         clock = Clock()
         worker = AlertWorker(deployment.store, settings_with(deployment, webhook_url=garbage.url,
