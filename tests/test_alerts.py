@@ -307,7 +307,8 @@ def test_a_hanging_channel_never_delays_recording(deployment, lab):
     from listeners.runner import Listeners
     hanging = RawReceiver(reply=None)
     settings = settings_with(deployment, webhook_url=hanging.url, timeout_seconds=30, poll_seconds=0.05)
-    listeners = Listeners(settings, deployment.store, log=lambda line: None, workers=[AlertWorker(deployment.store, settings)],
+    listeners = Listeners(settings, deployment.store, log=lambda line: None,
+                          workers=[AlertWorker(deployment.store, settings)],
                           listen={"dns": "127.0.0.1:0", "smtp": "off", "http": "off"})
     listeners.start()
     try:
@@ -372,3 +373,18 @@ def test_a_receiver_answering_garbage_backs_off_and_never_holds_up_other_channel
         assert worker.run_once() == {"sent": 0, "failed": 0}  # backing off, as for any other failure
     finally:
         garbage.close()
+
+
+def test_a_long_queue_for_a_dead_channel_never_starves_the_others(deployment, lab, monkeypatch):
+    from canary.alerts import worker as worker_module
+    monkeypatch.setattr(worker_module, "BATCH", 3)  # as if hundreds of alerts had queued for a dead webhook
+    settings = settings_with(deployment, webhook_url=f"http://127.0.0.1:{free_port()}/", jsonl_path="alerts.jsonl",
+                             throttle_seconds=0, timeout_seconds=1)
+    worker = AlertWorker(deployment.store, settings)
+    for _ in range(4):
+        touch(deployment.store, lab[0])
+    for _ in range(3):
+        worker.run_once()
+    assert len((deployment.settings.home / "alerts.jsonl").read_text().splitlines()) == 4
+    webhook = [d for d in deployment.store.alert_deliveries() if d["destination"] == "webhook"]
+    assert sorted(d["attempts"] for d in webhook) == [0, 0, 0, 1]  # one try, then it backs off; the rest wait
