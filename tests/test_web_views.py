@@ -192,3 +192,13 @@ def test_a_real_upload_is_scanned_attributed_and_reported(client, login, demo_la
     assert client.get(f"/report?canary={canary['id']}&format=md").status_code == 200
     assert client.get("/report?target=lims-prod&site=x").status_code == 400
     assert client.get("/report?target=nowhere").status_code == 404
+
+
+def test_numbers_too_big_for_the_database_are_not_found_or_refused(client, login, demo_lab):
+    login()
+    huge = "9" * 25
+    assert client.get(f"/canaries/{huge}").status_code == 404
+    assert client.get(f"/report?canary={huge}").status_code == 400
+    for path in (f"/contacts?page={huge}", f"/canaries/{demo_lab.leaked[0]}?page={huge}"):
+        assert client.get(path).status_code == 200, path
+    assert "bad canary" in client.get(f"/contacts?canary={huge}").text
