@@ -25,6 +25,9 @@ def test_an_email_is_summed_up_by_its_subject_as_the_smtp_listener_stores_it():
     email = {"channel": "smtp", "identifier": "x@y.canary.test",
              "details": {"stage": "data", "headers": {"subject": "Vos résultats\u202e", "from": "a@example.net"}}}
     assert contact_summary(email) == "Vos résultats\\u202e"
+    probe = {"channel": "smtp", "identifier": "x@y.canary.test",
+             "details": {"stage": "rcpt", "mail_from": "probe@example.net", "helo": "mx.example.net\u202e"}}
+    assert contact_summary(probe) == "rcpt from <probe@example.net> helo mx.example.net\\u202e"
     # An HTTP client choosing its own 'subject' header does not hide the path it asked for.
     request = {"channel": "http", "details": {"path": "/login", "headers": {"subject": "look here"}}}
     assert contact_summary(request) == "/login"
