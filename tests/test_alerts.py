@@ -388,3 +388,27 @@ def test_a_long_queue_for_a_dead_channel_never_starves_the_others(deployment, la
     assert len((deployment.settings.home / "alerts.jsonl").read_text().splitlines()) == 4
     webhook = [d for d in deployment.store.alert_deliveries() if d["destination"] == "webhook"]
     assert sorted(d["attempts"] for d in webhook) == [0, 0, 0, 1]  # one try, then it backs off; the rest wait
+
+
+def test_two_workers_on_one_deployment_send_each_alert_once(deployment, lab, receiver):
+    from canary.alerts.channels import WebhookChannel
+    settings = settings_with(deployment, webhook_url=receiver.url, throttle_seconds=0)
+    other = Deployment.open(deployment.settings.home)  # `canary alerts run` beside `canary serve`
+    second = AlertWorker(other.store, settings)
+
+    class SlowWebhook(WebhookChannel):
+        def send(self, alert):
+            if alert["canary_id"] == lab[0]:
+                second.deliver_due()  # the other worker polls while this one is still sending
+            super().send(alert)
+
+    first = AlertWorker(deployment.store, settings, channels={"webhook": SlowWebhook(receiver.url)})
+    try:
+        for canary_id in lab:
+            touch(deployment.store, canary_id)
+        first.queue_new_contacts()
+        first.deliver_due()
+        second.deliver_due()
+    finally:
+        other.close()
+    assert sorted(body["canary_id"] for body in receiver.bodies) == sorted(lab)  # each once

@@ -40,6 +40,8 @@ class AlertWorker:
         self.poll_seconds = float(config["poll_seconds"])
         self.retry_base = float(config["retry_base_seconds"])
         self.retry_max = float(config["retry_max_seconds"])
+        # How long a delivery being sent is left to this worker; one that crashed mid-send is retried after it.
+        self.lease = dt.timedelta(seconds=5 * float(config["timeout_seconds"]) + 10)
         self.deployment = settings["deployment"]["name"]
         self.public_url = settings["dashboard"]["public_url"]
         self._blocked_until: dict[str, dt.datetime] = {}
@@ -121,6 +123,8 @@ class AlertWorker:
             if self._blocked_until.get(destination, now) > now:
                 continue  # backing off: its queue waits
             for delivery in self.store.due_alert_deliveries(clock.format_time(now), destination, limit=BATCH):
+                if not self.store.claim_alert_delivery(delivery, clock.format_time(now + self.lease)):
+                    continue  # another worker (`canary alerts run` beside `canary serve`) is sending it
                 try:
                     channel.send(delivery["alert"])
                 except Exception as error:  # noqa: BLE001 - whatever a channel raises, only its own queue waits

@@ -65,6 +65,13 @@ class AlertStore:
             row["alert"] = json.loads(row["alert"])
         return rows
 
+    def claim_alert_delivery(self, delivery: dict, until: str) -> bool:
+        """Take a due delivery for sending until `until`; False when another worker took it first."""
+        with self.transaction():
+            taken = self.conn.execute("UPDATE alert_deliveries SET next_at = ? WHERE id = ? AND state = 'pending' "
+                                      "AND next_at = ?", (until, delivery["id"], delivery["next_at"]))
+            return taken.rowcount == 1
+
     def mark_alert_sent(self, delivery_id: int) -> None:
         with self.transaction():
             self.conn.execute("UPDATE alert_deliveries SET state = 'sent', attempts = attempts + 1, sent_at = ?, "
