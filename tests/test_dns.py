@@ -195,3 +195,38 @@ def test_pure_answer_with_a_memory_recorder():
                             "udp", authority, known.resolve)
     assert outcome.contact["canary_id"] == 7 and outcome.rcode == 0
     assert dns.message.from_wire(outcome.reply).authority[0].rdtype == dns.rdatatype.SOA  # NODATA: no AAAA
+
+
+class HeldRecorder(MemoryRecorder):
+    """A recorder whose commits wait until the test releases them."""
+
+    def __init__(self, known):
+        super().__init__(known)
+        self.held = []
+
+    def notify(self, contact, loop, callback):
+        self.record(contact)
+        self.held.append((loop, callback))
+
+    def release(self):
+        for loop, callback in self.held:
+            loop.call_soon_threadsafe(callback, None)
+
+
+def test_a_rate_limited_slip_waits_for_the_contact_to_be_stored_like_a_full_answer():
+    recorder = HeldRecorder([{"identifier_id": 1, "value": "abc.canary.test", "token_id": 1}])
+    server = DnsServer(Authority(zones=["canary.test"]), recorder, "127.0.0.1", 0, rrl_rate=1, rrl_slip=1).start()
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(0.3)
+            for _ in range(3):
+                sock.sendto(dns.message.make_query("abc.canary.test", "A").to_wire(), ("127.0.0.1", server.port))
+            with pytest.raises(TimeoutError):   # nothing is on disk yet: not even a TC goes out
+                sock.recv(4096)
+            assert len(recorder.contacts) == 3
+            recorder.release()
+            sock.settimeout(3)
+            replies = [dns.message.from_wire(sock.recv(4096)) for _ in range(3)]
+    finally:
+        server.stop()
+    assert sorted(bool(r.flags & dns.flags.TC) for r in replies) == [False, True, True]
