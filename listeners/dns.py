@@ -146,18 +146,21 @@ def _answer(data: bytes, source, transport: str, authority: Authority, resolve) 
     if flags & QR:
         return Outcome(None, unknown="response")                 # a response sent to us: drop
     opcode = (flags >> 11) & 0xF
-    if opcode != OPCODE.QUERY:
-        return _bare(query_id, flags, RCODE.NOTIMP, "opcode")   # before parsing: UPDATE bodies differ
     try:
         request = DNSRecord.parse(data)
-    except Exception:  # dnslib raises several kinds on garbage
-        return _bare(query_id, flags, RCODE.FORMERR, "malformed")
-    if qdcount != 1 or len(request.questions) != 1 or not _valid_name(request.q.qname):
-        return _bare(query_id, flags, RCODE.FORMERR, "malformed")
+    except Exception:  # dnslib raises several kinds on garbage (and on some UPDATE bodies)
+        return _bare(query_id, flags, RCODE.NOTIMP if opcode != OPCODE.QUERY else RCODE.FORMERR,
+                     "opcode" if opcode != OPCODE.QUERY else "malformed")
     opts = [rr for rr in request.ar if rr.rtype == QTYPE.OPT]
     if len(opts) > 1 or any(rr.rtype == QTYPE.OPT for rr in (*request.rr, *request.auth)):
         return _bare(query_id, flags, RCODE.FORMERR, "malformed")  # RFC 6891 6.1.1
     opt = opts[0] if opts else None
+    # A query with an OPT gets one back, even when refused (RFC 6891 7): without it a
+    # client concludes we do not speak EDNS.
+    if opcode != OPCODE.QUERY:
+        return _bare(query_id, flags, RCODE.NOTIMP, "opcode", opt)
+    if qdcount != 1 or len(request.questions) != 1 or not _valid_name(request.q.qname):
+        return _bare(query_id, flags, RCODE.FORMERR, "malformed", opt)
     q = request.q
     reply = _Reply(query_id, flags, wire.question(tuple(q.qname.label), q.qtype, q.qclass), opt, transport)
     if opt is not None and (opt.ttl >> 16) & 0xFF:
@@ -283,10 +286,11 @@ class _Reply:
         return Outcome(data, contact=contact, unknown=unknown, rcode=rcode, truncated=truncated)
 
 
-def _bare(query_id: int, flags: int, rcode: int, unknown: str) -> Outcome:
-    """A header-only answer for a message we cannot or will not read: same id, opcode and RD."""
+def _bare(query_id: int, flags: int, rcode: int, unknown: str, opt=None) -> Outcome:
+    """A header-only answer (and the query's OPT echoed) for a message we cannot or will not read."""
     answer_flags = QR | (flags & 0x7800) | (flags & RD) | rcode
-    data = HEADER.pack(query_id, answer_flags, 0, 0, 0, 0)
+    additional = [wire.opt_record(EDNS_UDP_SIZE, 0, bool(opt.ttl & 0x8000))] if opt is not None else []
+    data = HEADER.pack(query_id, answer_flags, 0, 0, 0, len(additional)) + b"".join(additional)
     return Outcome(data, unknown=unknown, rcode=rcode, truncated=data)
 
 

@@ -230,3 +230,16 @@ def test_a_rate_limited_slip_waits_for_the_contact_to_be_stored_like_a_full_answ
     finally:
         server.stop()
     assert sorted(bool(r.flags & dns.flags.TC) for r in replies) == [False, True, True]
+
+
+def test_notimp_and_formerr_echo_the_querys_opt(server):
+    """RFC 6891 7: a request with an OPT gets an OPT back, whatever the rcode (dig otherwise says 'retry with +noedns')."""
+    for use_edns in (0, False):
+        status = dns.message.make_query("canary.test", "SOA", use_edns=use_edns)
+        status.set_opcode(dns.opcode.STATUS)
+        notimp = dns.message.from_wire(udp_raw(server, status.to_wire()))
+        two = dns.message.make_query("canary.test", "SOA", use_edns=use_edns)
+        two.question.append(two.question[0])
+        formerr = dns.message.from_wire(udp_raw(server, two.to_wire()))
+        assert (notimp.rcode(), formerr.rcode()) == (dns.rcode.NOTIMP, dns.rcode.FORMERR)
+        assert notimp.edns == formerr.edns == (0 if use_edns is not False else -1)
