@@ -37,9 +37,20 @@ def make_contact(channel: str, resolved: dict, source: str | None, details: dict
         "token": resolved.get("token"),
         "site": resolved.get("site"),
         "target": resolved.get("target"),
-        "source": source,
-        "details": details,
+        "source": _storable(source),
+        "details": _storable(details),
     }
+
+
+def _storable(value):
+    """Attacker text made valid UTF-8: a lone surrogate (JSON's "\\ud800") is spelled out, not a failed commit."""
+    if isinstance(value, str):
+        return value if value.isascii() else value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_storable(item) for item in value]
+    return value
 
 
 class Recorder:

@@ -171,3 +171,15 @@ def test_twilio_signature_over_the_url_with_its_standard_port_is_accepted(deploy
         server.stop()
     assert [a.status_code for a in answers] == [200, 403, 403, 403]     # another port is another URL
     assert [c["channel"] for c in deployment.store.contacts()] == ["sms"]
+
+
+def test_a_lone_surrogate_in_a_signed_json_webhook_is_stored_spelled_out(served, deployment, issuer):
+    """JSON may escape a lone surrogate ("\\ud800") that UTF-8 cannot store: the contact must not be lost to it."""
+    phone = issuer.issue_token("phone")["value"]
+    secret = deployment.settings["webhooks"]["hmac_secret"]
+    body = ('{"channel": "sms", "from": "+3361234\\udc00", "to": "%s", "body": "\\ud800 colis"}' % phone).encode()
+    answer = requests.post(served + "/hooks/json", data=body, headers={"X-Canary-Signature": json_signature(secret, body)})
+    assert answer.status_code == 200
+    [contact] = deployment.store.contacts()
+    assert (contact["source"], contact["details"]["body"]) == ("+3361234\\udc00", "\\ud800 colis")
+    assert deployment.store.verify_evidence().ok
