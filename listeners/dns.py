@@ -20,6 +20,7 @@ from dnslib import CLASS, OPCODE, QTYPE, RCODE, DNSLabel, DNSRecord
 from canary import clock
 
 from . import dns_wire as wire
+from .recorder import host_port, make_contact
 
 Labels = tuple[bytes, ...]
 
@@ -182,7 +183,6 @@ def _answer(data: bytes, source, transport: str, authority: Authority, resolve) 
 
 def contact_details(request: DNSRecord, source: tuple[str, int], transport: str, resolved: dict) -> dict:
     """The contact a query for a known name makes: name as sent, type, transport, resolver, ECS."""
-    from .recorder import make_contact
     question = request.q
     details = {
         "qname": _name_text(question.qname),
@@ -197,7 +197,7 @@ def contact_details(request: DNSRecord, source: tuple[str, int], transport: str,
     subnet = client_subnet(request)
     if subnet:
         details["client_subnet"] = subnet
-    return make_contact("dns", resolved, f"{_host_port(source)}", details)
+    return make_contact("dns", resolved, host_port(*source[:2]), details)
 
 
 def contact_from_query(data: bytes, source: tuple[str, int], transport: str, authority: Authority,
@@ -298,7 +298,3 @@ def _name_text(name: DNSLabel) -> str:
     """The name as the resolver sent it (case kept); odd bytes escaped."""
     return ".".join(part.decode("ascii", "backslashreplace").replace(".", "\\.") for part in name.label) + "."
 
-
-def _host_port(source: tuple[str, int]) -> str:
-    host, port = source[0], source[1]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

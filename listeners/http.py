@@ -18,10 +18,10 @@ import urllib.parse
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from .dns import _labels, _plain, candidates
-from .recorder import make_contact
+from .recorder import host_port, make_contact
 
 log = logging.getLogger("canary.listeners.http")
 
@@ -122,7 +122,7 @@ def create_app(settings, recorder) -> Flask:
             address = forwarded.split(",")[-1].strip() or address
         port = request.environ.get("REMOTE_PORT")
         if port and address == request.remote_addr:
-            return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+            return host_port(address, port)
         return address
 
     def public_url() -> str:
@@ -210,10 +210,36 @@ def create_app(settings, recorder) -> Flask:
     return app
 
 
+class _BoundedThreadedServer(ThreadedWSGIServer):
+    """werkzeug's thread-per-connection server, with a bound on the threads: a flood of
+    idle connections costs at most `max_connections` threads; beyond, new ones are closed."""
+
+    def __init__(self, *args, max_connections: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._slots = threading.BoundedSemaphore(max_connections)
+
+    def process_request(self, request, client_address):
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
 class HttpServer:
     """The HTTP listener: werkzeug's threaded server around `create_app`, in a thread."""
 
-    def __init__(self, settings, recorder, host: str = "127.0.0.1", port: int = 8080, idle_seconds: float = 30):
+    def __init__(self, settings, recorder, host: str = "127.0.0.1", port: int = 8080, idle_seconds: float = 30,
+                 max_connections: int = 512):
         self.app = create_app(settings, recorder)
         # A socket timeout per connection: a client that connects and says nothing
         # (slowloris) holds its thread for `idle_seconds` at most.
@@ -225,8 +251,8 @@ class HttpServer:
         # where we want an OSError that `canary serve` reports in one line.
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         with socket.create_server((host, port), family=family) as listening:
-            self.server = make_server(host, port, self.app, threaded=True, request_handler=handler,
-                                      fd=listening.fileno())
+            self.server = _BoundedThreadedServer(host, port, self.app, handler, fd=listening.fileno(),
+                                                 max_connections=max_connections)
         self.port = self.server.socket.getsockname()[1]
         self._thread: threading.Thread | None = None
 

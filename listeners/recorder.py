@@ -24,6 +24,11 @@ log = logging.getLogger("canary.listeners")
 _STOP = object()
 
 
+def host_port(host, port) -> str:
+    """A contact's source as one string: '192.0.2.1:53', '[2001:db8::1]:53'."""
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
 def make_contact(channel: str, resolved: dict, source: str | None, details: dict,
                  time: str | None = None) -> dict:
     """A contact as `Store.record_contacts` takes it, plus the owner names a log line shows."""

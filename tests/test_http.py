@@ -183,3 +183,20 @@ def test_a_lone_surrogate_in_a_signed_json_webhook_is_stored_spelled_out(served,
     [contact] = deployment.store.contacts()
     assert (contact["source"], contact["details"]["body"]) == ("+3361234\\udc00", "\\ud800 colis")
     assert deployment.store.verify_evidence().ok
+
+
+def test_a_flood_of_idle_connections_holds_a_bounded_number_of_threads(deployment, recorder, issuer):
+    import socket
+    token = issuer.issue_token("dns")["token"]
+    server = HttpServer(deployment.settings, recorder, "127.0.0.1", 0, idle_seconds=30, max_connections=2).start()
+    try:
+        held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(2)]
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as third:
+            assert third.recv(1024) == b""                 # closed at once: no third thread
+        held[0].sendall(f"GET /{token} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        assert held[0].recv(1024).startswith(b"HTTP/1.1 200")
+        for conn in held:
+            conn.close()
+    finally:
+        server.stop()
+    assert len(deployment.store.contacts()) == 1
