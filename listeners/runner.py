@@ -46,6 +46,14 @@ def contact_line(contact: dict) -> str:
                     f"from {contact.get('source')}: {gist}")
 
 
+class EscapingFormatter(logging.Formatter):
+    """Log messages quote what clients sent (aiosmtpd logs an unknown SMTP command as is): spelled out, one line."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = one_line(record.message)
+        return super().formatMessage(record)
+
+
 class Listeners:
     """The recorder, the enabled listeners and extra workers, started and stopped as one."""
 

@@ -99,6 +99,26 @@ def test_sigterm_stops_cleanly_after_logging_each_contact(home, tokens):
     assert output.rstrip().endswith("stopped")
 
 
+def test_what_clients_send_reaches_the_serve_log_escaped(home, tokens):
+    """aiosmtpd logs an unknown command as sent: an ESC or a CR there must not reach the operator's terminal."""
+    process, ports = start_serve(home)
+    try:
+        with socket.create_connection(("127.0.0.1", ports["smtp"]), timeout=5) as conn:
+            replies = conn.makefile("rb")
+            replies.readline()
+            conn.sendall(b"\x1b[31mX\rERROR forged\r\nQUIT\r\n")
+            assert replies.readline().startswith(b"500") and replies.readline().startswith(b"221")
+            replies.close()
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    [warning] = [line for line in output.splitlines() if "unrecognised" in line]
+    assert warning.endswith("unrecognised: \\u001b[31MX\\u000dERROR")
+    assert "\x1b" not in output and "\r" not in output
+
+
 class Worker:
     def __init__(self):
         self.events = []
