@@ -1,12 +1,12 @@
 """The dashboard in headless Chromium (Debian's, driven by Playwright): what a person sees and does."""
 from __future__ import annotations
 
-import os
 import pathlib
 import threading
 import time
 
 import pytest
+from services import service_missing
 from werkzeug.serving import make_server
 
 from conftest import ADMIN_PASSWORD
@@ -20,9 +20,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        if os.environ.get("CANARY_ALLOW_SKIP"):
-            pytest.skip("no /usr/bin/chromium (apt-get install chromium)")
-        pytest.fail("no /usr/bin/chromium: run .ci/services.sh (apt-get install chromium)")
+        service_missing("no /usr/bin/chromium: run .ci/services.sh (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
