@@ -119,10 +119,11 @@ class DnsServer:
         if self._tcp_connections >= self.max_tcp_connections:
             writer.close()
             return
+        # Counted here, not when the task first runs: one loop turn may accept a whole backlog.
+        self._tcp_connections += 1
         self._track(self._serve_tcp(reader, writer), "tcp")
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._tcp_connections += 1
         source = writer.get_extra_info("peername")
         try:
             # Several queries per connection, each answered in order, until idle (RFC 7766 6.2.3).

@@ -243,3 +243,18 @@ def test_notimp_and_formerr_echo_the_querys_opt(server):
         formerr = dns.message.from_wire(udp_raw(server, two.to_wire()))
         assert (notimp.rcode(), formerr.rcode()) == (dns.rcode.NOTIMP, dns.rcode.FORMERR)
         assert notimp.edns == formerr.edns == (0 if use_edns is not False else -1)
+
+
+def test_tcp_connections_beyond_the_bound_are_closed_at_once(deployment, recorder, token):
+    server = DnsServer(Authority.from_settings(deployment.settings), recorder, "127.0.0.1", 0, rrl_rate=0,
+                       tcp_idle_seconds=30, max_tcp_connections=2).start()
+    try:
+        held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(2)]
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as third:
+            assert third.recv(1) == b""
+        assert dns.query.tcp(dns.message.make_query(token["value"], "A"), "127.0.0.1", port=server.port,
+                             timeout=5, sock=held[0]).answer
+        for conn in held:
+            conn.close()
+    finally:
+        server.stop()
