@@ -1,5 +1,6 @@
 """`canary target add` checks, then plant, check, retire, rotate and confirm as a user runs them."""
 import json
+import pathlib
 import sqlite3
 
 import pytest
@@ -153,3 +154,29 @@ def test_check_says_when_scripts_wait_for_a_dba(invoke, lab_db, tmp_path):
     invoke("confirm", "export")
     applied = invoke("check", "export").output
     assert "2 present, 0 missing, 0 altered" in applied and "pending" not in applied
+
+
+def test_confirm_script_confirms_only_the_canaries_of_the_script_applied(invoke, lab_db, tmp_path):
+    mapping = tmp_path / "export.toml"
+    mapping.write_text(MAPPING.read_text().replace("[host]\n", f'[host]\ndatabase = "{lab_db}"\n'))
+    out = tmp_path / "out"
+    out.mkdir()
+    invoke("site", "add", "Lab")
+    for name in ("export", "other"):
+        invoke("target", "add", name, "--site", "Lab", "--kind", "sql", "--location", str(out), "--mapping",
+               str(mapping))
+    first = json.loads(invoke("plant", "export", "--count", "2", "--seed", "4", "--json").output)
+    second = json.loads(invoke("plant", "export", "--count", "1", "--seed", "5", "--json").output)
+    applied = next(p for p in first["scripts"] if p.endswith(".postgresql.sql"))
+    conn = sqlite3.connect(lab_db)
+    conn.executescript(pathlib.Path(applied).read_text())     # the DBA applies the first script only
+    conn.close()
+    wrong = invoke("confirm", "other", "--script", applied, expect_exit=1)
+    assert "is not a plant script of target other" in wrong.output
+    assert "Confirmed 2 canaries in export" in invoke("confirm", "export", "--script", applied).output
+    assert "Nothing pending" in invoke("confirm", "export", "--script", applied).output
+    checked = invoke("check", "export").output
+    assert "2 present, 0 missing, 0 altered" in checked and "1 canaries pending" in checked
+    mysql = next(p for p in second["scripts"] if p.endswith(".mysql.sql"))
+    assert f"-- canaries: {second['canaries'][0]['canary']}\n" in pathlib.Path(mysql).read_text()
+    assert "`canary confirm export --script` with this file" in pathlib.Path(mysql).read_text()
