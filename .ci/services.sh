@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Services the test suite needs that a fresh machine lacks. Tests that need one skip
-# only when CANARY_ALLOW_SKIP is set; in CI they fail if it is missing.
+# Services the test suite needs that a fresh machine lacks (PostgreSQL, Chromium, the sqlite3
+# CLI). `make test` runs this when it runs as root; tests that need a missing service fail
+# when CI=true and skip otherwise.
 # Idempotent: on a machine that already has them this takes well under a second.
 set -euo pipefail
 

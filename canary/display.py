@@ -42,6 +42,13 @@ def detail_items(details: dict, prefix: str = "") -> list[tuple[str, object]]:
 def contact_summary(contact: dict) -> str:
     """One line saying what the contact was: the DNS question, email subject, HTTP request or caller."""
     details = contact.get("details") or {}
+    if contact.get("channel") == "smtp":
+        headers = details.get("headers")
+        if isinstance(headers, dict) and headers.get("subject"):
+            return visible(headers["subject"], 160)  # the SMTP listener keeps the subject among the message's headers
+        if details.get("stage") in ("rcpt", "vrfy"):  # a probe, no message: who sent it is what there is to say
+            return visible(f"{details['stage']} from <{details.get('mail_from') or ''}> helo {details.get('helo') or '?'}",
+                           160)
     for key in ("qname", "subject", "path", "request_line", "body", "from"):
         if details.get(key):
             return visible(details[key], 160)

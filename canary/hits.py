@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from . import clock
+from .display import visible
 from .store import Store
 
 
@@ -20,6 +21,11 @@ def hit_summary(contact: dict) -> dict:
         "details": contact["details"],
         "evidence_seq": contact["evidence_seq"],
     }
+
+
+def one_line(text) -> str:
+    """Attacker text made safe for one line of a log or a table: no line breaks, no terminal escapes."""
+    return visible(str(text).replace("\n", "\\n").replace("\t", "\\t"), None)
 
 
 def hits(store: Store, since: str | None = None) -> list[dict]:

@@ -7,6 +7,15 @@ from . import clock, listing
 from .store import Store
 
 STATES = ("planted", "missing", "retired", "registered")
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a bigger number in a URL is simply no such row
+
+
+def parse_id(text, what: str = "canary") -> int:
+    """A row id typed in a URL or flag; ValueError for anything but a number SQLite can hold."""
+    text = str(text).strip()
+    if not text.isdigit() or int(text) > MAX_ID:
+        raise ValueError(f"bad {what} {text!r}: expected its number")
+    return int(text)
 
 
 def targets_with_canaries(store: Store) -> list[dict]:
@@ -43,9 +52,7 @@ def contact_filters(channel=None, site=None, target=None, since=None, until=None
     """Filters from a query string or flags: empty values dropped, times parsed (ValueError names a bad one)."""
     filters = {"channel": channel or None, "site": site or None, "target": target or None}
     if canary:
-        if not str(canary).isdigit():
-            raise ValueError(f"bad canary {canary!r}: expected its number")
-        filters["canary_id"] = int(canary)
+        filters["canary_id"] = parse_id(canary)
     for name, value in (("since", since), ("until", until)):
         filters[name] = clock.format_time(clock.parse_time(value)) if value else None
     return filters

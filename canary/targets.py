@@ -9,7 +9,8 @@ from .settings import SettingsError
 TARGET_KINDS = ("manual", "sqlite", "postgresql", "sql", "csv")
 
 
-def check_target_config(kind: str, location: str | None, mapping: str | None) -> tuple[str | None, str | None, list[str]]:
+def check_target_config(kind: str, location: str | None, mapping: str | None,
+                        name: str = "new") -> tuple[str | None, str | None, list[str]]:
     """Check kind, location and mapping together; returns them (paths made absolute) and notes for the user.
 
     The mapping is checked against the target's schema when the target can be reached;
@@ -34,6 +35,10 @@ def check_target_config(kind: str, location: str | None, mapping: str | None) ->
     if kind == "postgresql":
         if not is_postgresql_dsn(location):
             raise SettingsError(f"--location {location!r} is not a PostgreSQL DSN (postgresql://... or 'dbname=...')")
+        if _dsn_has_password(location):
+            # The location is shown by `target list` and kept for good in the evidence log.
+            raise SettingsError("--location: keep the password out of the DSN (it would be stored and logged "
+                                "for good); put it in the canary user's ~/.pgpass or PGPASSFILE")
     else:
         path = pathlib.Path(location).expanduser().resolve()
         if kind == "sql" and not path.is_dir():
@@ -44,7 +49,7 @@ def check_target_config(kind: str, location: str | None, mapping: str | None) ->
     mapping = str(pathlib.Path(mapping).expanduser().resolve())
     loaded = load_mapping(mapping)
     try:
-        writer = open_writer({"name": "new", "kind": kind, "location": location}, loaded)
+        writer = open_writer({"name": name, "kind": kind, "location": location}, loaded)
     except PlantingError as error:
         if kind != "postgresql":
             raise
@@ -58,10 +63,21 @@ def check_target_config(kind: str, location: str | None, mapping: str | None) ->
     return location, mapping, notes
 
 
+def _dsn_has_password(dsn: str) -> bool:
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:  # pragma: no cover - depends on the installation
+        return False
+    try:
+        return bool(conninfo_to_dict(dsn).get("password"))
+    except Exception:  # noqa: BLE001 - a malformed DSN is reported when it is first used
+        return False
+
+
 def add_target(deployment: Deployment, name: str, site: str, *, kind: str = "manual",
                location: str | None = None, mapping: str | None = None, region: str | None = None) -> dict:
     """Record a new target of a site, after checking its kind, location, mapping and region."""
-    location, mapping, notes = check_target_config(kind, location, mapping)
+    location, mapping, notes = check_target_config(kind, location, mapping, name)
     if region is not None:
         from .patients import region_departments
         region_departments(region)  # raises ValueError naming an unknown region

@@ -20,6 +20,7 @@ from dnslib import CLASS, OPCODE, QTYPE, RCODE, DNSLabel, DNSRecord
 from canary import clock
 
 from . import dns_wire as wire
+from .recorder import host_port, make_contact
 
 Labels = tuple[bytes, ...]
 
@@ -146,18 +147,21 @@ def _answer(data: bytes, source, transport: str, authority: Authority, resolve) 
     if flags & QR:
         return Outcome(None, unknown="response")                 # a response sent to us: drop
     opcode = (flags >> 11) & 0xF
-    if opcode != OPCODE.QUERY:
-        return _bare(query_id, flags, RCODE.NOTIMP, "opcode")   # before parsing: UPDATE bodies differ
     try:
         request = DNSRecord.parse(data)
-    except Exception:  # dnslib raises several kinds on garbage
-        return _bare(query_id, flags, RCODE.FORMERR, "malformed")
-    if qdcount != 1 or len(request.questions) != 1 or not _valid_name(request.q.qname):
-        return _bare(query_id, flags, RCODE.FORMERR, "malformed")
+    except Exception:  # dnslib raises several kinds on garbage (and on some UPDATE bodies)
+        return _bare(query_id, flags, RCODE.NOTIMP if opcode != OPCODE.QUERY else RCODE.FORMERR,
+                     "opcode" if opcode != OPCODE.QUERY else "malformed")
     opts = [rr for rr in request.ar if rr.rtype == QTYPE.OPT]
     if len(opts) > 1 or any(rr.rtype == QTYPE.OPT for rr in (*request.rr, *request.auth)):
         return _bare(query_id, flags, RCODE.FORMERR, "malformed")  # RFC 6891 6.1.1
     opt = opts[0] if opts else None
+    # A query with an OPT gets one back, even when refused (RFC 6891 7): without it a
+    # client concludes we do not speak EDNS.
+    if opcode != OPCODE.QUERY:
+        return _bare(query_id, flags, RCODE.NOTIMP, "opcode", opt)
+    if qdcount != 1 or len(request.questions) != 1 or not _valid_name(request.q.qname):
+        return _bare(query_id, flags, RCODE.FORMERR, "malformed", opt)
     q = request.q
     reply = _Reply(query_id, flags, wire.question(tuple(q.qname.label), q.qtype, q.qclass), opt, transport)
     if opt is not None and (opt.ttl >> 16) & 0xFF:
@@ -179,7 +183,6 @@ def _answer(data: bytes, source, transport: str, authority: Authority, resolve) 
 
 def contact_details(request: DNSRecord, source: tuple[str, int], transport: str, resolved: dict) -> dict:
     """The contact a query for a known name makes: name as sent, type, transport, resolver, ECS."""
-    from .recorder import make_contact
     question = request.q
     details = {
         "qname": _name_text(question.qname),
@@ -194,7 +197,7 @@ def contact_details(request: DNSRecord, source: tuple[str, int], transport: str,
     subnet = client_subnet(request)
     if subnet:
         details["client_subnet"] = subnet
-    return make_contact("dns", resolved, f"{_host_port(source)}", details)
+    return make_contact("dns", resolved, host_port(*source[:2]), details)
 
 
 def contact_from_query(data: bytes, source: tuple[str, int], transport: str, authority: Authority,
@@ -283,10 +286,11 @@ class _Reply:
         return Outcome(data, contact=contact, unknown=unknown, rcode=rcode, truncated=truncated)
 
 
-def _bare(query_id: int, flags: int, rcode: int, unknown: str) -> Outcome:
-    """A header-only answer for a message we cannot or will not read: same id, opcode and RD."""
+def _bare(query_id: int, flags: int, rcode: int, unknown: str, opt=None) -> Outcome:
+    """A header-only answer (and the query's OPT echoed) for a message we cannot or will not read."""
     answer_flags = QR | (flags & 0x7800) | (flags & RD) | rcode
-    data = HEADER.pack(query_id, answer_flags, 0, 0, 0, 0)
+    additional = [wire.opt_record(EDNS_UDP_SIZE, 0, bool(opt.ttl & 0x8000))] if opt is not None else []
+    data = HEADER.pack(query_id, answer_flags, 0, 0, 0, len(additional)) + b"".join(additional)
     return Outcome(data, unknown=unknown, rcode=rcode, truncated=data)
 
 
@@ -294,7 +298,3 @@ def _name_text(name: DNSLabel) -> str:
     """The name as the resolver sent it (case kept); odd bytes escaped."""
     return ".".join(part.decode("ascii", "backslashreplace").replace(".", "\\.") for part in name.label) + "."
 
-
-def _host_port(source: tuple[str, int]) -> str:
-    host, port = source[0], source[1]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

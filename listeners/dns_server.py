@@ -11,7 +11,7 @@ import struct
 import threading
 
 from .dns import Authority, Outcome, answer_packet
-from .rrl import DROP, SLIP, RateLimiter
+from .rrl import SEND, SLIP, RateLimiter
 
 log = logging.getLogger("canary.listeners.dns")
 
@@ -119,10 +119,11 @@ class DnsServer:
         if self._tcp_connections >= self.max_tcp_connections:
             writer.close()
             return
+        # Counted here, not when the task first runs: one loop turn may accept a whole backlog.
+        self._tcp_connections += 1
         self._track(self._serve_tcp(reader, writer), "tcp")
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._tcp_connections += 1
         source = writer.get_extra_info("peername")
         try:
             # Several queries per connection, each answered in order, until idle (RFC 7766 6.2.3).
@@ -168,26 +169,24 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         if outcome.reply is None:
             return
         decision = server.limiter.decide(source[0])
-        if outcome.contact is not None:
-            if decision == DROP or decision == SLIP:
-                # Rate-limited answer, but the contact is still recorded in full.
-                server.recorder.submit(outcome.contact)
-            else:
-                transport, reply = self.transport, outcome.reply
+        reply = {SEND: outcome.reply, SLIP: outcome.truncated or outcome.reply}.get(decision)   # DROP: None
+        if outcome.contact is None:
+            if reply is not None:
+                self.transport.sendto(reply, source)
+            return
+        # A known name is recorded whatever the rate, and answered (even by a slip's bare TC)
+        # only once its contact is on disk.
+        if reply is None:
+            server.recorder.submit(outcome.contact)
+            return
+        transport = self.transport
 
-                def answer(error):
-                    if error is None:
-                        transport.sendto(reply, source)
-                    else:
-                        log.error("could not store a DNS contact (%s); not answering", error)
-                server.recorder.notify(outcome.contact, asyncio.get_running_loop(), answer)
-                return
-        if decision == DROP:
-            return
-        if decision == SLIP:
-            self.transport.sendto(outcome.truncated or outcome.reply, source)
-            return
-        self.transport.sendto(outcome.reply, source)
+        def answer(error):
+            if error is None:
+                transport.sendto(reply, source)
+            else:
+                log.error("could not store a DNS contact (%s); not answering", error)
+        server.recorder.notify(outcome.contact, asyncio.get_running_loop(), answer)
 
     def error_received(self, exc) -> None:  # ICMP unreachable from a spoofed source: ignore
         pass

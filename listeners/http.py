@@ -14,12 +14,14 @@ import json
 import logging
 import socket
 import threading
+import urllib.parse
 
 from flask import Flask, Response, request
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from .dns import _labels, _plain, candidates
-from .recorder import make_contact
+from .recorder import host_port, make_contact
 
 log = logging.getLogger("canary.listeners.http")
 
@@ -64,6 +66,27 @@ def twilio_signature(auth_token: str, url: str, params: dict[str, list[str]]) ->
     return base64.b64encode(digest).decode("ascii")
 
 
+def twilio_signature_valid(auth_token: str, url: str, params: dict[str, list[str]], given: str) -> bool:
+    """Whether `given` signs this request, checked as Twilio's own libraries do: the URL with and without its port.
+
+    Twilio's side is inconsistent about writing the standard port (":443") into the URL it
+    signs, so its helper libraries accept either form; so do we, or real SMS would be refused.
+    """
+    parts = urllib.parse.urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    if parts.port is not None:
+        other = host[:host.rindex(":")]
+    else:
+        other = f"{host}:{443 if parts.scheme == 'https' else 80}"
+    urls = [url, urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc[:len(parts.netloc) - len(host)] + other))]
+    return any(_same(given, twilio_signature(auth_token, candidate, params)) for candidate in urls)
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison that takes any header text (compare_digest refuses non-ASCII str)."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("ascii"))
+
+
 def json_signature(secret: str, body: bytes) -> str:
     """X-Canary-Signature of the generic JSON webhook: 'sha256=' + hex HMAC-SHA256 of the raw body."""
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
@@ -99,7 +122,7 @@ def create_app(settings, recorder) -> Flask:
             address = forwarded.split(",")[-1].strip() or address
         port = request.environ.get("REMOTE_PORT")
         if port and address == request.remote_addr:
-            return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+            return host_port(address, port)
         return address
 
     def public_url() -> str:
@@ -121,7 +144,7 @@ def create_app(settings, recorder) -> Flask:
         token = hooks["twilio_auth_token"]
         params = request.form.to_dict(flat=False)
         given = request.headers.get("X-Twilio-Signature", "")
-        if not token or not hmac.compare_digest(given, twilio_signature(token, public_url(), params)):
+        if not token or not twilio_signature_valid(token, public_url(), params, given):
             return refuse("bad X-Twilio-Signature")
         form = request.form
         channel = "sms" if kind == "sms" else "call"
@@ -142,7 +165,7 @@ def create_app(settings, recorder) -> Flask:
         secret = hooks["hmac_secret"]
         body = request.get_data(cache=True)
         given = request.headers.get(JSON_SIGNATURE_HEADER, "")
-        if not secret or not hmac.compare_digest(given, json_signature(secret, body)):
+        if not secret or not _same(given, json_signature(secret, body)):
             return refuse(f"bad {JSON_SIGNATURE_HEADER}")
         try:
             event = json.loads(body)
@@ -163,9 +186,12 @@ def create_app(settings, recorder) -> Flask:
             recorder.record(contact)
         return Response('{"ok": true}\n', 200, mimetype="application/json")
 
-    @app.route("/", defaults={"path": ""}, methods=["GET", "HEAD", "POST", "PUT", "OPTIONS"])
-    @app.route("/<path:path>", methods=["GET", "HEAD", "POST", "PUT", "OPTIONS"])
-    def token_url(path):
+    # Every other request is a possible token URL, whatever its method, and whatever its
+    # path holds: werkzeug's <path> converter does not match a newline, so the catch-all
+    # is the error handler of "no route" and "not this method", not a route.
+    @app.errorhandler(NotFound)
+    @app.errorhandler(MethodNotAllowed)
+    def token_url(_error):
         resolved = recorder.resolve(url_candidates(request.host, request.path, zones))
         if resolved is None:
             recorder.count_unknown("http", "path")
@@ -184,20 +210,49 @@ def create_app(settings, recorder) -> Flask:
     return app
 
 
+class _BoundedThreadedServer(ThreadedWSGIServer):
+    """werkzeug's thread-per-connection server, with a bound on the threads: a flood of
+    idle connections costs at most `max_connections` threads; beyond, new ones are closed."""
+
+    def __init__(self, *args, max_connections: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._slots = threading.BoundedSemaphore(max_connections)
+
+    def process_request(self, request, client_address):
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
 class HttpServer:
     """The HTTP listener: werkzeug's threaded server around `create_app`, in a thread."""
 
-    def __init__(self, settings, recorder, host: str = "127.0.0.1", port: int = 8080, idle_seconds: float = 30):
+    def __init__(self, settings, recorder, host: str = "127.0.0.1", port: int = 8080, idle_seconds: float = 30,
+                 max_connections: int = 512):
         self.app = create_app(settings, recorder)
         # A socket timeout per connection: a client that connects and says nothing
         # (slowloris) holds its thread for `idle_seconds` at most.
-        handler = type("IdleLimitedHandler", (WSGIRequestHandler,), {"timeout": idle_seconds})
+        # No "Server: Werkzeug/... Python/..." either: a tracking pixel served by a Python
+        # development server is exactly the oddity a careful thief looks for.
+        handler = type("IdleLimitedHandler", (WSGIRequestHandler,),
+                       {"timeout": idle_seconds, "version_string": lambda self: "httpd"})
         # We bind the socket ourselves: on a busy port werkzeug would print and sys.exit(),
         # where we want an OSError that `canary serve` reports in one line.
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         with socket.create_server((host, port), family=family) as listening:
-            self.server = make_server(host, port, self.app, threaded=True, request_handler=handler,
-                                      fd=listening.fileno())
+            self.server = _BoundedThreadedServer(host, port, self.app, handler, fd=listening.fileno(),
+                                                 max_connections=max_connections)
         self.port = self.server.socket.getsockname()[1]
         self._thread: threading.Thread | None = None
 

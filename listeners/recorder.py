@@ -24,6 +24,11 @@ log = logging.getLogger("canary.listeners")
 _STOP = object()
 
 
+def host_port(host, port) -> str:
+    """A contact's source as one string: '192.0.2.1:53', '[2001:db8::1]:53'."""
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
 def make_contact(channel: str, resolved: dict, source: str | None, details: dict,
                  time: str | None = None) -> dict:
     """A contact as `Store.record_contacts` takes it, plus the owner names a log line shows."""
@@ -37,9 +42,20 @@ def make_contact(channel: str, resolved: dict, source: str | None, details: dict
         "token": resolved.get("token"),
         "site": resolved.get("site"),
         "target": resolved.get("target"),
-        "source": source,
-        "details": details,
+        "source": _storable(source),
+        "details": _storable(details),
     }
+
+
+def _storable(value):
+    """Attacker text made valid UTF-8: a lone surrogate (JSON's "\\ud800") is spelled out, not a failed commit."""
+    if isinstance(value, str):
+        return value if value.isascii() else value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_storable(item) for item in value]
+    return value
 
 
 class Recorder:

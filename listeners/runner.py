@@ -7,6 +7,7 @@ import sys
 import threading
 from typing import Callable, Protocol
 
+from canary.hits import one_line
 from canary.settings import parse_listen
 from canary.store import Store
 
@@ -27,7 +28,11 @@ class Worker(Protocol):
 
 
 def contact_line(contact: dict) -> str:
-    """One log line per contact: when, channel, identifier, owner, source and the gist."""
+    """One log line per contact: when, channel, identifier, owner, source and the gist.
+
+    Names, paths, hosts, callers and bodies come from whoever made the contact: a newline
+    there would forge a second contact line, an ESC would rewrite the operator's terminal.
+    """
     owner = (f"canary {contact['canary_id']} ({contact.get('site') or '-'}/{contact.get('target') or '-'})"
              if contact.get("canary_id") else f"token {contact.get('token') or contact.get('token_id')}")
     details = contact.get("details") or {}
@@ -37,8 +42,16 @@ def contact_line(contact: dict) -> str:
             "sms": lambda: f"to {details.get('to')}: {details.get('body', '')[:60]!r}",
             "call": lambda: f"call to {details.get('to')} ({details.get('CallStatus') or details.get('provider')})",
             }.get(contact["channel"], lambda: "")()
-    return (f"{contact['time']} {contact['channel']} {contact['identifier']} {owner} "
-            f"from {contact.get('source')}: {gist}")
+    return one_line(f"{contact['time']} {contact['channel']} {contact['identifier']} {owner} "
+                    f"from {contact.get('source')}: {gist}")
+
+
+class EscapingFormatter(logging.Formatter):
+    """Log messages quote what clients sent (aiosmtpd logs an unknown SMTP command as is): spelled out, one line."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = one_line(record.message)
+        return super().formatMessage(record)
 
 
 class Listeners:

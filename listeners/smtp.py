@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from canary import clock
 from canary.identifiers import IdentifierError, normalise_email
 
-from .recorder import make_contact
+from .recorder import host_port, make_contact
 
 log = logging.getLogger("canary.listeners.smtp")
 
@@ -38,7 +38,7 @@ def _clean(text) -> str | None:
 
 def _peer(peer) -> str:
     if isinstance(peer, (tuple, list)) and len(peer) >= 2:
-        return f"[{peer[0]}]:{peer[1]}" if ":" in str(peer[0]) else f"{peer[0]}:{peer[1]}"
+        return host_port(peer[0], peer[1])
     return _clean(peer) or "unknown"
 
 

@@ -10,6 +10,7 @@ from canary.deployment import Deployment, init_deployment
 ZONE = "canary.test"
 
 
+
 @pytest.fixture
 def home(tmp_path):
     """An initialised deployment directory, zone canary.test, fiction phone ranges."""

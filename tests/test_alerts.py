@@ -231,7 +231,8 @@ def test_background_worker_delivers_and_stops(deployment, lab, receiver):
 def test_email_through_a_relay(deployment, lab, smtp_sink):
     settings = settings_with(deployment, smtp_relay=smtp_sink.relay, email_from="canary@example.org",
                              email_to="soc@example.org, dpo@example.org")
-    touch(deployment.store, lab[0], channel="smtp", details={"subject": "Résultats\r\nBcc: victim@example.net"})
+    touch(deployment.store, lab[0], channel="smtp",  # the SMTP listener's shape: the subject among the headers
+          details={"stage": "data", "headers": {"subject": "Résultats\r\nBcc: victim@example.net"}})
     assert AlertWorker(deployment.store, settings).run_once() == {"sent": 1, "failed": 0}
     envelope = smtp_sink.envelopes[0]
     assert envelope.rcpt_tos == ["soc@example.org", "dpo@example.org"]
@@ -239,6 +240,7 @@ def test_email_through_a_relay(deployment, lab, smtp_sink):
     assert message["Subject"] == f"[canary] canary {lab[0]} (Maëlle Guillou) touched via smtp (Labo Rennes Nord / lims-prod)"
     assert message["Bcc"] is None  # attacker text never reaches the headers
     assert f"https://canary.example.org/canaries/{lab[0]}" in message.get_content()
+    assert "What: Résultats\\u000d Bcc: victim@example.net" in message.get_content()  # the subject, as inert text
 
 
 def test_slack_text_is_escaped(deployment, lab, receiver):
@@ -265,14 +267,62 @@ def test_half_configured_email_is_a_clear_error(deployment):
         AlertWorker(deployment.store, settings_with(deployment, email_to="soc@example.org"))
 
 
-def test_a_dead_channel_never_blocks_recording(deployment, lab):
-    # Nothing listens on this port: every delivery fails, contacts are still stored at once.
-    settings = settings_with(deployment, webhook_url=f"http://127.0.0.1:{free_port()}/", timeout_seconds=1)
-    worker = AlertWorker(deployment.store, settings)
-    touch(deployment.store, lab[0])
-    assert worker.run_once()["failed"] == 1
-    touch(deployment.store, lab[1])
-    assert len(deployment.store.contacts()) == 2
+class RawReceiver:
+    """A misbehaving 'receiver' on 127.0.0.1: it answers every request with `reply` (bytes that are not
+    HTTP), or with None accepts connections and never answers until closed."""
+
+    def __init__(self, reply: bytes | None):
+        self.reply = reply
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen()
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/hook"
+        self.connected = threading.Event()
+        self.connections = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections.append(connection)
+            self.connected.set()
+            if self.reply is not None:
+                connection.recv(65536)
+                connection.sendall(self.reply)
+                connection.close()
+
+    def close(self):
+        for connection in self.connections:
+            connection.close()
+        self.server.close()
+
+
+def test_a_hanging_channel_never_delays_recording(deployment, lab):
+    import dns.message
+    import dns.query
+
+    from listeners.runner import Listeners
+    hanging = RawReceiver(reply=None)
+    settings = settings_with(deployment, webhook_url=hanging.url, timeout_seconds=30, poll_seconds=0.05)
+    listeners = Listeners(settings, deployment.store, log=lambda line: None,
+                          workers=[AlertWorker(deployment.store, settings)],
+                          listen={"dns": "127.0.0.1:0", "smtp": "off", "http": "off"})
+    listeners.start()
+    try:
+        port = listeners.servers["dns"].port
+        dns.query.udp(dns.message.make_query("aaalabel01.canary.test", "A"), "127.0.0.1", port=port, timeout=5)
+        assert hanging.connected.wait(10)  # the worker is now stuck in the webhook for up to 30 s
+        # While it hangs, the listener answers (after storing) as fast as ever.
+        reply = dns.query.udp(dns.message.make_query("bbblabel02.canary.test", "A"), "127.0.0.1", port=port, timeout=5)
+        assert reply.answer
+        assert [c["canary_id"] for c in deployment.store.contacts()] == lab
+        assert not [d for d in deployment.store.alert_deliveries() if d["state"] == "sent"]
+    finally:
+        hanging.close()  # the webhook call fails now, so the worker stops at once
+        listeners.stop()
 
 
 def test_worker_for_a_deployment_without_channels_starts_as_a_no_op(deployment):
@@ -305,3 +355,60 @@ def test_a_webhook_url_that_is_not_http_is_refused(deployment):
     from canary.settings import SettingsError
     with pytest.raises(SettingsError, match="alerts.slack_url must be an http"):
         AlertWorker(deployment.store, settings_with(deployment, slack_url="file:///etc/passwd"))
+
+
+def test_a_receiver_answering_garbage_backs_off_and_never_holds_up_other_channels(deployment, lab):
+    garbage = RawReceiver(reply=b"garbage\r\n\r\n")
+    try:
+        clock = Clock()
+        worker = AlertWorker(deployment.store, settings_with(deployment, webhook_url=garbage.url,
+                                                             jsonl_path="alerts.jsonl"), now=clock)
+        touch(deployment.store, lab[0])
+        assert worker.run_once() == {"sent": 1, "failed": 1}
+        assert [json.loads(line)["canary_id"] for line in
+                (deployment.settings.home / "alerts.jsonl").read_text().splitlines()] == [lab[0]]
+        webhook = next(d for d in deployment.store.alert_deliveries() if d["destination"] == "webhook")
+        assert (webhook["state"], webhook["attempts"]) == ("pending", 1)
+        assert "bad HTTP reply" in webhook["last_error"]
+        assert worker.run_once() == {"sent": 0, "failed": 0}  # backing off, as for any other failure
+    finally:
+        garbage.close()
+
+
+def test_a_long_queue_for_a_dead_channel_never_starves_the_others(deployment, lab, monkeypatch):
+    from canary.alerts import worker as worker_module
+    monkeypatch.setattr(worker_module, "BATCH", 3)  # as if hundreds of alerts had queued for a dead webhook
+    settings = settings_with(deployment, webhook_url=f"http://127.0.0.1:{free_port()}/", jsonl_path="alerts.jsonl",
+                             throttle_seconds=0, timeout_seconds=1)
+    worker = AlertWorker(deployment.store, settings)
+    for _ in range(4):
+        touch(deployment.store, lab[0])
+    for _ in range(3):
+        worker.run_once()
+    assert len((deployment.settings.home / "alerts.jsonl").read_text().splitlines()) == 4
+    webhook = [d for d in deployment.store.alert_deliveries() if d["destination"] == "webhook"]
+    assert sorted(d["attempts"] for d in webhook) == [0, 0, 0, 1]  # one try, then it backs off; the rest wait
+
+
+def test_two_workers_on_one_deployment_send_each_alert_once(deployment, lab, receiver):
+    from canary.alerts.channels import WebhookChannel
+    settings = settings_with(deployment, webhook_url=receiver.url, throttle_seconds=0)
+    other = Deployment.open(deployment.settings.home)  # `canary alerts run` beside `canary serve`
+    second = AlertWorker(other.store, settings)
+
+    class SlowWebhook(WebhookChannel):
+        def send(self, alert):
+            if alert["canary_id"] == lab[0]:
+                second.deliver_due()  # the other worker polls while this one is still sending
+            super().send(alert)
+
+    first = AlertWorker(deployment.store, settings, channels={"webhook": SlowWebhook(receiver.url)})
+    try:
+        for canary_id in lab:
+            touch(deployment.store, canary_id)
+        first.queue_new_contacts()
+        first.deliver_due()
+        second.deliver_due()
+    finally:
+        other.close()
+    assert sorted(body["canary_id"] for body in receiver.bodies) == sorted(lab)  # each once

@@ -1,5 +1,6 @@
 """`canary target add` checks, then plant, check, retire, rotate and confirm as a user runs them."""
 import json
+import pathlib
 import sqlite3
 
 import pytest
@@ -22,6 +23,10 @@ def lims(invoke, lab_db):
     (["--kind", "sqlite"], "a sqlite target needs --location"),
     (["--kind", "sqlite", "--location", "/nonexistent.db", "--mapping", str(MAPPING)], "no such file"),
     (["--kind", "postgresql", "--location", "lab.db", "--mapping", str(MAPPING)], "not a PostgreSQL DSN"),
+    (["--kind", "postgresql", "--location", "postgresql://lab:s3cret@127.0.0.1/lab", "--mapping", str(MAPPING)],
+     "keep the password out of the DSN"),
+    (["--kind", "postgresql", "--location", "dbname=lab password=s3cret", "--mapping", str(MAPPING)],
+     "keep the password out of the DSN"),
     (["--kind", "sql", "--location", "/nonexistent-dir", "--mapping", str(MAPPING)], "not a directory"),
     (["--kind", "sqlite", "--location", "LAB"], "needs --mapping"),
     (["--kind", "manual", "--mapping", str(MAPPING)], "a manual target has no mapping"),
@@ -30,7 +35,7 @@ def test_target_add_refuses_what_cannot_be_planted(invoke, lab_db, args, message
     invoke("site", "add", "Lab")
     args = [str(lab_db) if a == "LAB" else a for a in args]
     result = invoke("target", "add", "t", "--site", "Lab", *args, expect_exit=1)
-    assert message in result.output and "Traceback" not in result.output
+    assert message in result.output and "Traceback" not in result.output and "s3cret" not in result.output
     assert json.loads(invoke("target", "list", "--json").output) == []
 
 
@@ -113,3 +118,65 @@ def test_a_script_target_without_a_readable_copy_cannot_be_checked(invoke, tmp_p
     result = invoke("plant", "export", expect_exit=1)
     assert "patient.ipp: cannot learn the host's key scheme" in result.output
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_an_unreachable_postgresql_target_is_named_in_every_error(invoke):
+    import socket
+    with socket.socket() as probe:            # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dsn = f"postgresql://canary@127.0.0.1:{port}/lab"
+    invoke("site", "add", "Lab")
+    added = invoke("target", "add", "lims-pg", "--site", "Lab", "--kind", "postgresql", "--location", dsn,
+                   "--mapping", str(MAPPING))
+    assert "mapping not checked against the schema: target lims-pg: postgresql target: cannot connect" in added.output
+    for command in (["plant", "lims-pg"], ["check", "lims-pg"], ["rotate"]):
+        result = invoke(*command, expect_exit=1)
+        assert "lims-pg: postgresql target: cannot connect" in result.output and "Traceback" not in result.output
+        assert len([line for line in result.output.splitlines() if "cannot connect" in line]) == 1
+    assert json.loads(invoke("target", "list", "--json").output)[0]["canaries"] == 0
+
+
+def test_check_says_when_scripts_wait_for_a_dba(invoke, lab_db, tmp_path):
+    mapping = tmp_path / "export.toml"
+    mapping.write_text(MAPPING.read_text().replace("[host]\n", f'[host]\ndatabase = "{lab_db}"\n'))
+    (tmp_path / "out").mkdir()
+    invoke("site", "add", "Lab")
+    invoke("target", "add", "export", "--site", "Lab", "--kind", "sql", "--location", str(tmp_path / "out"),
+           "--mapping", str(mapping))
+    invoke("plant", "export", "--count", "2", "--seed", "3")
+    waiting = invoke("check", "export").output
+    assert "0 canaries planted" in waiting and "2 canaries pending" in waiting and "canary confirm export" in waiting
+    script = next((tmp_path / "out").glob("*.postgresql.sql"))
+    conn = sqlite3.connect(lab_db)
+    conn.executescript(script.read_text())
+    conn.close()
+    invoke("confirm", "export")
+    applied = invoke("check", "export").output
+    assert "2 present, 0 missing, 0 altered" in applied and "pending" not in applied
+
+
+def test_confirm_script_confirms_only_the_canaries_of_the_script_applied(invoke, lab_db, tmp_path):
+    mapping = tmp_path / "export.toml"
+    mapping.write_text(MAPPING.read_text().replace("[host]\n", f'[host]\ndatabase = "{lab_db}"\n'))
+    out = tmp_path / "out"
+    out.mkdir()
+    invoke("site", "add", "Lab")
+    for name in ("export", "other"):
+        invoke("target", "add", name, "--site", "Lab", "--kind", "sql", "--location", str(out), "--mapping",
+               str(mapping))
+    first = json.loads(invoke("plant", "export", "--count", "2", "--seed", "4", "--json").output)
+    second = json.loads(invoke("plant", "export", "--count", "1", "--seed", "5", "--json").output)
+    applied = next(p for p in first["scripts"] if p.endswith(".postgresql.sql"))
+    conn = sqlite3.connect(lab_db)
+    conn.executescript(pathlib.Path(applied).read_text())     # the DBA applies the first script only
+    conn.close()
+    wrong = invoke("confirm", "other", "--script", applied, expect_exit=1)
+    assert "is not a plant script of target other" in wrong.output
+    assert "Confirmed 2 canaries in export" in invoke("confirm", "export", "--script", applied).output
+    assert "Nothing pending" in invoke("confirm", "export", "--script", applied).output
+    checked = invoke("check", "export").output
+    assert "2 present, 0 missing, 0 altered" in checked and "1 canaries pending" in checked
+    mysql = next(p for p in second["scripts"] if p.endswith(".mysql.sql"))
+    assert f"-- canaries: {second['canaries'][0]['canary']}\n" in pathlib.Path(mysql).read_text()
+    assert "`canary confirm export --script` with this file" in pathlib.Path(mysql).read_text()

@@ -195,3 +195,66 @@ def test_pure_answer_with_a_memory_recorder():
                             "udp", authority, known.resolve)
     assert outcome.contact["canary_id"] == 7 and outcome.rcode == 0
     assert dns.message.from_wire(outcome.reply).authority[0].rdtype == dns.rdatatype.SOA  # NODATA: no AAAA
+
+
+class HeldRecorder(MemoryRecorder):
+    """A recorder whose commits wait until the test releases them."""
+
+    def __init__(self, known):
+        super().__init__(known)
+        self.held = []
+
+    def notify(self, contact, loop, callback):
+        self.record(contact)
+        self.held.append((loop, callback))
+
+    def release(self):
+        for loop, callback in self.held:
+            loop.call_soon_threadsafe(callback, None)
+
+
+def test_a_rate_limited_slip_waits_for_the_contact_to_be_stored_like_a_full_answer():
+    recorder = HeldRecorder([{"identifier_id": 1, "value": "abc.canary.test", "token_id": 1}])
+    server = DnsServer(Authority(zones=["canary.test"]), recorder, "127.0.0.1", 0, rrl_rate=1, rrl_slip=1).start()
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(0.3)
+            for _ in range(3):
+                sock.sendto(dns.message.make_query("abc.canary.test", "A").to_wire(), ("127.0.0.1", server.port))
+            with pytest.raises(TimeoutError):   # nothing is on disk yet: not even a TC goes out
+                sock.recv(4096)
+            assert len(recorder.contacts) == 3
+            recorder.release()
+            sock.settimeout(3)
+            replies = [dns.message.from_wire(sock.recv(4096)) for _ in range(3)]
+    finally:
+        server.stop()
+    assert sorted(bool(r.flags & dns.flags.TC) for r in replies) == [False, True, True]
+
+
+def test_notimp_and_formerr_echo_the_querys_opt(server):
+    """RFC 6891 7: a request with an OPT gets an OPT back, whatever the rcode (dig otherwise says 'retry with +noedns')."""
+    for use_edns in (0, False):
+        status = dns.message.make_query("canary.test", "SOA", use_edns=use_edns)
+        status.set_opcode(dns.opcode.STATUS)
+        notimp = dns.message.from_wire(udp_raw(server, status.to_wire()))
+        two = dns.message.make_query("canary.test", "SOA", use_edns=use_edns)
+        two.question.append(two.question[0])
+        formerr = dns.message.from_wire(udp_raw(server, two.to_wire()))
+        assert (notimp.rcode(), formerr.rcode()) == (dns.rcode.NOTIMP, dns.rcode.FORMERR)
+        assert notimp.edns == formerr.edns == (0 if use_edns is not False else -1)
+
+
+def test_tcp_connections_beyond_the_bound_are_closed_at_once(deployment, recorder, token):
+    server = DnsServer(Authority.from_settings(deployment.settings), recorder, "127.0.0.1", 0, rrl_rate=0,
+                       tcp_idle_seconds=30, max_tcp_connections=2).start()
+    try:
+        held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(2)]
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as third:
+            assert third.recv(1) == b""
+        assert dns.query.tcp(dns.message.make_query(token["value"], "A"), "127.0.0.1", port=server.port,
+                             timeout=5, sock=held[0]).answer
+        for conn in held:
+            conn.close()
+    finally:
+        server.stop()

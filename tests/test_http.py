@@ -138,3 +138,65 @@ def test_a_silent_connection_is_closed_after_the_idle_time(deployment, recorder)
             assert conn.recv(1024) == b""
     finally:
         server.stop()
+
+
+def test_any_method_and_any_path_bytes_to_a_token_url_are_recorded(served, deployment, issuer):
+    """A newline in the path or an unusual method must not turn a contact into a silent 404."""
+    token = issuer.issue_token("dns")["token"]
+    answers = [requests.get(f"{served}/{token}/%0aline%0d%1b[31m"), requests.delete(f"{served}/{token}"),
+               requests.patch(f"{served}/{token}"), requests.request("PROPFIND", f"{served}/{token}")]
+    assert [a.status_code for a in answers] == [200] * 4
+    assert all("werkzeug" not in a.headers.get("Server", "").lower() + a.text.lower() for a in answers)
+    contacts = deployment.store.contacts(token=token)
+    assert [c["details"]["method"] for c in contacts] == ["GET", "DELETE", "PATCH", "PROPFIND"]
+    assert contacts[0]["details"]["path"] == f"/{token}/\nline\r\x1b[31m"
+    missing = requests.request("PROPFIND", f"{served}/nothing/%0a")
+    assert missing.status_code == 404 and missing.text == "Not Found\n"
+
+
+def test_twilio_signature_over_the_url_with_its_standard_port_is_accepted(deployment, recorder, issuer):
+    """Twilio sometimes signs "https://host:443/..." for a webhook configured as "https://host/...": its libraries accept both."""
+    phone = issuer.issue_token("phone")["value"]
+    settings = Settings.load(deployment.settings.home,
+                             overrides={"webhooks": {"public_url": "https://hooks.canary.test"}})
+    server, base = start(settings, recorder)
+    token = settings["webhooks"]["twilio_auth_token"]
+    params = {"From": "+33612345678", "To": phone, "Body": "colis"}
+    try:
+        answers = [twilio_post(base, "/hooks/twilio/sms", token, params, public="https://hooks.canary.test:443"),
+                   twilio_post(base, "/hooks/twilio/sms", token, params, public="https://hooks.canary.test:8443"),
+                   requests.post(base + "/hooks/twilio/sms", data=params, headers={"X-Twilio-Signature": "é"}),
+                   requests.post(base + "/hooks/json", data=b"{}", headers={"X-Canary-Signature": "sha256=é"})]
+    finally:
+        server.stop()
+    assert [a.status_code for a in answers] == [200, 403, 403, 403]     # another port is another URL
+    assert [c["channel"] for c in deployment.store.contacts()] == ["sms"]
+
+
+def test_a_lone_surrogate_in_a_signed_json_webhook_is_stored_spelled_out(served, deployment, issuer):
+    """JSON may escape a lone surrogate ("\\ud800") that UTF-8 cannot store: the contact must not be lost to it."""
+    phone = issuer.issue_token("phone")["value"]
+    secret = deployment.settings["webhooks"]["hmac_secret"]
+    body = ('{"channel": "sms", "from": "+3361234\\udc00", "to": "%s", "body": "\\ud800 colis"}' % phone).encode()
+    answer = requests.post(served + "/hooks/json", data=body, headers={"X-Canary-Signature": json_signature(secret, body)})
+    assert answer.status_code == 200
+    [contact] = deployment.store.contacts()
+    assert (contact["source"], contact["details"]["body"]) == ("+3361234\\udc00", "\\ud800 colis")
+    assert deployment.store.verify_evidence().ok
+
+
+def test_a_flood_of_idle_connections_holds_a_bounded_number_of_threads(deployment, recorder, issuer):
+    import socket
+    token = issuer.issue_token("dns")["token"]
+    server = HttpServer(deployment.settings, recorder, "127.0.0.1", 0, idle_seconds=30, max_connections=2).start()
+    try:
+        held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(2)]
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as third:
+            assert third.recv(1024) == b""                 # closed at once: no third thread
+        held[0].sendall(f"GET /{token} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        assert held[0].recv(1024).startswith(b"HTTP/1.1 200")
+        for conn in held:
+            conn.close()
+    finally:
+        server.stop()
+    assert len(deployment.store.contacts()) == 1

@@ -1,5 +1,6 @@
 """Registered canaries and tokens: unique, valid, and resolvable whatever the case."""
 import random
+import re
 
 import pytest
 
@@ -87,3 +88,20 @@ def test_malformed_phone_pool_names_the_line(tmp_path, invoke):
                                        "--phone-pool", str(pool)])
     assert result.exit_code == 1 and "pool.txt, line 2: not a phone number" in result.output
     assert not (tmp_path / "d").exists()
+
+
+def test_shared_mail_domain_keeps_addresses_unique_and_realistic(tmp_path):
+    from canary.deployment import init_deployment
+    deployment = init_deployment(tmp_path / "d", ["canary.test"], mail_domains=["example.org"], mail_mode="shared")
+    issuer = Issuer(deployment.store, deployment.settings, random.Random(2))
+    patients = generate_patients(200, seed=3)
+    with deployment.store.transaction():
+        canaries = [issuer.register_canary(patient) for patient in patients]
+    emails = [c["identifiers"]["email"][0] for c in canaries]
+    assert len(set(emails)) == 200 and all(e.endswith("@example.org") for e in emails)
+    for patient, canary, email in zip(patients, canaries, emails):
+        # the generated, name-derived local part, made unique by a few digits
+        generated_local = patient["email"].split("@")[0]
+        assert re.fullmatch(re.escape(generated_local) + r"\d{2,4}@example\.org", email)
+        assert canary["identifiers"]["hostname"] == [f"{canary['label']}.canary.test"]
+    deployment.close()

@@ -42,3 +42,25 @@ def test_canaries_are_appended_in_the_extracts_own_format(deployment, extract):
     assert [c.status for c in check_target(deployment, "extract")] == ["present"] * 5
     retire(deployment, "extract", before="2999-01-01")
     assert extract.read_bytes() == before
+
+
+def test_a_disk_full_while_appending_leaves_the_extract_and_the_store_as_they_were(deployment, extract,
+                                                                                   monkeypatch):
+    from labdb import store_tables
+
+    from canary.planting import csvfile
+    from canary.planting.base import PlantingError
+    deployment.store.add_site("Labo Brest")
+    add_target(deployment, "extract", "Labo Brest", kind="csv", location=str(extract),
+               mapping=str(extract.parent / "extract.toml"))
+    before, store_before = extract.read_bytes(), store_tables(deployment.store)
+
+    def disk_full(fd):
+        assert extract.stat().st_size > len(before)     # the rows did reach the file
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(csvfile.os, "fsync", disk_full)
+    with pytest.raises(PlantingError, match=r"patients\.csv: No space left on device"):
+        plant_into_target(deployment, "extract", 3, rng=random.Random(32))
+    assert extract.read_bytes() == before
+    assert store_tables(deployment.store) == store_before

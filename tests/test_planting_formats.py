@@ -53,7 +53,28 @@ def test_key_schemes_are_learnt_from_the_hosts_keys():
     assert formats.learn_key_pattern(["LAB-A-12", "LAB-B-13"]) is None
 
 
+def test_unpadded_counters_and_counters_that_outgrow_their_width():
+    # '1' ... '11999': no single width holds 80 % of them, and none is zero-padded.
+    assert formats.learn_key_pattern([str(n) for n in range(1, 12000)]) == "{seq}"
+    assert formats.learn_key_pattern([f"P{n}" for n in range(1, 3000)]) == "P{seq}"
+    assert formats.next_sequence("P{seq}", ["P98", "P99", "P100"]) == 101
+    # Zero-padded keys of mixed widths are not an unpadded counter.
+    assert formats.learn_key_pattern(["P007", "P12", "P3"]) is None
+    # A padded counter past its width: the next key is after '10000', not '10000' again.
+    keys = [f"{n:04d}" for n in range(9990, 10005)]
+    assert formats.next_sequence("{seq:4}", keys) == 10005
+    assert formats.next_sequence("{yyyy}{seq:6}", ["2019999999", "20201000000"]) == 1000001
+
+
 def test_nir_spacing_is_learnt():
     assert formats.format_nir("185057800608436", "spaced") == "1 85 05 78 006 084 36"
     assert formats.learn_nir_style(["1 85 05 78 006 084 36", "2 90 12 35 238 001 12", None]) == "spaced"
     assert formats.learn_nir_style(["185057800608436"]) == "compact"
+
+
+def test_accents_are_stripped_only_where_the_host_never_writes_them():
+    assert formats.strip_accents("GUÉRIN Œuvre Noël") == "GUERIN OEuvre Noel"
+    assert formats.learn_ascii_only(["LORIENT"] * 150)
+    assert not formats.learn_ascii_only(["LORIENT"] * 150 + ["LE VAL-SAINT-PÈRE"])
+    assert not formats.learn_ascii_only(["LORIENT"] * 20)      # too few to tell
+    assert not formats.learn_ascii_only(["0639989257"] * 150)  # no words at all

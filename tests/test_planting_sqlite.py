@@ -211,3 +211,47 @@ def test_same_seed_same_patients_into_the_same_host(lab_template, tmp_path):
                         for c in result.canaries])
         deployment.close()
     assert planted[0] == planted[1]
+
+
+def test_a_target_locked_by_the_labs_software_fails_alone_in_rotate(deployment, lims, lab_template, tmp_path,
+                                                                     monkeypatch):
+    import shutil
+
+    from canary.planting import sqlite as sqlite_writer
+    other = tmp_path / "other.db"
+    shutil.copy(lab_template, other)
+    add_target(deployment, "other", "Labo Rennes Nord", kind="sqlite", location=str(other), mapping=str(MAPPING))
+    monkeypatch.setattr(sqlite_writer, "BUSY_TIMEOUT", 0.05)
+    before = dump_sqlite(lims)
+    lab_software = sqlite3.connect(lims, isolation_level=None)
+    lab_software.execute("BEGIN IMMEDIATE")      # the lab is writing: readers go on, a second writer waits
+    try:
+        rotations = {r.target: r for r in rotate(deployment, count=1, rng=random.Random(9))}
+    finally:
+        lab_software.execute("ROLLBACK")
+        lab_software.close()
+    assert rotations["lims"].error == f"sqlite target {lims}: database is locked"
+    assert len(rotations["other"].result.canaries) == 1
+    assert dump_sqlite(lims) == before
+    assert [p["target_id"] for p in deployment.store.plantings()] == \
+        [deployment.store.get_target("other")["id"]]
+
+
+def test_a_host_that_never_writes_accents_gets_canaries_without_them(deployment, lims):
+    import unicodedata
+    conn = sqlite3.connect(lims)
+    conn.create_function("strip", 1, lambda text: text and unicodedata.normalize("NFKD", text).encode(
+        "ascii", "ignore").decode())
+    with conn:   # a legacy LIMS in ASCII: 'GUERIN', 'Helene', 'LE VAL-SAINT-PERE'
+        conn.execute("UPDATE patient SET nom_usage = strip(nom_usage), nom_naissance = strip(nom_naissance), "
+                     "prenom = strip(prenom)")
+        conn.execute("UPDATE adresse SET ligne1 = strip(ligne1), ligne2 = strip(ligne2), commune = strip(commune)")
+    result = plant_into_target(deployment, "lims", 20, rng=random.Random(7))
+    accented = [p for p in result.canaries if not (p.canary["patient"]["first_name"] + p.canary["patient"]["address"]
+                                                   ["commune"] + p.canary["patient"]["address"]["line1"]).isascii()]
+    assert accented    # the generator does give them accents
+    ours = rows_of(conn, "SELECT p.nom_usage, p.nom_naissance, p.prenom, a.ligne1, a.ligne2, a.commune FROM patient p "
+                         "JOIN adresse a ON a.patient_id = p.id WHERE p.id > 5000")
+    assert len(ours) == 20
+    assert [value for row in ours for value in row.values() if value and not value.isascii()] == []
+    assert [c.status for c in check_target(deployment, "lims")] == ["present"] * 20

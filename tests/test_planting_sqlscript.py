@@ -131,3 +131,42 @@ def test_dry_run_prints_the_script_and_writes_no_file(deployment, export):
     result = plant_into_target(deployment, "export", 1, dry_run=True, rng=random.Random(24))
     assert "INSERT INTO \"patient\"" in result.script_text and not list(export.iterdir())
     assert deployment.store.plantings() == []
+
+
+def test_each_script_says_how_to_apply_it_and_the_mysql_one_sets_its_character_set(deployment, export):
+    from canary.planting.sqlscript import SqlScriptTarget
+    plant = plant_into_target(deployment, "export", 1, rng=random.Random(27))
+    _, retire_scripts = retire(deployment, "export", before="2999-01-01")
+    for path in plant.scripts + retire_scripts:
+        text = pathlib.Path(path).read_text("utf-8")
+        header = text.split("BEGIN;" if path.endswith(".postgresql.sql") else "START TRANSACTION;")[0]
+        assert ("ON_ERROR_STOP=1" in header) if path.endswith(".postgresql.sql") else ("SET NAMES utf8mb4;" in header)
+        # A retire script is not followed by `canary confirm`: the removal is already recorded.
+        assert ("canary confirm export" in header) == ("-plant-" in path)
+    # A row with nothing to write is DEFAULT VALUES in PostgreSQL, () VALUES () in MySQL.
+    script = SqlScriptTarget("empty", str(export), None)
+    with script.transaction():
+        script.insert("journal", {}, ["id"], None)
+        assert "INSERT INTO `journal` () VALUES ();" in script.render("mysql", "plant")
+        assert 'INSERT INTO "journal" DEFAULT VALUES;' in script.render("postgresql", "plant")
+
+
+def test_a_disk_full_while_writing_the_scripts_leaves_no_script_and_no_planting(deployment, export, monkeypatch):
+    from labdb import store_tables
+
+    from canary.planting import sqlscript
+    from canary.planting.base import PlantingError
+    store_before = store_tables(deployment.store)
+    real_replace, replaced = sqlscript.os.replace, []
+
+    def replace_then_disk_full(source, destination):
+        if replaced:                              # the PostgreSQL script is in place, the MySQL one fails
+            raise OSError(28, "No space left on device")
+        replaced.append(destination)
+        return real_replace(source, destination)
+
+    monkeypatch.setattr(sqlscript.os, "replace", replace_then_disk_full)
+    with pytest.raises(PlantingError, match="cannot write its scripts .*No space left on device"):
+        plant_into_target(deployment, "export", 2, rng=random.Random(28))
+    assert replaced and list(export.iterdir()) == []
+    assert store_tables(deployment.store) == store_before

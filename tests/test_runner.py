@@ -99,6 +99,26 @@ def test_sigterm_stops_cleanly_after_logging_each_contact(home, tokens):
     assert output.rstrip().endswith("stopped")
 
 
+def test_what_clients_send_reaches_the_serve_log_escaped(home, tokens):
+    """aiosmtpd logs an unknown command as sent: an ESC or a CR there must not reach the operator's terminal."""
+    process, ports = start_serve(home)
+    try:
+        with socket.create_connection(("127.0.0.1", ports["smtp"]), timeout=5) as conn:
+            replies = conn.makefile("rb")
+            replies.readline()
+            conn.sendall(b"\x1b[31mX\rERROR forged\r\nQUIT\r\n")
+            assert replies.readline().startswith(b"500") and replies.readline().startswith(b"221")
+            replies.close()
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    [warning] = [line for line in output.splitlines() if "unrecognised" in line]
+    assert warning.endswith("unrecognised: \\u001b[31MX\\u000dERROR")
+    assert "\x1b" not in output and "\r" not in output
+
+
 class Worker:
     def __init__(self):
         self.events = []
@@ -159,3 +179,32 @@ def test_serve_reports_a_bad_or_busy_address_in_one_line(invoke):
         result = invoke("serve", "--dns", "off", "--smtp", "off", "--http", f"127.0.0.1:{port}", expect_exit=1)
     assert "in use" in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_what_an_attacker_sends_cannot_forge_or_colour_a_log_line(deployment, invoke, tokens):
+    """A newline, CR or ESC in a query name, a URL path or a caller ID stays inside its one escaped line."""
+    import dns.name
+    lines = []
+    listeners = Listeners(deployment.settings, deployment.store, log=lines.append,
+                          listen={"dns": "127.0.0.1:0", "smtp": "off", "http": "127.0.0.1:0"}).start()
+    forged = "\n2026-01-01T00:00:00.000000Z dns forged"
+    try:
+        name = dns.name.Name([forged.encode(), b"\x1b[2J\x1b[31m", *dns.name.from_text(tokens["dns"]["value"]).labels])
+        assert dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", port=listeners.servers["dns"].port,
+                             timeout=5).answer
+        base = f"http://127.0.0.1:{listeners.servers['http'].port}/{tokens['dns']['token']}"
+        assert requests.get(base + "/%0d%1b[31m%e2%80%a8red").status_code == 200
+    finally:
+        listeners.stop()
+    contact_lines = lines[2:]                # after the two "listening on" lines: one line per contact
+    assert len(contact_lines) == 2
+    for line in contact_lines:
+        assert not any(ord(char) < 32 or char in "\x7f\u2028" for char in line), repr(line)
+    assert "A \\n2026-01-01T00:00:00" in contact_lines[0]
+    stored = deployment.store.contacts()
+    assert stored[0]["details"]["qname"].startswith("\n2026") and "\x1b[2J" in stored[0]["details"]["qname"]
+    ident = deployment.store.resolve(tokens["dns"]["value"])     # a caller ID from a provider webhook
+    deployment.store.record_contacts([{"channel": "sms", "identifier_id": ident["identifier_id"],
+                                       "token_id": ident["token_id"], "source": "+336\x1b[31m\nx", "details": {}}])
+    table = invoke("hits").output
+    assert "\x1b" not in table and len(table.strip().splitlines()) == 1 + 3

@@ -91,3 +91,28 @@ def test_unknown_contacts_are_tallied_not_stored(store):
     store.count_unknown({("dns", "A"): 4, ("dns", "TXT"): 1}, day="2026-11-28")
     assert {(r["kind"], r["count"]) for r in store.unknown_counts()} == {("A", 7), ("TXT", 1)}
     assert store.contacts() == []
+
+
+def test_an_older_store_is_migrated_in_place_keeping_its_data(tmp_path, monkeypatch):
+    from canary.store import core, schema
+    # A store written by a canary that knew only migration 1.
+    monkeypatch.setattr(core, "MIGRATIONS", schema.MIGRATIONS[:1])
+    monkeypatch.setattr(core, "LATEST_VERSION", 1)
+    old = Store.create(tmp_path / "canary.db")
+    old.add_site("Lab")
+    assert old.schema_version == 1
+    old.close()
+    monkeypatch.undo()
+    upgraded = Store(tmp_path / "canary.db")
+    assert upgraded.schema_version == LATEST_VERSION > 1
+    assert [site["name"] for site in upgraded.sites()] == ["Lab"]
+    assert upgraded.verify_evidence().ok
+    upgraded.close()
+
+
+def test_a_store_from_a_newer_canary_is_refused(tmp_path):
+    store = Store.create(tmp_path / "canary.db")
+    store.conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 1}")
+    store.close()
+    with pytest.raises(StoreError, match="newer than this canary"):
+        Store(tmp_path / "canary.db")

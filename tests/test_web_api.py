@@ -76,3 +76,12 @@ def test_issue_a_token(api, deployment):
     assert api("POST", "/api/v1/tokens", json={"kind": "carrier-pigeon"}).status_code == 400
     assert api("POST", "/api/v1/tokens", data="not json").status_code == 400
     assert [t["token"] for t in api("GET", "/api/v1/tokens").get_json()][-1] == token["token"]
+
+
+def test_numbers_too_big_for_the_database_are_a_clear_error(api):
+    huge = "9" * 25
+    assert api("GET", f"/api/v1/canaries/{huge}").status_code == 404
+    for path in (f"/api/v1/contacts?offset={huge}", f"/api/v1/contacts?canary={huge}",
+                 f"/api/v1/canaries/1?offset={huge}"):
+        response = api("GET", path)
+        assert response.status_code == 400 and response.get_json()["error"], path

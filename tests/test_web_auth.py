@@ -1,4 +1,6 @@
 """Dashboard login, logout, CSRF, sessions and the headers every page carries."""
+import re
+
 from conftest import ADMIN_PASSWORD, csrf_from
 
 from canary import accounts
@@ -88,3 +90,13 @@ def test_password_rules_and_hashing(deployment):
     import pytest
     with pytest.raises(ValueError, match="too short"):
         accounts.set_password(deployment.store, "alice", "short")
+
+
+def test_a_mistyped_password_still_leads_to_the_page_asked_for(client, login):
+    login_page = client.get(client.get("/contacts?channel=dns").headers["Location"]).text
+    form = {"csrf_token": csrf_from(login_page), "username": "admin", "password": "not the password",
+            "next": re.search(r'name="next" value="([^"]*)"', login_page).group(1)}
+    assert form["next"] == "/contacts?channel=dns"
+    retry_page = client.post("/login", data=form).text
+    form.update(password=ADMIN_PASSWORD, next=re.search(r'name="next" value="([^"]*)"', retry_page).group(1))
+    assert client.post("/login", data=form).headers["Location"] == "/contacts?channel=dns"

@@ -7,21 +7,48 @@ from conftest import csrf_from
 from canary.web import scanning
 from canary.web.chart import nice_ceiling, timeline
 
-PAYLOADS = {
-    "dns": {"qname": "<script>alert('dns')</script>.k3x9mzq2b7a.canary.test", "qtype": "A"},
-    "smtp": {"subject": "<img src=x onerror=alert('mail')>", "mail_from": "\"<b>x</b>\" <a@example.net>"},
-    "http": {"user_agent": "<svg onload=alert('ua')>", "path": "/\u202egnp.exe"},
-}
+# What an attacker puts in a contact, sent through the real listeners with real clients.
+DNS_LABEL = "<script>alert('dns')</script>"
+MAIL_SUBJECT = "<img src=x onerror=alert('mail')>"
+MAIL_FROM_NAME = "<b>x</b>"
+USER_AGENT = "<svg onload=alert('ua')>"
+RTL_PATH = "/\u202egnp.exe"  # a right-to-left override: 'exe.png' to the eye
+SHOWN = (f"{DNS_LABEL}.", MAIL_SUBJECT, USER_AGENT, "/\\u202egnp.exe")  # what the pages must show, as text
 
 
-def record_hostile_contacts(store, canary_id):
-    canary = store.get_canary(canary_id)
-    value = canary["identifiers"]["hostname"][0]
-    found = store.resolve(value)
-    return store.record_contacts([
-        {"channel": channel, "identifier_id": found["identifier_id"], "canary_id": canary_id,
-         "source": "<script>alert('source')</script>", "details": details}
-        for channel, details in PAYLOADS.items()])
+def send_hostile_contacts(deployment, canary_id) -> list[int]:
+    """A DNS query (dnspython), an email (smtplib) and an HTTP request (requests) carrying script payloads.
+
+    Returns the ids of the contacts the listeners stored.
+    """
+    import smtplib
+
+    import dns.message
+    import dns.name
+    import dns.query
+    import requests
+
+    from listeners.runner import Listeners
+    canary = deployment.store.get_canary(canary_id)
+    hostname, address = canary["identifiers"]["hostname"][0], canary["identifiers"]["email"][0]
+    before = deployment.store.last_contact_id()
+    listeners = Listeners(deployment.settings, deployment.store, log=lambda line: None,
+                          listen={name: "127.0.0.1:0" for name in ("dns", "smtp", "http")}).start()
+    try:
+        ports = {name: server.port for name, server in listeners.servers.items()}
+        qname = dns.name.Name([DNS_LABEL.encode(), *hostname.encode().split(b"."), b""])
+        dns.query.udp(dns.message.make_query(qname, "TXT"), "127.0.0.1", port=ports["dns"], timeout=5)
+        message = (f"From: \"{MAIL_FROM_NAME}\" <a@example.net>\r\nTo: {address}\r\nSubject: {MAIL_SUBJECT}\r\n"
+                   f"Content-Type: text/plain; charset=utf-8\r\n\r\n").encode() + b"\xff\xfe not UTF-8 <script>\r\n"
+        with smtplib.SMTP("127.0.0.1", ports["smtp"], timeout=5) as client:
+            client.sendmail("a@example.net", [address], message)
+        requests.get(f"http://127.0.0.1:{ports['http']}{RTL_PATH}", timeout=5,
+                     headers={"Host": hostname, "User-Agent": USER_AGENT, "Referer": "javascript:alert('ref')"})
+    finally:
+        listeners.stop()  # commits whatever is still queued
+    stored = [contact["id"] for contact in deployment.store.contacts_after(before)]
+    assert len(stored) == 4, stored  # DNS query, SMTP RCPT, SMTP message, HTTP request
+    return stored
 
 
 def test_the_demo_lab_is_consistent_evidence(deployment, demo_lab):
@@ -75,14 +102,15 @@ def test_contact_filters(client, login, demo_lab, deployment):
 def test_attacker_text_is_escaped_everywhere(client, login, demo_lab, deployment):
     login()
     canary_id = demo_lab.leaked[1]
-    record_hostile_contacts(deployment.store, canary_id)
+    send_hostile_contacts(deployment, canary_id)
     for path in ("/", "/contacts", f"/canaries/{canary_id}"):
         page = client.get(path).text
-        for raw in ("<script>alert", "<img src=x", "<svg onload", "<b>x</b>"):
+        for raw in ("<script>alert", "<img src=x", "<svg onload", "<b>x</b>", 'href="javascript'):
             assert raw not in page, (path, raw)
-        assert "&lt;script&gt;alert(" in page
+        assert "&lt;img src=x onerror=alert(&#39;mail&#39;)&gt;" in page, path  # the subject is the email's summary
     canary_page = client.get(f"/canaries/{canary_id}").text
-    assert "&lt;img src=x onerror=alert(&#39;mail&#39;)&gt;" in canary_page
+    assert "&lt;script&gt;alert(&#39;dns&#39;)&lt;/script&gt;" in canary_page
+    assert "&lt;svg onload=alert(&#39;ua&#39;)&gt;" in canary_page
     assert "\\u202egnp.exe" in canary_page  # a right-to-left override is spelled out, not obeyed
 
 
@@ -164,3 +192,13 @@ def test_a_real_upload_is_scanned_attributed_and_reported(client, login, demo_la
     assert client.get(f"/report?canary={canary['id']}&format=md").status_code == 200
     assert client.get("/report?target=lims-prod&site=x").status_code == 400
     assert client.get("/report?target=nowhere").status_code == 404
+
+
+def test_numbers_too_big_for_the_database_are_not_found_or_refused(client, login, demo_lab):
+    login()
+    huge = "9" * 25
+    assert client.get(f"/canaries/{huge}").status_code == 404
+    assert client.get(f"/report?canary={huge}").status_code == 400
+    for path in (f"/contacts?page={huge}", f"/canaries/{demo_lab.leaked[0]}?page={huge}"):
+        assert client.get(path).status_code == 200, path
+    assert "bad canary" in client.get(f"/contacts?canary={huge}").text

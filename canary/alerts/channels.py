@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import pathlib
@@ -37,6 +38,8 @@ def _post_json(url: str, body: bytes, timeout: float, headers: dict | None = Non
         raise DeliveryError(f"{url}: HTTP {error.code}") from None
     except (urllib.error.URLError, OSError) as error:
         raise DeliveryError(f"{url}: {getattr(error, 'reason', error)}") from None
+    except http.client.HTTPException as error:  # a receiver that answers garbage or hangs up mid-reply
+        raise DeliveryError(f"{url}: bad HTTP reply ({type(error).__name__}: {error})") from None
 
 
 class WebhookChannel(AlertChannel):

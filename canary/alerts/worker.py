@@ -40,6 +40,8 @@ class AlertWorker:
         self.poll_seconds = float(config["poll_seconds"])
         self.retry_base = float(config["retry_base_seconds"])
         self.retry_max = float(config["retry_max_seconds"])
+        # How long a delivery being sent is left to this worker; one that crashed mid-send is retried after it.
+        self.lease = dt.timedelta(seconds=5 * float(config["timeout_seconds"]) + 10)
         self.deployment = settings["deployment"]["name"]
         self.public_url = settings["dashboard"]["public_url"]
         self._blocked_until: dict[str, dt.datetime] = {}
@@ -113,29 +115,36 @@ class AlertWorker:
 
     # -- delivering -----------------------------------------------------------------------
     def deliver_due(self) -> dict[str, int]:
-        """Try every due delivery once; a failure backs its channel off. Returns {'sent': n, 'failed': n}."""
+        """Each channel's due deliveries in order; a failure backs that channel off. {'sent': n, 'failed': n}."""
         result = {"sent": 0, "failed": 0}
         now = self.now()
-        for delivery in self.store.due_alert_deliveries(clock.format_time(now), limit=BATCH):
-            destination = delivery["destination"]
-            channel = self.channels.get(destination)
-            if channel is None or self._blocked_until.get(destination, now) > now:
-                continue  # not configured any more, or backing off: stays queued
-            try:
-                channel.send(delivery["alert"])
-            except DeliveryError as error:
-                delay = min(self.retry_base * 2 ** delivery["attempts"], self.retry_max)
-                retry_at = now + dt.timedelta(seconds=delay)
-                self._blocked_until[destination] = retry_at
-                self.store.mark_alert_failed(delivery["id"], str(error), clock.format_time(retry_at))
-                log.warning("alert %s to %s failed (attempt %d), retry in %.1fs: %s", delivery["id"], destination,
-                            delivery["attempts"] + 1, delay, error)
-                result["failed"] += 1
-            else:
+        # Channel by channel: however long a dead channel's queue grows, it never hides the others' alerts.
+        for destination, channel in self.channels.items():
+            if self._blocked_until.get(destination, now) > now:
+                continue  # backing off: its queue waits
+            for delivery in self.store.due_alert_deliveries(clock.format_time(now), destination, limit=BATCH):
+                if not self.store.claim_alert_delivery(delivery, clock.format_time(now + self.lease)):
+                    continue  # another worker (`canary alerts run` beside `canary serve`) is sending it
+                try:
+                    channel.send(delivery["alert"])
+                except Exception as error:  # noqa: BLE001 - whatever a channel raises, only its own queue waits
+                    self._back_off(delivery, error, now)
+                    result["failed"] += 1
+                    break
                 self._blocked_until.pop(destination, None)
                 self.store.mark_alert_sent(delivery["id"])
                 result["sent"] += 1
         return result
+
+    def _back_off(self, delivery: dict, error: Exception, now: dt.datetime) -> None:
+        if not isinstance(error, DeliveryError):
+            error = DeliveryError(f"{type(error).__name__}: {error}")
+        delay = min(self.retry_base * 2 ** delivery["attempts"], self.retry_max)
+        retry_at = now + dt.timedelta(seconds=delay)
+        self._blocked_until[delivery["destination"]] = retry_at
+        self.store.mark_alert_failed(delivery["id"], str(error), clock.format_time(retry_at))
+        log.warning("alert %s to %s failed (attempt %d), retry in %.1fs: %s", delivery["id"], delivery["destination"],
+                    delivery["attempts"] + 1, delay, error)
 
     def run_once(self) -> dict[str, int]:
         """One round: queue alerts for new contacts and closed windows, then deliver what is due."""

@@ -28,9 +28,11 @@ def serve(deployment, dns_listen, smtp_listen, http_listen):
     Example: canary serve --dns 127.0.0.1:5353 --smtp 127.0.0.1:2525 --http 127.0.0.1:8080
     """
     import logging
-    from listeners.runner import Listeners, serve as run
+    from listeners.runner import EscapingFormatter, Listeners, serve as run
     # Contacts are printed one per line; logging carries refusals and errors.
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(EscapingFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     listeners = Listeners(deployment.settings, deployment.store,
                           listen={"dns": dns_listen, "smtp": smtp_listen, "http": http_listen},
                           workers=_background_workers(deployment))
@@ -52,4 +54,5 @@ def hits(deployment, as_json, since):
         return
     for row in rows:
         row["owner"] = f"canary {row['canary_id']}" if row["canary_id"] else f"token {row['token']}"
+        row["source"] = hits_module.one_line(row["source"]) if row["source"] is not None else None
     echo_table(rows, ["time", "channel", "identifier", "owner", "site", "target", "source"], empty="(no contacts)")

@@ -68,7 +68,7 @@ def plant(deployment, target_name, count, dry_run, seed, as_json):
                     click.echo(f"  {name}: {value}")
     else:
         click.echo(f"Wrote {total} rows for {count} canaries to review and apply, then run "
-                   f"`canary confirm {target_name}`:")
+                   f"`canary confirm {target_name} --script FILE`:")
         for path in result.scripts:
             click.echo(f"  {path}")
     echo_table([_summary(p) for p in result.canaries], ["canary", "name", "birth_date", "email", "phone", "rows"])
@@ -89,6 +89,10 @@ def check(deployment, target_name, as_json):
     else:
         counts = {s: sum(c.status == s for c in report) for s in ("present", "missing", "altered")}
         click.echo(f"{target_name}: {len(report)} canaries planted: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+        pending = planting.pending_count(deployment, target_name)
+        if pending:
+            click.echo(f"  {pending} canaries pending: not counted until the script is applied (or they are "
+                       f"typed in) and `canary confirm {target_name}` is run")
         for checked in report:
             if checked.status != "present":
                 click.echo(f"  canary {checked.canary_id} {checked.status}: " + "; ".join(checked.problems))
@@ -144,12 +148,14 @@ def rotate(deployment, target_name, count):
 
 @main.command()
 @click.argument("target_name", metavar="TARGET")
+@click.option("--script", type=click.Path(dir_okay=False),
+              help="Only the canaries of this applied plant script (default: every pending canary).")
 @with_deployment
-def confirm(deployment, target_name):
+def confirm(deployment, target_name, script):
     """Count a target's pending canaries (applied script, hand entry) as planted from now.
 
-    Example: canary confirm lims-export
+    Example: canary confirm lims-export --script scripts/lims-export-20261128T175445.511026Z-plant-1.postgresql.sql
     """
-    ids = planting.confirm(deployment, target_name)
+    ids = planting.confirm(deployment, target_name, script)
     click.echo(f"Confirmed {len(ids)} canaries in {target_name} as planted." if ids
                else f"Nothing pending in {target_name}.")

@@ -95,9 +95,15 @@ class CsvTarget:
         self._line_writer(buffer).writerows(self._appended)
         data = self._encode(buffer.getvalue())
         with open(self.path, "ab") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
+            size = out.tell()
+            try:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            except OSError as error:
+                # A full disk mid-append: cut the partial rows off, the extract is as it was.
+                out.truncate(size)
+                raise PlantingError(f"csv target {self.path}: {error.strerror or error}") from None
         self.rows.extend(self._appended)
 
     def _rewrite(self) -> None:

@@ -73,6 +73,12 @@ class HostProfile:
             self._formats[key] = formats.learn_case(self.column_sample(table, column))
         return self._formats[key]
 
+    def ascii_only(self, table: str, column: str) -> bool:
+        key = ("ascii", table, column)
+        if key not in self._formats:
+            self._formats[key] = formats.learn_ascii_only(self.column_sample(table, column))
+        return self._formats[key]
+
     def phone_style(self, table: str, column: str) -> str:
         key = ("phone", table, column)
         if key not in self._formats:

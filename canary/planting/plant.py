@@ -75,6 +75,8 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
                     planting_id = store.record_planting(canary["id"], target["id"], rows, fingerprint,
                                                         state="planted" if writer.writes_directly else "pending")
                     result.canaries.append(Planted(canary, rows, fingerprint, planting_id))
+                if not writer.writes_directly:
+                    writer.canary_ids = [planted.canary["id"] for planted in result.canaries]
                 if dry_run:
                     if not writer.writes_directly:
                         result.script_text = writer.render("postgresql", "plant")
@@ -222,6 +224,12 @@ def check_target(deployment: Deployment, target_name: str) -> list[CheckedCanary
     return report
 
 
+def pending_count(deployment: Deployment, target_name: str) -> int:
+    """Canaries written to a script (or registered for hand entry) that nobody has confirmed yet."""
+    target = deployment.store.get_target(target_name)
+    return len(deployment.store.plantings(target["id"], states=("pending",)))
+
+
 def _key_text(key: dict) -> str:
     return ", ".join(f"{c}={v}" for c, v in key.items() if not isinstance(v, dict))
 
@@ -256,10 +264,17 @@ def retire(deployment: Deployment, target_name: str, canary_id: int | None = Non
     return plantings, scripts
 
 
-def confirm(deployment: Deployment, target_name: str) -> list[int]:
-    """The DBA applied the script (or the canaries were entered by hand): they count as planted from now."""
+def confirm(deployment: Deployment, target_name: str, script: str | None = None) -> list[int]:
+    """The DBA applied the script (or the canaries were entered by hand): they count as planted from now.
+
+    With `script`, only that plant script's canaries: a script not yet applied must not date a copy.
+    """
     target = deployment.store.get_target(target_name)
-    return deployment.store.confirm_plantings(target["id"])
+    canary_ids = None
+    if script is not None:
+        from .sqlscript import script_canaries
+        canary_ids = script_canaries(script, target_name)
+    return deployment.store.confirm_plantings(target["id"], canary_ids=canary_ids)
 
 
 ROTATED_KINDS = ("sqlite", "postgresql", "csv", "sql")
@@ -286,6 +301,9 @@ def rotate(deployment: Deployment, target_name: str | None = None, count: int | 
             continue
         try:
             rotations.append(Rotation(target["name"], plant_into_target(deployment, target["name"], count, rng=rng)))
-        except (PlantingError, ValueError, OSError) as error:
-            rotations.append(Rotation(target["name"], error=" ".join(str(error).split())))
+        except Exception as error:  # noqa: BLE001 - one target's trouble must not stop the others' rotation
+            text = " ".join(str(error).split())
+            if not isinstance(error, (PlantingError, ValueError, OSError)):
+                text = f"{type(error).__name__}: {text}"
+            rotations.append(Rotation(target["name"], error=text))
     return rotations

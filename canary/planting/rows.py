@@ -55,7 +55,7 @@ def build_rows(canary: dict, mapping: Mapping, schema: Schema, host: HostProfile
     """Every row one canary needs, in write order."""
     patient = canary["patient"]
     # Nobody is registered at a lab before being born.
-    born = dt.datetime.fromisoformat(patient["birth_date"]) + dt.timedelta(days=1, hours=9)
+    born = dt.datetime.fromisoformat(patient["birth_date"]) + dt.timedelta(days=1)
     rows: list[PlannedRow] = []
     by_entry: dict[str, list[int]] = {}
     for entry in mapping.entries:
@@ -98,7 +98,10 @@ def _moment(entry: Entry, parent: PlannedRow | None, rng: random.Random, now: dt
             moment = parent.moment + dt.timedelta(minutes=rng.randint(1, 120))
     else:
         low, high = spec.get("days_ago", DEFAULT_DAYS_AGO)
-        moment = max(at_hour(now - dt.timedelta(days=rng.randint(int(low), int(high)))), born)
+        moment = at_hour(now - dt.timedelta(days=rng.randint(int(low), int(high))))
+        if moment < born:
+            # A newborn: registered the day after birth, at an office hour like anyone else.
+            moment = at_hour(born)
     return min(moment, now)
 
 
@@ -208,4 +211,6 @@ def _field_value(spec, patient, host: HostProfile, table: str, column: str, wher
         form = host.case(table, column)
     if form not in formats.CASES:
         raise MappingError(f"{where}: format {form!r} for text: use one of {', '.join(formats.CASES)}")
+    if host.ascii_only(table, column):
+        value = formats.strip_accents(value)
     return formats.apply_case(value, form)

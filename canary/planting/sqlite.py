@@ -2,10 +2,25 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import pathlib
 import sqlite3
 
 from .base import Column, ForeignKey, PlantingError, Schema, Table, direct_value
+
+# How long to wait for the lab's own software to release its lock before giving up.
+BUSY_TIMEOUT = 30
+
+
+def _reading(method):
+    """A read the lab's lock (or a broken file) refuses becomes one error naming the target."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as error:
+            raise PlantingError(f"sqlite target {self.location}: {error}") from None
+    return wrapper
 
 
 def quote(name: str) -> str:
@@ -23,7 +38,7 @@ class SqliteTarget:
         self.location = location
         try:
             self.conn = sqlite3.connect(location if location == ":memory:" else str(path),
-                                        isolation_level=None, timeout=30)
+                                        isolation_level=None, timeout=BUSY_TIMEOUT)
             self.conn.row_factory = sqlite3.Row
             self.conn.execute("PRAGMA foreign_keys = ON")
             self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -40,6 +55,7 @@ class SqliteTarget:
             raise PlantingError(f"schema script: {error}") from None
         return target
 
+    @_reading
     def schema(self) -> Schema:
         tables = {}
         names = [r[0] for r in self.conn.execute(
@@ -63,6 +79,7 @@ class SqliteTarget:
             tables[name] = Table(name, columns, fks)
         return tables
 
+    @_reading
     def sample(self, table: str, columns: list[str], limit: int) -> list[dict]:
         if not columns:
             return []
@@ -75,13 +92,17 @@ class SqliteTarget:
         except sqlite3.OperationalError:  # a WITHOUT ROWID table
             return [dict(r) for r in self.conn.execute(f"SELECT {cols} FROM {quote(table)} LIMIT ?", (limit,))]
 
+    @_reading
     def column_values(self, table: str, column: str) -> list:
         return [r[0] for r in self.conn.execute(
             f"SELECT {quote(column)} FROM {quote(table)} WHERE {quote(column)} IS NOT NULL")]
 
     @contextlib.contextmanager
     def transaction(self):
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:    # locked by the lab's software past BUSY_TIMEOUT
+            raise PlantingError(f"sqlite target {self.location}: {error}") from None
         try:
             yield self
             # Foreign keys are checked per statement already; this catches rows the mapping left dangling.
@@ -108,6 +129,7 @@ class SqliteTarget:
             key[column] = values[column] if column in values else cursor.lastrowid
         return key
 
+    @_reading
     def fetch(self, table: str, key: dict) -> dict | None:
         where = " AND ".join(f"{quote(c)} = ?" for c in key)
         row = self.conn.execute(f"SELECT * FROM {quote(table)} WHERE {where}", list(key.values())).fetchone()

@@ -15,6 +15,34 @@ from .. import clock
 from .base import ParentKey, Pick, PlantingError, Schema
 
 DIALECTS = ("postgresql", "mysql")
+APPLY = {"postgresql": "PGCLIENTENCODING=UTF8 psql -v ON_ERROR_STOP=1 -f FILE (or sqlite3 -bail DB < FILE)",
+         "mysql": "mysql DATABASE < FILE (without --force)"}
+AFTER_APPLY = {"plant": "-- Once it is applied, run `canary confirm {name} --script` with this file: its canaries "
+                        "count as planted from then.",
+               "retire": "-- The canaries were recorded as removed when this script was written; apply it soon."}
+
+
+CANARIES_LINE = "-- canaries: "
+
+
+def script_canaries(path: str, target_name: str) -> list[int]:
+    """The canaries a plant script of this target carries, read from its header."""
+    try:
+        with open(path, encoding="utf-8") as script:
+            header = [next(script, "") for _ in range(8)]
+    except (OSError, UnicodeDecodeError) as error:
+        raise PlantingError(f"script {path}: cannot read it ({getattr(error, 'strerror', None) or error})") from None
+    if not header[0].startswith(f"-- canary: plant rows for target {target_name}, "):
+        raise PlantingError(f"script {path} is not a plant script of target {target_name} "
+                            f"(its first line: {header[0].strip()[:100]!r})")
+    line = next((h for h in header if h.startswith(CANARIES_LINE)), None)
+    if line is None:
+        raise PlantingError(f"script {path} names no canaries (written before `confirm --script` existed): "
+                            f"run `canary confirm {target_name}` once every pending script is applied")
+    try:
+        return [int(n) for n in line[len(CANARIES_LINE):].split(",")]
+    except ValueError:
+        raise PlantingError(f"script {path}: its line {line.strip()!r} was edited") from None
 
 
 def quote_name(name: str, dialect: str) -> str:
@@ -81,6 +109,7 @@ class SqlScriptTarget:
         self.source = schema_source        # a SqliteTarget / PostgresqlTarget to read schema and rows from
         self._statements: list[tuple[str, dict]] | None = None
         self.written: list[pathlib.Path] = []
+        self.canary_ids: list[int] = []    # named in a plant script, so `confirm --script` confirms only them
 
     def schema(self) -> Schema:
         return self.source.schema()
@@ -108,6 +137,7 @@ class SqlScriptTarget:
     def transaction(self, action: str = "plant"):
         self._statements = []
         self.written = []
+        self.canary_ids = []
         try:
             yield self
             if self._statements:
@@ -128,9 +158,16 @@ class SqlScriptTarget:
     def render(self, dialect: str, action: str) -> str:
         q = lambda name: quote_name(name, dialect)  # noqa: E731
         lines = [f"-- canary: {action} rows for target {self.name}, written {clock.utc_now()}",
-                 "-- Review, then apply in one transaction; run `canary confirm "
-                 f"{self.name}` once it is applied.",
-                 "START TRANSACTION;" if dialect == "mysql" else "BEGIN;"]
+                 f"-- Review, then apply in one transaction, stopping at the first error: {APPLY[dialect]}",
+                 "-- The script is UTF-8; a client reading it in another encoding would garble accented names.",
+                 AFTER_APPLY[action].format(name=self.name)]
+        if action == "plant" and self.canary_ids:
+            lines.append(f"{CANARIES_LINE}{', '.join(map(str, self.canary_ids))}")
+        if dialect == "mysql":
+            # mysqldump's habit: the client's default character set varies (latin1 on older clients).
+            lines += ["SET NAMES utf8mb4;", "START TRANSACTION;"]
+        else:
+            lines.append("BEGIN;")
         for kind, statement in self._statements:
             table = q(statement["table"])
             if kind == "insert":
@@ -139,7 +176,8 @@ class SqlScriptTarget:
                     lines.append(f"INSERT INTO {table} ({', '.join(q(c) for c in values)}) VALUES "
                                  f"({', '.join(expression(v, dialect) for v in values.values())});")
                 else:
-                    lines.append(f"INSERT INTO {table} DEFAULT VALUES;")
+                    lines.append(f"INSERT INTO {table} () VALUES ();" if dialect == "mysql"
+                                 else f"INSERT INTO {table} DEFAULT VALUES;")
             else:
                 where = " AND ".join(f"{q(c)} = {expression(v, dialect)}" for c, v in statement["key"].items())
                 lines.append(f"DELETE FROM {table} WHERE {where};")
@@ -151,15 +189,26 @@ class SqlScriptTarget:
         number = 1
         while any((self.directory / f"{self.name}-{stamp}-{action}-{number}.{d}.sql").exists() for d in DIALECTS):
             number += 1
-        paths = []
-        for dialect in DIALECTS:
-            path = self.directory / f"{self.name}-{stamp}-{action}-{number}.{dialect}.sql"
-            text = self.render(dialect, action)
-            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".canary-")
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
-            os.replace(temporary, path)
-            paths.append(path)
+        paths: list[pathlib.Path] = []
+        try:
+            for dialect in DIALECTS:
+                path = self.directory / f"{self.name}-{stamp}-{action}-{number}.{dialect}.sql"
+                text = self.render(dialect, action)
+                handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".canary-")
+                try:
+                    with os.fdopen(handle, "w", encoding="utf-8") as out:
+                        out.write(text)
+                    os.replace(temporary, path)
+                finally:
+                    pathlib.Path(temporary).unlink(missing_ok=True)
+                paths.append(path)
+        except OSError as error:
+            # No script without its twin, and none for canaries the store is about to forget: a DBA
+            # must never apply rows nobody recorded.
+            for path in paths:
+                path.unlink(missing_ok=True)
+            raise PlantingError(f"sql target {self.name}: cannot write its scripts in {self.directory}: "
+                                f"{error.strerror or error}") from None
         return paths
 
     def close(self) -> None:

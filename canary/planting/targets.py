@@ -35,15 +35,19 @@ def open_writer(target: dict, mapping: Mapping):
         raise PlantingError(f"target {target['name']} is {kind}: nothing to write into")
     if not location:
         raise PlantingError(f"target {target['name']} has no location")
-    if kind == "sqlite":
-        from .sqlite import SqliteTarget
-        return SqliteTarget(location)
-    if kind == "postgresql":
-        from .postgresql import PostgresqlTarget
-        return PostgresqlTarget(location)
-    if kind == "csv":
-        from .csvfile import CsvTarget
-        return CsvTarget(location)
+    try:
+        if kind == "sqlite":
+            from .sqlite import SqliteTarget
+            return SqliteTarget(location)
+        if kind == "postgresql":
+            from .postgresql import PostgresqlTarget
+            return PostgresqlTarget(location)
+        if kind == "csv":
+            from .csvfile import CsvTarget
+            return CsvTarget(location)
+    except PlantingError as error:
+        # A cron log holds many targets' lines: say which one cannot be opened.
+        raise PlantingError(f"target {target['name']}: {error}") from None
     from .sqlscript import SqlScriptTarget
     return SqlScriptTarget(target["name"], location, script_source(mapping))
 

@@ -57,12 +57,20 @@ class AlertStore:
                 "alert": json.dumps(alert, sort_keys=True, ensure_ascii=False), "state": "pending",
                 "attempts": 0, "next_at": due or now})
 
-    def due_alert_deliveries(self, now: str, limit: int = 100) -> list[dict]:
-        rows = self._rows("SELECT * FROM alert_deliveries WHERE state = 'pending' AND next_at <= ? "
-                          "ORDER BY id LIMIT ?", (now, int(limit)))
+    def due_alert_deliveries(self, now: str, destination: str, limit: int = 100) -> list[dict]:
+        """One destination's pending deliveries due by `now`, oldest first."""
+        rows = self._rows("SELECT * FROM alert_deliveries WHERE state = 'pending' AND destination = ? "
+                          "AND next_at <= ? ORDER BY id LIMIT ?", (destination, now, int(limit)))
         for row in rows:
             row["alert"] = json.loads(row["alert"])
         return rows
+
+    def claim_alert_delivery(self, delivery: dict, until: str) -> bool:
+        """Take a due delivery for sending until `until`; False when another worker took it first."""
+        with self.transaction():
+            taken = self.conn.execute("UPDATE alert_deliveries SET next_at = ? WHERE id = ? AND state = 'pending' "
+                                      "AND next_at = ?", (until, delivery["id"], delivery["next_at"]))
+            return taken.rowcount == 1
 
     def mark_alert_sent(self, delivery_id: int) -> None:
         with self.transaction():

@@ -62,12 +62,14 @@ class PlantingStore:
                 self.append_event("planting.retired", {"planting_id": planting_id, "canary_id": row["canary_id"],
                                                        "target_id": row["target_id"]}, time=now)
 
-    def confirm_plantings(self, target_id: int, time: str | None = None) -> list[int]:
-        """Pending plantings (a script the DBA has now applied) count as planted from now on."""
+    def confirm_plantings(self, target_id: int, time: str | None = None,
+                          canary_ids: list[int] | None = None) -> list[int]:
+        """Pending plantings (a script the DBA has now applied) count as planted from now on; only these canaries'."""
         now = time or clock.utc_now()
         with self.transaction():
             ids = [r["id"] for r in self._rows(
-                "SELECT id FROM plantings WHERE target_id = ? AND state = 'pending' ORDER BY id", (target_id,))]
+                "SELECT id, canary_id FROM plantings WHERE target_id = ? AND state = 'pending' ORDER BY id", (target_id,))
+                if canary_ids is None or r["canary_id"] in canary_ids]
             for planting_id in ids:
                 self.conn.execute("UPDATE plantings SET state = 'planted', planted_at = ? WHERE id = ?",
                                   (now, planting_id))

@@ -54,7 +54,7 @@ def _limit() -> tuple[int, int]:
         offset = int(request.args.get("offset", 0))
     except ValueError:
         raise ApiError(400, "limit and offset are whole numbers") from None
-    if not 1 <= limit <= MAX_LIMIT or offset < 0:
+    if not 1 <= limit <= MAX_LIMIT or not 0 <= offset <= overview.MAX_ID - MAX_LIMIT:
         raise ApiError(400, f"limit is 1..{MAX_LIMIT}, offset >= 0")
     return limit, offset
 
@@ -72,7 +72,7 @@ def canaries():
     return jsonify([{**row, "state": states.get(row["id"], "registered")} for row in rows])
 
 
-@bp.get("/canaries/<int:canary_id>")
+@bp.get(f"/canaries/<int(max={overview.MAX_ID}):canary_id>")
 def canary(canary_id: int):
     try:
         limit, offset = _limit()

@@ -103,7 +103,8 @@ def login():
             session["user_id"] = user["id"]
             session["password"] = accounts.password_fingerprint(user)
             return redirect(_safe_next(request.form.get("next")))
-    return render_template("login.html", error=error, next=request.args.get("next", "")), (401 if error else 200)
+    # After a mistyped password the form comes back still leading to the page first asked for.
+    return render_template("login.html", error=error, next=request.values.get("next", "")), (401 if error else 200)
 
 
 @bp.route("/logout", methods=("POST",))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 
 from ..deployment import Deployment
+from ..overview import parse_id
 from ..report import FORMATS, build_report, render
 from ..store import NotFound
 from .auth import login_required
@@ -19,13 +20,16 @@ def report():
     fmt = request.args.get("format", "html")
     scope = {key: request.args.get(key) or None for key in ("site", "target")}
     canary = request.args.get("canary") or None
-    if fmt not in FORMATS or (canary is not None and not canary.isdigit()) or \
-            sum(value is not None for value in (*scope.values(), canary)) > 1:
+    try:
+        canary_id = parse_id(canary) if canary is not None else None
+    except ValueError as error:
+        abort(400, description=str(error))
+    if fmt not in FORMATS or sum(value is not None for value in (*scope.values(), canary)) > 1:
         abort(400, description=f"format is one of {', '.join(FORMATS)}; give at most one of site, target, canary")
     settings = get_settings()
     try:
         built = build_report(Deployment(settings, get_store()), **scope,
-                             canary_id=int(canary) if canary else None)
+                             canary_id=canary_id)
     except NotFound:
         abort(404)
     name = "-".join(["canary-report", *(value for value in (*scope.values(), canary) if value)])

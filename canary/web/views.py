@@ -11,6 +11,11 @@ from .db import get_store
 
 bp = Blueprint("views", __name__)
 PAGE_SIZE = 100
+MAX_PAGE = 10**9  # far past any real page, and an offset SQLite can still hold
+
+
+def page_number() -> int:
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
 
 @bp.route("/", endpoint="overview")
@@ -23,10 +28,10 @@ def overview_page():
                            chart=timeline(counts, today), unknown=overview.unknown_total(store))
 
 
-@bp.route("/canaries/<int:canary_id>")
+@bp.route(f"/canaries/<int(max={overview.MAX_ID}):canary_id>")
 @login_required
 def canary(canary_id: int):
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     try:
         detail = overview.canary_detail(get_store(), canary_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     except NotFound:
@@ -45,7 +50,7 @@ def contacts():
         filters = overview.contact_filters(**args)
     except ValueError as problem:
         error, filters = str(problem), {}
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     rows = store.search_contacts(**filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     return render_template("contacts.html", contacts=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE, page=page,
                            args=args, error=error, channels=store.contact_channels(),
