@@ -215,3 +215,22 @@ def test_an_identifier_repeated_a_million_times_keeps_memory_bounded(world, tmp_
     assert further == [{"kind": "email", "value": email, "file": str(path), "canary_id": world.canaries["lims-prod"][0]["id"],
                         "token": None, "occurrences": 1_000_000, "listed": 100}]
     assert peak_kb < 250_000, peak_kb   # 340 MB when every occurrence was kept
+
+
+def test_a_json_document_with_its_records_nested_in_an_object(world, tmp_path, small_population):
+    """{"export": {"patients": [...]}} used to be one record: memory nine times the file
+    (2.5 GB for 288 MB) and every match at record 2."""
+    import json
+    from canary.scan import documents
+    rows = mix(small_population[:300], world.leaked_rows())
+    path = tmp_path / "nested.json"
+    path.write_text(json.dumps({"meta": {"lab": "x"}, "export": {"date": "2021-02-01", "patients": rows}}, indent=1))
+    result = scan(world, path)
+    assert found_targets(result) == EXPECTED
+    nirs = {c["patient"]["nir"] for c in world.leaked_canaries()}
+    assert all(rows[m.line - 3]["nir"] in nirs for m in result.matches)   # records 1, 2: lab and date
+    by_id = {"patients": {f"id{i}": row for i, row in enumerate(rows)}}   # an object of records, keyed by id
+    path.write_text(json.dumps(by_id))
+    records = [data for _, data in documents.json_records([path.read_bytes()], "utf-8")]
+    assert len(records) == len(rows) and b"\t" in records[0]
+    assert found_targets(scan(world, path)) == EXPECTED

@@ -27,7 +27,8 @@ def record_bytes(values: list[str]) -> bytes:
 
 def json_records(chunks: Iterable[bytes], encoding: str) -> Iterator[tuple[int, bytes]]:
     """Stream a JSON document: the elements of its top-level array, or of the arrays its
-    top-level object holds, one record each, without loading the whole document."""
+    top-level object (or an object inside it) holds, one record each, without loading the
+    whole document."""
     decoder = json.JSONDecoder()
     text_chunks = codecs.iterdecode(chunks, encoding, errors="replace")
     buffer = _JsonBuffer(text_chunks)
@@ -50,12 +51,17 @@ def json_records(chunks: Iterable[bytes], encoding: str) -> Iterator[tuple[int, 
             containers.pop()
             buffer.pos += 1
             continue
-        if containers[-1] == "{" and len(containers) == 1:
-            buffer.decode(decoder)          # a key of the top-level object
+        if containers[-1] == "{":
+            buffer.decode(decoder)          # a key
             buffer.skip_space()
             buffer.pos += 1                 # its ':'
-            if buffer.skip_space() == "[":
-                containers.append("[")
+            value = buffer.skip_space()
+            # Arrays of records may sit at any depth ({"export": {"patients": [...]}}), so the
+            # top-level object's objects are walked into; deeper, an object is one record
+            # ({"patients": {"id1": {...}}}). A whole document decoded as one record would
+            # take memory in proportion to the file.
+            if value == "[" or (value == "{" and len(containers) == 1):
+                containers.append(value)
                 buffer.pos += 1
                 continue
         index += 1
