@@ -25,6 +25,10 @@ class ChainCheck:
     events: int
     broken_at: int | None = None
     reason: str = ""
+    # The last event's hash: kept outside the store (a signed report, an alert, an offsite log),
+    # it anchors the chain, so that rewriting or cutting the log later is detected too.
+    head_seq: int = 0
+    head_hash: str = GENESIS_HASH
 
     @property
     def ok(self) -> bool:
@@ -49,4 +53,12 @@ def verify_chain(rows: Iterable[dict]) -> ChainCheck:
         if recomputed != row["hash"]:
             return ChainCheck(count, seq, f"event {seq} was altered: its content no longer matches its hash")
         expected_prev, expected_seq = row["hash"], seq + 1
-    return ChainCheck(count)
+    return ChainCheck(count, head_seq=expected_seq - 1, head_hash=expected_prev)
+
+
+def parse_anchor(text: str) -> tuple[int, str]:
+    """'SEQ:HASH' as `canary evidence verify` prints it -> (seq, hash)."""
+    seq, _, digest = text.strip().partition(":")
+    if not seq.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError(f"bad anchor {text!r}: expected SEQ:SHA256 as `canary evidence verify` prints it")
+    return int(seq), digest

@@ -198,7 +198,9 @@ def _markdown(report: dict, entries: list[dict]) -> str:
            f"Deployment {_cell(report['deployment'])}, generated {report['generated_at']} (UTC).", ""]
     evidence = report["evidence"]
     out += ["## Evidence log", "",
-            (f"Intact: {evidence['events']} events; the hash chain and the tables agree." if evidence["ok"] else
+            (f"Intact: {evidence['events']} events; the hash chain and the tables agree. Head of the chain when "
+             f"this report was signed: `{evidence['head']}` (check it later with "
+             f"`canary evidence verify --anchor {evidence['head']}`)." if evidence["ok"] else
              f"**BROKEN** at event {evidence['broken_at']}: {_cell(evidence['reason'])} "
              + " ".join(_cell(p) for p in evidence["table_problems"])), ""]
     out += ["## When the copies were taken", ""]

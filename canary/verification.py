@@ -13,26 +13,44 @@ LISTED_PROBLEMS = 20  # in the text summary: a deleted event leaves one problem 
 class Verification:
     chain: ChainCheck
     problems: list[str]
+    anchor_problems: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.chain.ok and not self.problems
+        return self.chain.ok and not self.problems and not self.anchor_problems
+
+    @property
+    def head(self) -> str:
+        """The anchor to keep elsewhere: SEQ:HASH of the last event."""
+        return f"{self.chain.head_seq}:{self.chain.head_hash}"
 
     def as_dict(self) -> dict:
         return {"ok": self.ok, "events": self.chain.events, "broken_at": self.chain.broken_at,
-                "reason": self.chain.reason, "table_problems": self.problems}
+                "reason": self.chain.reason, "table_problems": self.problems,
+                "anchor_problems": self.anchor_problems, "head": self.head}
 
     def summary(self) -> str:
         if self.ok:
-            return f"evidence log intact: {self.chain.events} events, hash chain and tables agree"
+            return (f"evidence log intact: {self.chain.events} events, hash chain and tables agree\n"
+                    f"head (keep it elsewhere, check it later with --anchor): {self.head}")
         lines = []
         if not self.chain.ok:
             lines.append(f"evidence log BROKEN at event {self.chain.broken_at}: {self.chain.reason}")
+        lines += [f"anchor does not hold: {problem}" for problem in self.anchor_problems]
         lines += [f"table disagrees with the evidence log: {problem}" for problem in self.problems[:LISTED_PROBLEMS]]
         if len(self.problems) > LISTED_PROBLEMS:
             lines.append(f"... and {len(self.problems) - LISTED_PROBLEMS} more problems (--json lists them all)")
         return "\n".join(lines)
 
 
-def verify_store(store: Store) -> Verification:
-    return Verification(store.verify_evidence(), store.audit_tables())
+def verify_store(store: Store, anchors: list[tuple[int, str]] = ()) -> Verification:
+    """The chain, the tables against it, and each anchor (seq, hash) kept from an earlier check."""
+    problems = []
+    for seq, digest in anchors:
+        stored = store.event_hash_at(seq)
+        if stored is None:
+            problems.append(f"event {seq} is gone (the log was cut or rewritten after the anchor was taken)")
+        elif stored != digest:
+            problems.append(f"event {seq} now hashes to {stored[:16]}..., not {digest[:16]}... "
+                            "(the log was rewritten after the anchor was taken)")
+    return Verification(store.verify_evidence(), store.audit_tables(), problems)

@@ -412,3 +412,15 @@ def test_two_workers_on_one_deployment_send_each_alert_once(deployment, lab, rec
     finally:
         other.close()
     assert sorted(body["canary_id"] for body in receiver.bodies) == sorted(lab)  # each once
+
+
+def test_each_alert_carries_its_contacts_evidence_anchor(deployment, lab):
+    from canary.evidence import parse_anchor
+    from canary.verification import verify_store
+    settings = settings_with(deployment, jsonl_path="alerts.jsonl")
+    touch(deployment.store, lab[0])
+    AlertWorker(deployment.store, settings).run_once()
+    alert = json.loads((deployment.settings.home / "alerts.jsonl").read_text().splitlines()[0])
+    seq, digest = parse_anchor(alert["evidence"])
+    assert deployment.store.contacts()[0]["evidence_seq"] == seq
+    assert verify_store(deployment.store, [(seq, digest)]).ok

@@ -133,3 +133,11 @@ def test_markdown_says_how_many_contacts_only_the_json_lists(world, monkeypatch)
     monkeypatch.setattr(report_module, "MAX_LISTED_CONTACTS", 0)
     text = render(report, "md", world.deployment.settings.secret)
     assert f"{len(report['contacts'])} more contacts are in the JSON report" in text
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_reports_anchor_the_chain_head_they_were_signed_with(world, fmt):
+    report = build_report(world.deployment, target="lims-prod")
+    head = report["evidence"]["head"]
+    assert head == f"{report['evidence']['events']}:{world.deployment.store.events()[-1]['hash']}"
+    assert f"canary evidence verify --anchor {head}" in render(report, fmt, world.deployment.settings.secret)

@@ -44,6 +44,8 @@ def contact_alert(contact: dict, deployment: str, public_url: str, held_back: di
         "source": _clean(contact.get("source")),
         "time": contact["time"],
         "contact_id": contact["id"],
+        # The contact's evidence event: an anchor held outside the store (see `evidence verify --anchor`).
+        "evidence": f"{contact['evidence_seq']}:{contact['evidence_hash']}" if contact.get("evidence_hash") else None,
         "summary": _clean(contact_summary(contact)),
         "url": dashboard_link(public_url, contact),
         "held_back": held_back,

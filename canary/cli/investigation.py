@@ -5,6 +5,7 @@ import pathlib
 
 import click
 
+from ..evidence import parse_anchor
 from ..report import FORMATS, build_report, format_probability, render
 from ..report_signing import ReportCheckError, check_report
 from ..scan import scan_files
@@ -80,13 +81,15 @@ def evidence():
 
 @evidence.command("verify")
 @json_option
+@click.option("--anchor", "anchors", multiple=True, metavar="SEQ:HASH",
+              help="A head printed by an earlier verify (or found in a report or an alert): must still hold.")
 @with_deployment
-def evidence_verify(deployment, as_json):
-    """Recompute the hash chain and check the tables against it; exit 1 where it breaks.
+def evidence_verify(deployment, as_json, anchors):
+    """Recompute the hash chain and check the tables and any anchors against it; exit 1 where it breaks.
 
-    Example: canary evidence verify
+    Example: canary evidence verify --anchor 1234:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
     """
-    verification = verify_store(deployment.store)
+    verification = verify_store(deployment.store, [parse_anchor(anchor) for anchor in anchors])
     if as_json:
         echo_json(verification.as_dict())
     else:

@@ -155,6 +155,10 @@ class CoreStore:
             row["payload"] = json.loads(row["payload"])
         return rows
 
+    def event_hash_at(self, seq: int) -> str | None:
+        row = self._row("SELECT hash FROM evidence WHERE seq = ?", (seq,))
+        return row["hash"] if row else None
+
     def verify_evidence(self) -> ChainCheck:
         """Recompute the whole chain from the stored rows."""
         with self._lock:
