@@ -1,10 +1,13 @@
-"""Anchors: the chain's head kept outside the store catches a log rewritten or cut later."""
+"""Verification beyond the chain: anchors kept outside the store, and the registry checked against its events."""
 import json
+import random
 import sqlite3
 
 import pytest
 
 from canary.evidence import event_hash, parse_anchor
+from canary.issuing import Issuer
+from canary.patients import generate_patients
 from canary.verification import verify_store
 
 
@@ -70,3 +73,58 @@ def test_cli_prints_the_head_and_checks_anchors(logged, invoke):
     assert "anchor does not hold" in result.output
     result = invoke("evidence", "verify", "--anchor", "nonsense", expect_exit=1)
     assert "bad anchor 'nonsense'" in result.output and "Traceback" not in result.output
+
+
+@pytest.fixture
+def registered(deployment):
+    """Two canaries in two targets and a token, registered the usual way."""
+    store = deployment.store
+    store.add_site("Lab")
+    targets = [store.add_target(name, "Lab")["id"] for name in ("prod", "backup")]
+    issuer = Issuer(store, deployment.settings, random.Random(1))
+    canaries = [issuer.register_canary(patient, target) for patient, target in zip(generate_patients(2, 4), targets)]
+    token = issuer.issue_token("dns")
+    return store, canaries, token
+
+
+def _sql(store, statement, params=()):
+    conn = sqlite3.connect(store.path)
+    conn.execute(statement, params)
+    conn.commit()
+    conn.close()
+
+
+def test_the_registry_as_registered_passes(registered):
+    store, _, _ = registered
+    assert store.audit_tables() == []
+
+
+def test_an_identifier_moved_to_another_canary_is_caught(registered):
+    store, canaries, _ = registered
+    email = canaries[0]["identifiers"]["email"][0]
+    _sql(store, "UPDATE identifiers SET canary_id = ? WHERE value = ?", (canaries[1]["id"], email))
+    assert verify_store(store).problems == [
+        f"canary {canaries[0]['id']} (evidence event {_registration(store, canaries[0]['id'])}): email {email!r} "
+        f"belongs to canary {canaries[1]['id']} in the identifiers table"]
+
+
+def test_a_canary_moved_to_another_target_is_caught(registered):
+    store, canaries, _ = registered
+    _sql(store, "UPDATE canaries SET target_id = ? WHERE id = ?", (canaries[1]["target_id"], canaries[0]["id"]))
+    problems = verify_store(store).problems
+    assert len(problems) == 1 and "target is" in problems[0] and f"canary {canaries[0]['id']}" in problems[0]
+
+
+def test_a_token_value_taken_away_and_an_identifier_slipped_in_are_caught(registered):
+    store, canaries, token = registered
+    _sql(store, "UPDATE identifiers SET value = 'other.canary.test' WHERE token_id = ?", (token["id"],))
+    _sql(store, "INSERT INTO identifiers (kind, value, canary_id, created_at) VALUES ('email', 'x@y.canary.test', ?, "
+                "'2026-01-01T00:00:00.000000Z')", (canaries[0]["id"],))
+    problems = verify_store(store).problems
+    assert any(f"token {token['token']}" in p and "no longer belongs to it" in p for p in problems)
+    assert "email 'x@y.canary.test': in the identifiers table but in no registration event (inserted afterwards?)" \
+        in problems
+
+
+def _registration(store, canary_id):
+    return next(e["seq"] for e in store.events("canary.registered") if e["payload"]["canary_id"] == canary_id)

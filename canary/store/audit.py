@@ -11,10 +11,53 @@ _CONTACT_FIELDS = ("time", "channel", "identifier_id", "canary_id", "token_id", 
 _PLANTING_FIELDS = ("canary_id", "target_id", "planted_at", "removed_at")
 
 
+def _owner(found) -> str:
+    if found is None:
+        return "nobody"
+    canary_id, token_id = found
+    return f"canary {canary_id}" if canary_id is not None else f"token id {token_id}"
+
+
 class EvidenceAudit:
     def audit_tables(self) -> list[str]:
-        """Every disagreement between contacts, sightings, plantings and their evidence events."""
-        return self._audit_contacts() + self._audit_sightings() + self._audit_plantings()
+        """Every disagreement between the registry, contacts, sightings, plantings and their evidence events."""
+        return self._audit_registry() + self._audit_contacts() + self._audit_sightings() + self._audit_plantings()
+
+    def _audit_registry(self) -> list[str]:
+        """Which canary or token owns each identifier, and which target holds each canary, decide
+        every attribution: both must still be what the registration events say."""
+        problems = []
+        owners = {(row["kind"], row["value"]): (row["canary_id"], row["token_id"])
+                  for row in self._rows("SELECT kind, value, canary_id, token_id FROM identifiers")}
+        targets = {row["id"]: row["target_id"] for row in self._rows("SELECT id, target_id FROM canaries")}
+        registered = set()
+        for event in self._rows("SELECT seq, kind, payload FROM evidence WHERE kind IN "
+                                "('canary.registered', 'token.issued') ORDER BY seq"):
+            payload = json.loads(event["payload"])
+            if event["kind"] == "canary.registered":
+                owner, where = (payload["canary_id"], None), f"canary {payload['canary_id']}"
+                if targets.get(payload["canary_id"], "gone") != payload.get("target_id"):
+                    problems.append(f"{where} (evidence event {event['seq']}): target is "
+                                    f"{targets.get(payload['canary_id'], 'gone')!r} in the table but "
+                                    f"{payload.get('target_id')!r} in the evidence log")
+                identifiers = [tuple(pair) for pair in payload.get("identifiers", [])]
+            else:
+                owner, where = (None, payload["token_id"]), f"token {payload['token']}"
+                identifiers = [pair for pair, found in owners.items() if found == owner]
+                if not any(value == payload["value"] for _, value in identifiers):
+                    problems.append(f"{where} (evidence event {event['seq']}): its value {payload['value']!r} "
+                                    "no longer belongs to it in the identifiers table")
+            for pair in identifiers:
+                registered.add(pair)
+                if owners.get(pair) != owner:
+                    problems.append(f"{where} (evidence event {event['seq']}): {pair[0]} {pair[1]!r} belongs to "
+                                    f"{_owner(owners.get(pair))} in the identifiers table")
+        for kind, value in sorted(set(owners) - registered):
+            canary_id, _ = owners[(kind, value)]
+            if canary_id is not None:
+                problems.append(f"{kind} {value!r}: in the identifiers table but in no registration event "
+                                "(inserted afterwards?)")
+        return problems
 
     def _audit_contacts(self) -> list[str]:
         problems, referenced = [], set()
