@@ -29,6 +29,9 @@ class EvidenceAudit:
         problems = []
         owners = {(row["kind"], row["value"]): (row["canary_id"], row["token_id"])
                   for row in self._rows("SELECT kind, value, canary_id, token_id FROM identifiers")}
+        held_by: dict[tuple, list[tuple]] = {}
+        for pair, owner in owners.items():
+            held_by.setdefault(owner, []).append(pair)
         targets = {row["id"]: row["target_id"] for row in self._rows("SELECT id, target_id FROM canaries")}
         registered = set()
         for event in self._rows("SELECT seq, kind, payload FROM evidence WHERE kind IN "
@@ -43,7 +46,7 @@ class EvidenceAudit:
                 identifiers = [tuple(pair) for pair in payload.get("identifiers", [])]
             else:
                 owner, where = (None, payload["token_id"]), f"token {payload['token']}"
-                identifiers = [pair for pair, found in owners.items() if found == owner]
+                identifiers = held_by.get(owner, [])
                 if not any(value == payload["value"] for _, value in identifiers):
                     problems.append(f"{where} (evidence event {event['seq']}): its value {payload['value']!r} "
                                     "no longer belongs to it in the identifiers table")
