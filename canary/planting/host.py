@@ -16,6 +16,23 @@ DEFAULT_MOMENT = "YYYY-MM-DD HH:MM:SS"
 DEFAULT_PHONE = "spaced"
 
 
+def _weighted(pairs, rng: random.Random):
+    from .blend import _weighted as weighted
+    return weighted(pairs, rng)
+
+
+def _at_time_of_day(day: dt.datetime, histogram, seconds: bool, rng: random.Random, *, minutes: bool = True):
+    """`day` at a time of day drawn from the host's ([[minute of day, count]] or [[second bin, count]])."""
+    midnight = dt.datetime.combine(day.date(), dt.time())
+    if not histogram:
+        return midnight + dt.timedelta(hours=rng.randint(7, 18), minutes=rng.randrange(60))
+    value = _weighted(histogram, rng)
+    offset = dt.timedelta(minutes=value) if minutes else dt.timedelta(seconds=value)
+    if seconds:
+        offset += dt.timedelta(seconds=rng.randrange(60))
+    return midnight + offset
+
+
 class HostProfile:
     """Formats and sequences of one target, read once per plant inside the target's transaction."""
 
@@ -31,6 +48,8 @@ class HostProfile:
         self._values: dict[tuple[str, str], list] = {}
         self._counters: dict[tuple, int] = {}
         self._formats: dict[tuple, object] = {}
+        # What planting learnt of the host (model.py), when it can read it: counts and times follow it.
+        self.model: dict | None = None
 
     # -- reading the host ----------------------------------------------------------------
     def sample(self, table: str) -> list[dict]:
@@ -161,6 +180,67 @@ class HostProfile:
                         moment = dt.datetime.combine(moment, dt.time(23, 59))
                     latest = moment if latest is None else max(latest, moment)
         return min(latest, now) if latest else now
+
+    # -- counts and times from the model ---------------------------------------------------------
+    def _block(self, entry) -> dict | None:
+        if not self.model or entry.parent is None:
+            return None
+        return self.model.get("blocks", {}).get(entry.name)
+
+    def child_count(self, entry, rng: random.Random) -> int:
+        """Rows of this block under one parent row, as many as the host's parents have."""
+        block = self._block(entry)
+        if not block or not block.get("counts"):
+            return rng.randint(*entry.count)
+        counts = block["counts"]
+        if any(spec.source == "field" for spec in entry.columns.values()):
+            # A contact row (phone, email): whether there is one is the patient's own field.
+            counts = [pair for pair in counts if pair[0] > 0] or [[1, 1]]
+        return _weighted(counts, rng)
+
+    def siblings_sorted(self, entry, rng: random.Random) -> bool:
+        """Whether this parent's rows go in date order (the host's share; always without a model)."""
+        block = self._block(entry)
+        if not block or "sorted_share" not in block:
+            return True
+        return rng.random() < block["sorted_share"]
+
+    def moment(self, entry, parent: dt.datetime | None, rng: random.Random, now: dt.datetime,
+               born: dt.datetime) -> dt.datetime | None:
+        """When this row happened, drawn as the host's rows are; None: the mapping's own rule."""
+        if not self.model:
+            return None
+        if entry.parent is None:
+            return self._registration(rng, now, born)
+        block = self._block(entry)
+        if not block or parent is None or "median_offset_seconds" not in block:
+            return None
+        for _ in range(20):
+            if block.get("absolute") and block.get("offsets_minutes"):
+                moment = parent + dt.timedelta(minutes=_weighted(block["offsets_minutes"], rng))
+            else:
+                fraction = (_weighted(block["fractions"], rng) + rng.random() * 10) / 1000
+                day = parent + (now - parent) * min(1.0, max(0.0, fraction))
+                moment = _at_time_of_day(day, block.get("time_of_day"), block.get("seconds"), rng)
+                if moment < parent and not block.get("negative_share"):
+                    continue
+            if moment <= now:
+                return moment
+        return None
+
+    def _registration(self, rng: random.Random, now: dt.datetime, born: dt.datetime) -> dt.datetime | None:
+        learnt = self.model.get("registration") or {}
+        if not learnt.get("recent_months"):
+            return None
+        for _ in range(30):
+            year, month = map(int, _weighted(learnt["recent_months"], rng).split("-"))
+            first = dt.datetime(year, month, 1)
+            days = ((first + dt.timedelta(days=32)).replace(day=1) - first).days
+            moment = _at_time_of_day(first + dt.timedelta(days=rng.randrange(days)), learnt.get("time_of_day"),
+                                     learnt.get("seconds"), rng, minutes=False)
+            if born <= moment <= now:
+                return moment
+        return None
 
     # -- region ------------------------------------------------------------------------------------
     def departments(self) -> list[tuple[str, int]]:

@@ -66,6 +66,7 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
             with store.transaction(), writer.transaction():
                 host = HostProfile(writer, mapping, can_read=can_read_rows(target, mapping),
                                    written=_written_before(store, target))
+                host.model = _learn(deployment, target, writer, mapping, schema, host)
                 history_until = host.latest_moment(now)
                 regions = _regions(target, host)
                 for _ in range(count):
@@ -117,6 +118,18 @@ def _written_before(store, target: dict) -> list[dict]:
             for row, values in zip(planting["rows"], planting["fingerprint"])]
 
 
+def _learn(deployment, target: dict, writer, mapping, schema, host: HostProfile) -> dict | None:
+    """The host's model (aggregates only), kept in the deployment for the operator to inspect."""
+    if not host.can_read:
+        return None
+    from .model import learn_model, model_path, save_model
+    model = learn_model(writer, mapping, schema, k=int(deployment.settings["planting"]["k_anonymity"]))
+    if not model.get("patients"):
+        return None
+    save_model(model, model_path(deployment.settings.home, target["name"]))
+    return model
+
+
 def _regions(target: dict, host: HostProfile) -> list[tuple[str, int]]:
     if target.get("region"):
         return [(target["region"], 1)]
@@ -131,6 +144,15 @@ def _register(issuer, store, host, mapping, target, regions, rng, now) -> dict:
     # Fiction ranges are shared with every synthetic data set (the example lab uses them too):
     # a canary must not carry the number of one of the host's own patients.
     issuer.phones.used.update(filter(None, map(normalise_phone, _host_values(host, mapping, "phone"))))
+    model = getattr(host, "model", None)
+    if model:
+        from .blend import patient_like_host
+        region = rng.choices(*zip(*regions))[0] if regions else None
+        patient = patient_like_host(
+            model, rng, today=now.date(), region=region, settings=issuer.settings, phone_allocator=issuer.phones,
+            is_free_nir=lambda nir: nir not in host_nirs and not store.identifier_exists(nir),
+            email_taken=lambda email: store.identifier_exists(email))
+        return issuer.register_canary(patient, target["id"], keep_contacts=True)
     for _ in range(_NIR_ATTEMPTS):
         region = None
         if regions:
