@@ -29,6 +29,7 @@ DEFAULT_K = 5
 LEARN_ROWS = 200_000          # rows read per table to learn from (the whole table for a lab)
 YEAR_BIN = 5                  # birth years and registration months are kept in bins, never one by one
 ORDER_BIN = 50                # NIR order numbers, by bins
+TIMED_PARENTS = 3000          # parents whose children's times are learnt
 _NUMBER = re.compile(r"\d+")
 _LEADING_NUMBER = re.compile(r"^\s*(\d+)(\s*(?:bis|ter|b|t)\b)?[\s,]*", re.IGNORECASE)
 # Fields taken from the host as they are written (spellings), when k patients share them.
@@ -70,11 +71,12 @@ def histogram(values, width: int = 1) -> list[list[int]]:
 class _Block:
     """One [[table]] block as the host holds it: its rows, grouped under their parent's key."""
 
-    def __init__(self, entry: Entry, rows: list[dict], ref_column: str | None, parent_column: str | None):
+    def __init__(self, entry: Entry, rows: list[dict], ref_column: str | None, parent_column: str | None,
+                 shared_table: bool = False):
         self.entry = entry
         self.ref_column = ref_column          # this block's column naming the parent row
         self.parent_column = parent_column    # the parent's column it points at
-        filters = _block_filter(entry)
+        filters = _block_filter(entry) if shared_table else {}
         self.rows = [r for r in rows if all(r.get(c) in allowed for c, allowed in filters.items())]
         self.by_parent: dict = collections.defaultdict(list)
         if ref_column:
@@ -93,8 +95,13 @@ def _block_filter(entry: Entry) -> dict:
     return filters
 
 
+@functools.lru_cache(maxsize=256)
+def _moment_column_of(columns: tuple) -> str | None:
+    return next((c for c, source in columns if source == "moment"), None)
+
+
 def _moment_column(entry: Entry) -> str | None:
-    return next((c for c, spec in entry.columns.items() if spec.source == "moment"), None)
+    return _moment_column_of(tuple((c, spec.source) for c, spec in entry.columns.items()))
 
 
 def _key_column(entry: Entry, schema) -> str | None:
@@ -131,7 +138,8 @@ def read_blocks(target, mapping: Mapping, schema, limit: int = LEARN_ROWS) -> di
         table = schema.get(entry.table)
         columns = sorted(c for c in columns if table is None or c in table.columns)
         rows = target.sample(entry.table, columns, limit) if columns else []
-        blocks[entry.name] = _Block(entry, rows, ref_column, parent_column)
+        shared = sum(e.table == entry.table for e in mapping.entries) > 1
+        blocks[entry.name] = _Block(entry, rows, ref_column, parent_column, shared)
     return blocks
 
 
@@ -148,6 +156,15 @@ def _unmap(entry: Entry, column: str, value):
         reverse = {v: k for k, v in mapped.items()}
         return reverse.get(value, value)
     return value
+
+
+_FRENCH_NUMBER = re.compile(r"^(?:0|\+33|0033)([1-9]\d{8})$")
+
+
+def _phone(text: str) -> str | None:
+    """E.164 of a French number as labs write it, without libphonenumber's cost per row."""
+    match = _FRENCH_NUMBER.match(re.sub(r"[\s.\-()]", "", text))
+    return f"+33{match.group(1)}" if match else phones.normalise_phone(text)
 
 
 def _as_date(value, form: str | None):
@@ -196,7 +213,7 @@ class _Reader:
         key = (entry.name, column)
         if key not in self.date_formats:
             given = entry.columns[column].options.get("format") if column in entry.columns else None
-            sample = [str(r[column]) for r in self.blocks[entry.name].rows[:2000] if r.get(column) not in (None, "")]
+            sample = [str(r[column]) for r in self.blocks[entry.name].rows[:200] if r.get(column) not in (None, "")]
             self.date_formats[key] = given or formats.learn_date_format(sample)
         return self.date_formats[key]
 
@@ -241,7 +258,7 @@ class _Reader:
                 moment = _as_date(value, self.date_format(entry, column))
                 value = moment.date() if moment else None
             elif name.endswith("phone"):
-                value = phones.normalise_phone(str(value))
+                value = _phone(str(value))
             elif name == "nir":
                 value = nir_rules.normalise_nir(str(value))
             elif name == "email":
@@ -460,20 +477,28 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
     offsets, fractions, sorted_flags = [], [], []
     latest = None
     child_moment_column = _moment_column(entry)
-    for row in block.rows:
-        moment = reader.moment(entry, row) if child_moment_column else None
-        if moment and (latest is None or moment > latest):
-            latest = moment
+    if child_moment_column:
+        form = reader.date_format(entry, child_moment_column) or ""
+        if form.startswith("YYYY"):   # sorts as text: parse one value, not the whole table
+            texts = [str(r[child_moment_column]) for r in block.rows if r.get(child_moment_column)]
+            latest = _as_date(max(texts), form) if texts else None
+        else:
+            latest = max(filter(None, (reader.moment(entry, row) for row in block.rows)), default=None)
+    times = []
+    timed = 0
     for parent in parent_block.rows:
         key = parent.get(block.parent_column) if block.parent_column else None
         children = block.by_parent.get(key, []) if key is not None else []
         counts[len(children)] += 1
-        if not child_moment_column or not children:
+        # Times from the first TIMED_PARENTS parents (a fixed spread over the table) are plenty.
+        if not child_moment_column or not children or timed >= TIMED_PARENTS:
             continue
+        timed += 1
         start = reader.moment(parent_entry, parent)
         moments = [reader.moment(entry, child) for child in children]
         if start is None or any(m is None for m in moments):
             continue
+        times += [m.hour * 60 + m.minute for m in moments]
         for moment in moments:
             offsets.append((moment - start).total_seconds())
             span = (latest - start).total_seconds() if latest else 0
@@ -492,7 +517,6 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
         learnt["absolute"] = bool(minutes and sum(c for m, c in minutes.items() if c >= k) >= 0.9 * len(offsets))
         learnt["median_offset_seconds"] = spread[len(spread) // 2]
         learnt["negative_share"] = sum(o < 0 for o in offsets) / len(offsets)
-        times = [m.hour * 60 + m.minute for row in block.rows if (m := reader.moment(entry, row))]
         learnt["time_of_day"] = histogram(times)
         learnt["seconds"] = any(m.second for row in block.rows[:500] if (m := reader.moment(entry, row)))
     if sorted_flags:
