@@ -135,8 +135,8 @@ def _address(model: dict, rng: random.Random, base: dict) -> dict:
         address = {"commune": commune, "postal_code": postcode, **_place(commune, postcode)}
         if address["region"] is None:
             address["region"] = base.get("region")
-    streets = learnt.get("streets", {}).get(str(address["commune"])) or learnt.get("all_streets")
-    street = _from_host(streets, rng)
+    streets = learnt.get("streets", {}).get(str(address["commune"]))
+    street = _from_host(streets, rng) if streets else _from_host(learnt.get("all_streets"), rng)
     if street is None:
         known = _known(learnt.get("all_streets"))
         street = _own_value(lambda: split_street(generic._street(rng))[2], known)
@@ -182,8 +182,16 @@ def _birthplace_of(insee: str, birth_year: int) -> tuple[dict, str, str] | None:
 def _nir(model: dict, rng: random.Random, patient: dict, base: dict, is_free) -> tuple[dict, str] | None:
     learnt = model.get("nir", {})
     birth = dt.date.fromisoformat(patient["birth_date"])
+    home = patient["address"].get("department") or ""
+    places = learnt.get("birthplaces") or {}
+    same = learnt.get("same_department_share")
+    if same is not None and places.get("values"):
+        # Born where they live as often as the host's patients are.
+        at_home = rng.random() < same
+        places = {**places, "values": [pair for pair in places["values"]
+                                       if (str(pair[0])[:2] == str(home)[:2]) == at_home] or places["values"]}
     for _ in range(_NIR_ATTEMPTS):
-        insee = _from_host(learnt.get("birthplaces"), rng)
+        insee = _from_host(places, rng)
         chosen = _birthplace_of(insee, birth.year) if insee else None
         if chosen is None:
             chosen = generic._birthplace(rng, patient["address"].get("department") or base["address"]["department"],

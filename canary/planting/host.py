@@ -203,7 +203,10 @@ class HostProfile:
         block = self._block(entry)
         if not block or "sorted_share" not in block:
             return True
-        return rng.random() < block["sorted_share"]
+        observed, chance = block["sorted_share"], block.get("random_sorted_share", 0.0)
+        if observed <= chance * 1.5:
+            return False      # the host keeps no date order: rows drawn one by one are in none either
+        return rng.random() < (observed - chance) / max(1e-9, 1 - chance)
 
     def moment(self, entry, parent: dt.datetime | None, rng: random.Random, now: dt.datetime,
                born: dt.datetime) -> dt.datetime | None:

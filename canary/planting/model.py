@@ -16,6 +16,7 @@ import collections
 import datetime as dt
 import functools
 import json
+import math
 import pathlib
 import re
 import unicodedata
@@ -59,6 +60,21 @@ def k_filtered(counter: collections.Counter, k: int, total: int | None = None) -
     total = total if total is not None else sum(counter.values())
     rare = sum(count for count in counter.values() if count < k)
     return {"values": kept, "tail": rare / total if total else 0.0}
+
+
+def grouped(groups: dict, k: int) -> dict:
+    """Per group, the values shared by >= k patients across the host (not only in the group), weighted
+    by their counts in the group; `tail`: the group's share of values rarer than that."""
+    overall = collections.Counter()
+    for counter in groups.values():
+        overall.update(counter)
+    out = {}
+    for group, counter in groups.items():
+        total = sum(counter.values())
+        kept = sorted(([v, n] for v, n in counter.items() if overall[v] >= k), key=lambda p: (-p[1], str(p[0])))
+        rare = sum(n for v, n in counter.items() if overall[v] < k)
+        out[str(group)] = {"values": kept, "tail": rare / total if total else 0.0}
+    return out
 
 
 def histogram(values, width: int = 1) -> list[list[int]]:
@@ -313,7 +329,7 @@ def _learn_person(records, k) -> dict:
     return {
         "sex": [[s, c] for s, c in sorted(sexes.items())],
         "birth_years": histogram(years, YEAR_BIN),
-        "first_names": {group: k_filtered(counter, k) for group, counter in sorted(first.items())},
+        "first_names": grouped(dict(sorted(first.items())), k),
         "birth_name_share": birth_name,
     }
 
@@ -360,8 +376,7 @@ def _learn_address(records, k) -> dict:
     return {
         "places": {**(learnt := k_filtered(places, k)),
                    "values": [[list(place), n] for place, n in learnt["values"]]},
-        "streets": {str(commune): k_filtered(counter, k) for commune, counter in streets.items()
-                    if commune is not None},
+        "streets": grouped({commune: counter for commune, counter in streets.items() if commune is not None}, k),
         "all_streets": k_filtered(streets[None], k),
         "numbers": histogram(numbers),
         "number_share": len(numbers) / max(1, sum(streets[None].values())),
@@ -474,7 +489,7 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
     parent_entry = mapping.entry(entry.parent)
     parent_block = blocks[parent_entry.name]
     counts = collections.Counter()
-    offsets, fractions, sorted_flags = [], [], []
+    offsets, fractions, sorted_flags, random_sorted = [], [], [], []
     latest = None
     child_moment_column = _moment_column(entry)
     if child_moment_column:
@@ -506,6 +521,7 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
                 fractions.append(min(1.0, max(0.0, (moment - start).total_seconds() / span)))
         if len(moments) > 1:
             sorted_flags.append(moments == sorted(moments))
+            random_sorted.append(1 / math.factorial(min(len(moments), 10)))
     learnt = {"counts": sorted([n, c] for n, c in counts.items())}
     if offsets:
         minutes = collections.Counter(round(o / 60) for o in offsets)
@@ -521,6 +537,8 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
         learnt["seconds"] = any(m.second for row in block.rows[:500] if (m := reader.moment(entry, row)))
     if sorted_flags:
         learnt["sorted_share"] = sum(sorted_flags) / len(sorted_flags)
+        # What rows inserted in no particular date order would give: the host may keep no order at all.
+        learnt["random_sorted_share"] = sum(random_sorted) / len(random_sorted)
     return learnt
 
 
