@@ -43,6 +43,7 @@ def small_lab(tmp_path_factory):
 
 
 def _deployment(folder: pathlib.Path, lab: pathlib.Path, mode: str = "pool") -> Deployment:
+    folder.mkdir(parents=True, exist_ok=True)
     database = folder / "lab.db"
     shutil.copy(lab, database)
     deployment = init_deployment(folder / "deployment", ["canary.test"], POOL if mode == "pool" else None,
