@@ -10,6 +10,7 @@ import pathlib
 import random
 import shutil
 import sqlite3
+import sys
 
 import pytest
 from labdb import MAPPING, load_example
@@ -184,6 +185,7 @@ def test_a_copy_of_the_planted_lab_is_attributed_by_a_scan(small_lab, tmp_path):
 def _bench():
     spec = importlib.util.spec_from_file_location("bench_realism", ROOT / "bench" / "realism.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module     # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

@@ -33,6 +33,19 @@ def _at_time_of_day(day: dt.datetime, histogram, seconds: bool, rng: random.Rand
     return midnight + offset
 
 
+def _offset_moment(parent: dt.datetime, block: dict, rng: random.Random) -> dt.datetime:
+    """Parent time + an offset drawn from the host's quantiles, in its unit; a day or more later,
+    at one of the host's times of day (samples are taken in the morning, whenever registered)."""
+    quantiles, u = block["offset_quantiles"], rng.random() * (len(block["offset_quantiles"]) - 1)
+    low, high = quantiles[int(u)], quantiles[min(len(quantiles) - 1, int(u) + 1)]
+    unit = block.get("offset_unit", 1)
+    seconds = round((low + (high - low) * (u - int(u))) / unit) * unit
+    if abs(seconds) < 86400 or unit >= 86400 or not block.get("time_of_day"):
+        return parent + dt.timedelta(seconds=seconds)
+    day = parent + dt.timedelta(days=seconds // 86400)
+    return _at_time_of_day(day, block.get("time_of_day"), block.get("seconds"), rng)
+
+
 class HostProfile:
     """Formats and sequences of one target, read once per plant inside the target's transaction."""
 
@@ -50,6 +63,7 @@ class HostProfile:
         self._formats: dict[tuple, object] = {}
         # What planting learnt of the host (model.py), when it can read it: counts and times follow it.
         self.model: dict | None = None
+        self.last_registration: dt.datetime | None = None   # the host's latest, read at plant time
 
     # -- reading the host ----------------------------------------------------------------
     def sample(self, table: str) -> list[dict]:
@@ -219,14 +233,16 @@ class HostProfile:
         if not block or parent is None or "median_offset_seconds" not in block:
             return None
         for _ in range(20):
-            if block.get("absolute") and block.get("offsets_minutes"):
+            if block.get("offset_quantiles"):
+                moment = _offset_moment(parent, block, rng)
+            elif block.get("absolute") and block.get("offsets_minutes"):
                 moment = parent + dt.timedelta(minutes=_weighted(block["offsets_minutes"], rng))
             else:
                 fraction = (_weighted(block["fractions"], rng) + rng.random() * 10) / 1000
                 day = parent + (now - parent) * min(1.0, max(0.0, fraction))
                 moment = _at_time_of_day(day, block.get("time_of_day"), block.get("seconds"), rng)
-                if moment < parent and not block.get("negative_share"):
-                    continue
+            if moment < parent and not block.get("negative_share"):
+                continue
             if moment <= now:
                 return moment
         return None
@@ -235,6 +251,24 @@ class HostProfile:
         learnt = self.model.get("registration") or {}
         if not learnt.get("recent_months"):
             return None
+        if learnt.get("keys_follow_time", 0) >= 0.95 and learnt.get("gap_quantiles") and self.last_registration:
+            # Keys rise with time here: the canary, keyed after everyone, registered after everyone,
+            # one of the host's usual gaps after the last registration (a time, not a row, is kept).
+            gaps = learnt["gap_quantiles"]
+            u = rng.random() * (len(gaps) - 1)
+            gap = gaps[int(u)] + (gaps[min(len(gaps) - 1, int(u) + 1)] - gaps[int(u)]) * (u - int(u))
+            moment = self.last_registration + dt.timedelta(seconds=gap)
+            if not learnt.get("seconds"):
+                moment = moment.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+            minute_of_day = (moment.hour * 3600 + moment.minute * 60) // 60 * 60
+            opening = [start for start, count in learnt.get("time_of_day", []) if count]
+            if opening and not opening[0] <= minute_of_day <= opening[-1]:
+                # After hours at this host: the next day it is open, at one of its usual times.
+                next_day = moment + dt.timedelta(days=1 if minute_of_day > opening[-1] else 0)
+                moment = _at_time_of_day(next_day, learnt["time_of_day"], learnt.get("seconds"), rng, minutes=False)
+            moment = min(moment.replace(microsecond=0), now)
+            self.last_registration = moment
+            return max(moment, born)
         for _ in range(30):
             year, month = map(int, _weighted(learnt["recent_months"], rng).split("-"))
             first = dt.datetime(year, month, 1)

@@ -480,8 +480,15 @@ def _learn_registration(records, block: _Block, entry: Entry, schema) -> dict:
     months = collections.Counter(m.strftime("%Y-%m") for _, m in recent)
     seconds = [m.hour * 3600 + m.minute * 60 + m.second for _, m in dated]
     has_seconds = any(m.second for _, m in dated)
-    return {"recent_months": sorted([m, c] for m, c in months.items()),
-            "time_of_day": histogram(seconds, 60), "seconds": has_seconds}
+    moments = [m for _, m in dated]
+    # Do keys rise with registration time? Then a canary keyed last is registered last.
+    rising = sum(b >= a for a, b in zip(moments, moments[1:])) / max(1, len(moments) - 1)
+    gaps = sorted((b - a).total_seconds() for a, b in zip(moments[-2000:], moments[-1999:]) if b >= a)
+    learnt = {"recent_months": sorted([m, c] for m, c in months.items()),
+              "time_of_day": histogram(seconds, 60), "seconds": has_seconds, "keys_follow_time": rising}
+    if gaps:
+        learnt["gap_quantiles"] = [gaps[min(len(gaps) - 1, i * len(gaps) // 100)] for i in range(101)]
+    return learnt
 
 
 def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mapping: Mapping, k: int) -> dict:
@@ -532,6 +539,10 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
         spread = sorted(offsets)
         learnt["absolute"] = bool(minutes and sum(c for m, c in minutes.items() if c >= k) >= 0.9 * len(offsets))
         learnt["median_offset_seconds"] = spread[len(spread) // 2]
+        # The whole distribution as 100 quantiles (an aggregate), and the unit it is counted in
+        # (a host that validates a whole number of hours after the sample).
+        learnt["offset_quantiles"] = [spread[min(len(spread) - 1, i * len(spread) // 100)] for i in range(101)]
+        learnt["offset_unit"] = next((unit for unit in (86400, 3600, 60) if whole[unit] == 1.0), 1)
         learnt["negative_share"] = sum(o < 0 for o in offsets) / len(offsets)
         learnt["time_of_day"] = histogram(times)
         learnt["seconds"] = any(m.second for row in block.rows[:500] if (m := reader.moment(entry, row)))
@@ -540,6 +551,16 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
         # What rows inserted in no particular date order would give: the host may keep no order at all.
         learnt["random_sorted_share"] = sum(random_sorted) / len(random_sorted)
     return learnt
+
+
+def latest_registration(target, mapping: Mapping, schema) -> dt.datetime | None:
+    """The host's latest registration time: used at plant time, never kept in the model."""
+    root = next(e for e in mapping.entries if e.parent is None)
+    column = _moment_column(root)
+    if column is None:
+        return None
+    reader = _Reader(mapping, {root.name: _Block(root, target.sample(root.table, [column], LEARN_ROWS), None, None)})
+    return max(filter(None, (reader.moment(root, row) for row in reader.blocks[root.name].rows)), default=None)
 
 
 # -- keeping it ------------------------------------------------------------------------------------

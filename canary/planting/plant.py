@@ -122,10 +122,11 @@ def _learn(deployment, target: dict, writer, mapping, schema, host: HostProfile)
     """The host's model (aggregates only), kept in the deployment for the operator to inspect."""
     if not host.can_read:
         return None
-    from .model import learn_model, model_path, save_model
+    from .model import latest_registration, learn_model, model_path, save_model
     model = learn_model(writer, mapping, schema, k=int(deployment.settings["planting"]["k_anonymity"]))
     if not model.get("patients"):
         return None
+    host.last_registration = latest_registration(writer, mapping, schema)
     save_model(model, model_path(deployment.settings.home, target["name"]))
     return model
 
