@@ -15,7 +15,7 @@ import jinja2
 from . import clock
 from .deployment import Deployment
 from .report_signing import sign_json, sign_text
-from .scan.attribution import attribute_target
+from .scan.attribution import SOURCES, attribute_target, format_probability
 from .scan.scan import attribution_p
 from .store import NotFound
 from .verification import verify_store
@@ -63,11 +63,6 @@ def build_report(deployment: Deployment, *, site: str | None = None, target: str
     }
 
 
-def format_probability(probability: float, p: float, k: int) -> str:
-    """1 - p**k readably: '0.990000', or '1 - 1e-08' once six decimals would round to 1."""
-    return f"{probability:.6f}" if p ** k >= 5e-7 else f"1 - {p ** k:.0e}"
-
-
 def _title(site, target, canary_id) -> str:
     if canary_id is not None:
         return f"Investigation report: canary {canary_id}"
@@ -103,13 +98,17 @@ def _windows(deployment, sightings, contacts) -> list[dict]:
             found[key].add(sighting["canary_id"])
             files[key].add(sighting["file_sha256"])
     copies: dict[tuple, list[int]] = defaultdict(list)
+    sighted: dict[int, str] = {}
+    for sighting in sightings:
+        sighted.setdefault(sighting["scan_id"], sighting["time"])
     for (scan_id, site, target), canaries in sorted(found.items()):
         copies[(site, target, frozenset(canaries), frozenset(files[(scan_id, site, target)]))].append(scan_id)
     all_plantings = deployment.store.planting_history()
     windows = []
     for (site, target, canaries, _), scan_ids in copies.items():
         history = [row for row in all_plantings if row["target"] == target]
-        attribution = attribute_target(site, target, set(canaries), history, first_contacts, p)
+        attribution = attribute_target(site, target, set(canaries), history, first_contacts, p,
+                                       sighted_at=sighted[scan_ids[0]])
         windows.append({"scan_id": scan_ids[0], "scan_ids": scan_ids, **dataclasses.asdict(attribution)})
     return sorted(windows, key=lambda w: (w["scan_id"], w["site"], w["target"]))
 
@@ -146,11 +145,6 @@ def _scans(scan_ids: list[int]) -> str:
     return f"scan {scan_ids[0]}" if len(scan_ids) == 1 else f"scans {', '.join(map(str, scan_ids))}"
 
 
-_BOUND_REASONS = {"first_later_planting_missing": "the first canary planted later, which the file lacks",
-                  "first_removal_of_a_canary_found": "the removal of a canary the file holds",
-                  "first_contact": "the first contact with one of its canaries"}
-
-
 def _window_entries(windows: list[dict]) -> list[dict]:
     """The date window as two moments on the timeline, each saying why."""
     entries = []
@@ -161,8 +155,7 @@ def _window_entries(windows: list[dict]) -> list[dict]:
                             "text": f"{copy} was taken after this moment (the newest canary it holds was "
                                     "planted)"})
         if window["taken_before"]:
-            reason = next((text for key, text in _BOUND_REASONS.items()
-                           if window["bounds"].get(key) == window["taken_before"]), "a later event")
+            reason = SOURCES.get(window["taken_before_source"], "a later event")
             entries.append({"time": window["taken_before"], "kind": "window",
                             "text": f"{copy} was taken before this moment ({reason})"})
     return entries

@@ -6,7 +6,7 @@ import pathlib
 import click
 
 from ..evidence import parse_anchor
-from ..report import FORMATS, build_report, format_probability, render
+from ..report import FORMATS, build_report, render
 from ..report_signing import ReportCheckError, check_report
 from ..scan import scan_files
 from ..verification import verify_store
@@ -58,18 +58,18 @@ def scan(deployment, files, allow_truncated, as_json):
     if result.corroborations:
         click.echo(f"\nCorroboration (name and birth date of a canary in one record, not proof alone): "
                    f"{len(result.corroborations)} records")
-    lone = sum(result.uncorroborated_phones.values())
-    if lone:
-        click.echo(f"Canaries' phone numbers without the canary's birth date and name: {lone} records, not counted "
-                   "(fiction-range numbers are shared with any fiction)")
+    for kind, what in (("nir", "NIRs"), ("phone", "phone numbers")):
+        lone = sum(count for (found_kind, _), count in result.uncorroborated.items() if found_kind == kind)
+        if lone:
+            click.echo(f"Canaries' {what} without the canary's own name{' and birth date' if kind == 'phone' else ''} "
+                       f"in the record: {lone} records, not counted (a stranger may hold the same value)")
     if result.scan_id is not None:
         click.echo(f"\nRecorded as scan {result.scan_id} (evidence event {result.evidence_seq}).")
 
 
 def _target_row(target) -> dict:
     return {"site": target.site, "target": target.target, "found": target.canaries_found,
-            "expected": target.canaries_expected, "probability": format_probability(target.probability, target.p,
-                                                                                  target.canaries_found),
+            "expected": target.canaries_expected, "probability": target.probability_text,
             "taken_after": target.taken_after or "?",
             "taken_before": (target.taken_before or "?") + ("" if target.complete else " (partial)")}
 
