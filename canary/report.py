@@ -14,7 +14,8 @@ import jinja2
 
 from . import clock
 from .deployment import Deployment
-from .report_signing import sign_json, sign_text
+from . import signing_keys, timestamping
+from .report_signing import Signer, sign_json, sign_text, verification_steps
 from .scan.attribution import SOURCES, attribute_target, format_probability
 from .scan.scan import attribution_p
 from .store import NotFound
@@ -60,7 +61,24 @@ def build_report(deployment: Deployment, *, site: str | None = None, target: str
                                            "file", "file_sha256", "line")} for row in sightings],
         "windows": _windows(deployment, sightings, contacts),
         "evidence": verification.as_dict(),
+        "verification": _verification(deployment),
     }
+
+
+def _verification(deployment: Deployment) -> dict:
+    """What a third party needs to check the report: the public key, and who timestamps it."""
+    public = deployment.signing_key().public_key()
+    return {"algorithm": "ed25519", "public_key": signing_keys.public_pem(public),
+            "fingerprint": signing_keys.fingerprint(public),
+            "timestamping_authority": deployment.settings["timestamping"]["url"] or None}
+
+
+def report_signer(deployment: Deployment, timestamp: bool = True) -> Signer:
+    """The deployment's key, and its TSA unless none is configured or `timestamp` is False."""
+    settings = deployment.settings
+    stamper = (lambda data: timestamping.stamp(settings, data)) if timestamp and settings["timestamping"]["url"] \
+        else None
+    return Signer(deployment.signing_key(), stamper)
 
 
 def _title(site, target, canary_id) -> str:
@@ -165,16 +183,17 @@ _ENVIRONMENT = jinja2.Environment(loader=jinja2.PackageLoader("canary", "templat
                                   autoescape=True, undefined=jinja2.StrictUndefined)
 
 
-def render(report: dict, fmt: str, secret: str) -> str:
-    """The report in md, html or json, signed with the deployment's secret."""
+def render(report: dict, fmt: str, signer: Signer) -> str:
+    """The report in md, html or json, signed with the deployment's key (and timestamped)."""
     if fmt == "json":
-        return sign_json(report, secret)
+        return sign_json(report, signer)
+    steps = verification_steps(f"report.{fmt}", report["verification"]["fingerprint"])
     context = {"r": report, "timeline": timeline(report), "max_contacts": MAX_LISTED_CONTACTS,
-               "probability": format_probability}
+               "probability": format_probability, "steps": steps}
     if fmt == "html":
-        return sign_text(_ENVIRONMENT.get_template("investigation_report.html").render(**context), secret)
+        return sign_text(_ENVIRONMENT.get_template("investigation_report.html").render(**context), signer)
     if fmt == "md":
-        return sign_text(_markdown(report, context["timeline"]), secret)
+        return sign_text(_markdown(report, context["timeline"], steps), signer)
     raise ValueError(f"unknown report format {fmt!r} (one of {', '.join(FORMATS)})")
 
 
@@ -186,7 +205,7 @@ def _cell(value) -> str:
     return " ".join(text.split())
 
 
-def _markdown(report: dict, entries: list[dict]) -> str:
+def _markdown(report: dict, entries: list[dict], steps: list[tuple[str, str]]) -> str:
     out = [f"# {_cell(report['title'])}", "",
            f"Deployment {_cell(report['deployment'])}, generated {report['generated_at']} (UTC).", ""]
     evidence = report["evidence"]
@@ -225,5 +244,13 @@ def _markdown(report: dict, entries: list[dict]) -> str:
             "| scan | canary | kind | value | file | sha256 | line |", "|---|---|---|---|---|---|---|"]
     out += [f"| {s['scan_id']} | {s['canary_id']} | {s['kind']} | {_cell(s['value'])} | {_cell(s['file'])} | "
             f"{s['file_sha256']} | {s['line']} |" for s in report["sightings"]]
-    out += ["", "Check this report with `canary report --check FILE`: any edit breaks the signature below.", ""]
+    out += ["", "## How to verify this report", "",
+            f"The last line signs every byte above it with the deployment's Ed25519 key (fingerprint "
+            f"`{report['verification']['fingerprint']}`)"
+            + (f" and carries an RFC 3161 timestamp from {_cell(report['verification']['timestamping_authority'])}."
+               if report["verification"]["timestamping_authority"] else "; no timestamping authority is configured.")
+            + " Save this file as report.md, unchanged; then, with OpenSSL alone:", ""]
+    for number, (why, command) in enumerate(steps, 1):
+        out += [f"{number}. {_cell(why)}:", "", "   ```", f"   {command}", "   ```", ""]
+    out += ["The deployment's public key:", "", "```", report["verification"]["public_key"].strip(), "```", ""]
     return "\n".join(out)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 from .evidence import ChainCheck
 from .store import Store
@@ -46,6 +47,7 @@ class Verification:
 def verify_store(store: Store, anchors: list[tuple[int, str]] = ()) -> Verification:
     """The chain, the tables against it, and each anchor (seq, hash) kept from an earlier check."""
     problems = []
+    anchors = [*anchors, *_recorded_checkpoints(store)]
     for seq, digest in anchors:
         stored = store.event_hash_at(seq)
         if stored is None:
@@ -54,3 +56,15 @@ def verify_store(store: Store, anchors: list[tuple[int, str]] = ()) -> Verificat
             problems.append(f"event {seq} now hashes to {stored[:16]}..., not {digest[:16]}... "
                             "(the log was rewritten after the anchor was taken)")
     return Verification(store.verify_evidence(), store.audit_tables(), problems)
+
+
+def _recorded_checkpoints(store: Store) -> list[tuple[int, str]]:
+    """The heads that `canary evidence anchor` signed and timestamped: each must still hold."""
+    heads = []
+    for event in store.events(kind="evidence.checkpoint"):
+        try:
+            statement = json.loads(event["payload"]["statement"])
+            heads.append((int(statement["seq"]), str(statement["hash"])))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return heads
