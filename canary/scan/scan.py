@@ -9,6 +9,7 @@ from .. import clock
 from ..deployment import Deployment
 from .attribution import TargetAttribution, attribute_target
 from .corroboration import explain
+from .databases import read_database
 from .formats import READ_ERRORS, Member, read_member
 from .layers import ScanInputError, TruncatedInput, file_digest, open_leak, peel
 from .matcher import Corroboration, Hit, IdentifierIndex
@@ -139,7 +140,7 @@ def _scan_one(path, index, found: _Found, warnings, allow_truncated) -> dict:
         members: list[Member] = []
         try:
             for layer in peel(name, stream):
-                member, blocks = read_member(layer)
+                member, blocks = read_database(layer) or read_member(layer)
                 members.append(member)
                 for label, numbers, data in blocks:
                     found.add(index.scan_block(label, numbers, data, free_text=member.format == "text"))
