@@ -19,13 +19,15 @@ from canary.report_signing import verification_steps
 from canary.settings import SETTINGS_FILE, save_setting
 
 from investigation_world import build_world
+from services import service_missing
 from tsa import openssl_verify, running_tsa
 
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
 
 
 @pytest.fixture(scope="module")
 def tsa(tmp_path_factory):
+    if shutil.which("openssl") is None:
+        service_missing("openssl is not installed; .ci/services.sh installs it")
     with running_tsa(tmp_path_factory.mktemp("tsa")) as (url, files, server):
         yield url, files, server
 

@@ -14,6 +14,7 @@ import dns.query
 import pytest
 from click.testing import CliRunner
 from labdb import MAPPING
+from services import service_missing
 
 from canary.cli import main
 from canary.issuing import Issuer
@@ -99,7 +100,7 @@ def test_a_damaged_sqlite_file_is_one_clear_error(deployment, tmp_path, invoke):
 def test_a_pg_dump_custom_format_is_scanned_with_its_table(tmp_path_factory, postgres_db, tmp_path):
     psycopg = pytest.importorskip("psycopg")
     if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
-        pytest.skip("pg_dump/pg_restore not installed")
+        service_missing("pg_dump/pg_restore are not installed; .ci/services.sh installs PostgreSQL")
     world = build_world(tmp_path_factory.mktemp("pgdump") / "deployment")
     hidden = world.canaries["lims-prod"][:2]
     rows = [*population(300, seed=8, base=300)]
