@@ -18,16 +18,16 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import time
 import urllib.parse
 from typing import BinaryIO, Iterator
 
 from .formats import BLOCK_BYTES, Block, Member
 from .layers import Layer, ScanInputError, TruncatedInput
+from .limits import ScanBudget, ScanLimits
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_DUMP_MAGIC = b"PGDMP"
-MAX_SPOOL_BYTES = 64 << 30     # a compressed database is written out to be opened; beyond this, refused
-MAX_VALUE_BYTES = 16 << 20     # SQLITE_LIMIT_LENGTH: a larger value in a leaked file is an error, not a crash
 _ROW_SEPARATOR = b";"
 
 
@@ -45,14 +45,15 @@ def read_database(layer: Layer) -> tuple[Member, Iterator[Block]] | None:
     if kind is None:
         return None
     member = Member(layer.name, layer.compression, encoding="utf-8", format=kind, unit="row")
+    budget = layer.budget = layer.budget or ScanLimits().budget(layer.name)
     reader = _sqlite_blocks if kind == "sqlite" else _pg_dump_blocks
-    return member, _counted(member, reader(layer))
+    return member, _counted(member, reader(layer), budget)
 
 
 # -- SQLite ------------------------------------------------------------------------------------
 def _sqlite_blocks(layer: Layer) -> Iterator[Block]:
     with _on_disk(layer) as path:
-        connection = _open_sqlite(path, layer.name)
+        connection = _open_sqlite(path, layer.name, layer.budget)
         try:
             for table in _tables(connection, layer.name):
                 yield from _table_blocks(connection, table, f"{layer.name}!{table}", layer.name)
@@ -60,7 +61,7 @@ def _sqlite_blocks(layer: Layer) -> Iterator[Block]:
             connection.close()
 
 
-def _open_sqlite(path: str, name: str) -> sqlite3.Connection:
+def _open_sqlite(path: str, name: str, budget: ScanBudget) -> sqlite3.Connection:
     uri = f"file:{urllib.parse.quote(path)}?mode=ro&immutable=1"
     try:
         connection = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
@@ -68,7 +69,10 @@ def _open_sqlite(path: str, name: str) -> sqlite3.Connection:
         raise ScanInputError(f"{name}: cannot open the SQLite database ({error})") from None
     if hasattr(connection, "enable_load_extension"):   # absent when Python was built without it: off anyway
         connection.enable_load_extension(False)
-    connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    # A value longer than a record may be (scan.max_record_bytes) is an error, not a memory blow-up.
+    connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, budget.limits.max_record_bytes)
+    # Bounded time: SQLite calls this every 100,000 steps; a true return aborts the query.
+    connection.set_progress_handler(lambda: time.monotonic() > budget.deadline, 100_000)
     connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
     connection.text_factory = bytes          # values as stored: no decoding error on a hostile file
     for pragma in ("trusted_schema = OFF", "query_only = ON", "cell_size_check = ON", "mmap_size = 0"):
@@ -111,6 +115,8 @@ def _table_blocks(connection: sqlite3.Connection, table: str, label: str, name: 
                 yield label, numbers, b"\n".join(records)
                 numbers, records, size = [], [], 0
     except sqlite3.DatabaseError as error:
+        if "interrupted" in str(error):
+            raise ScanInputError(f"{label}: reading it takes too long (limit scan.max_seconds)") from None
         raise TruncatedInput(f"{label}: damaged SQLite data after {place:,} rows ({error})") from None
     if records:
         yield label, numbers, b"\n".join(records)
@@ -188,16 +194,17 @@ def _on_disk(layer: Layer):
     if not layer.compression and isinstance(path, str) and os.path.isfile(path):
         yield path
         return
+    budget = layer.budget
     with tempfile.TemporaryDirectory(prefix="canary-scan-") as folder:
         copy = pathlib.Path(folder) / "database"
         written = 0
         with open(copy, "wb") as out:
             while chunk := raw.read(1 << 20):
                 written += len(chunk)
-                if written > MAX_SPOOL_BYTES:
-                    raise ScanInputError(f"{layer.name}: a compressed database larger than "
-                                         f"{MAX_SPOOL_BYTES >> 30} GiB once decompressed: decompress it first")
+                if written > budget.limits.max_temp_bytes:
+                    raise budget.exceeded("max_temp_bytes", "the database is too large to spool to temporary disk")
                 out.write(chunk)
+                budget.check_time()
         yield str(copy)
 
 
@@ -210,8 +217,9 @@ def _peek(stream: BinaryIO, size: int) -> bytes:
     return head
 
 
-def _counted(member: Member, blocks: Iterator[Block]) -> Iterator[Block]:
+def _counted(member: Member, blocks: Iterator[Block], budget: ScanBudget) -> Iterator[Block]:
     for block in blocks:
+        budget.check_time()
         member.records += len(block[1])
         member.bytes += len(block[2])
         yield block
