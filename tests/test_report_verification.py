@@ -182,3 +182,18 @@ def test_init_creates_the_key_and_an_older_deployment_gets_one_on_first_use(tmp_
     assert canary_cli("evidence", "public-key", home=home).stdout == result.stdout    # one key, kept
     assert len(deployment.store.events(kind="signing_key.created")) == 2
     deployment.close()
+
+
+def test_a_checkpoint_rewritten_after_the_tsa_stamped_it_is_caught(world, tmp_path):
+    import sqlite3
+    home = world.deployment.settings.home
+    assert canary_cli("evidence", "anchor", home=home).exit_code == 0
+    event = world.deployment.store.events(kind="evidence.checkpoint")[-1]
+    forged = dict(event["payload"], statement=event["payload"]["statement"].replace('"seq":', '"seq": '))
+    connection = sqlite3.connect(world.deployment.store.path)
+    connection.execute("DROP TRIGGER evidence_no_update")
+    connection.execute("UPDATE evidence SET payload = ? WHERE seq = ?", (json.dumps(forged), event["seq"]))
+    connection.commit()
+    connection.close()
+    result = canary_cli("evidence", "verify", home=home)
+    assert result.exit_code == 1 and "stamps other bytes" in result.output

@@ -53,8 +53,9 @@ def scan(deployment, files, allow_truncated, as_json):
     if result.matches:
         click.echo("")
         rows = [{"canary": h.owner.canary_id or h.owner.token, "kind": h.owner.kind, "found": h.found,
-                 "file": h.file, "line": h.line} for h in result.matches]
-        echo_table(rows[:_LISTED_MATCHES], ["canary", "kind", "found", "file", "line"])
+                 "file": h.file, "line": h.line, "counts": "with " + h.corroborated_by if h.corroborated_by else "alone"}
+                for h in result.matches]
+        echo_table(rows[:_LISTED_MATCHES], ["canary", "kind", "found", "file", "line", "counts"])
         if len(rows) > _LISTED_MATCHES:
             click.echo(f"... and {len(rows) - _LISTED_MATCHES} more matches (--json lists them all)")
     for further in result.further_occurrences:
