@@ -22,8 +22,8 @@ import time
 import urllib.parse
 from typing import BinaryIO, Iterator
 
-from .formats import BLOCK_BYTES, Block, Member
-from .layers import Layer, ScanInputError, TruncatedInput
+from .formats import BLOCK_BYTES, Block, Member, _counted
+from .layers import Layer, ScanInputError, TruncatedInput, _peek
 from .limits import ScanBudget, ScanLimits
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -206,20 +206,3 @@ def _on_disk(layer: Layer):
                 out.write(chunk)
                 budget.check_time()
         yield str(copy)
-
-
-def _peek(stream: BinaryIO, size: int) -> bytes:
-    if hasattr(stream, "peek"):
-        return stream.peek(size)[:size]
-    position = stream.tell()
-    head = stream.read(size)
-    stream.seek(position)
-    return head
-
-
-def _counted(member: Member, blocks: Iterator[Block], budget: ScanBudget) -> Iterator[Block]:
-    for block in blocks:
-        budget.check_time()
-        member.records += len(block[1])
-        member.bytes += len(block[2])
-        yield block
