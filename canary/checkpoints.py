@@ -57,22 +57,3 @@ def write_checkpoint(checkpoint: dict, folder: str | pathlib.Path) -> dict[str, 
         paths["tsr"] = stem.with_suffix(".tsr")
         paths["tsr"].write_bytes(base64.b64decode(checkpoint["timestamp"]["response"]))
     return paths
-
-
-def check_checkpoint(checkpoint: dict, public_key, tsa_ca: str | None = None) -> dict:
-    """The statement of a checkpoint whose signature (and timestamp) hold; raises CheckpointError."""
-    try:
-        statement = checkpoint["statement"].encode("utf-8")
-        fields = json.loads(statement)
-        signature = checkpoint["signature"]
-    except (KeyError, TypeError, AttributeError, ValueError):
-        raise CheckpointError("not a canary evidence checkpoint (statement, signature)") from None
-    if fields.get("scheme") != SCHEME:
-        raise CheckpointError(f"not a {SCHEME} statement")
-    if not signing_keys.verify(public_key, signature, statement):
-        raise CheckpointError("the checkpoint's signature does not verify with this public key")
-    if checkpoint.get("timestamp"):
-        stamp = timestamping.read_stamp(timestamping.decode(checkpoint["timestamp"].get("response"), "checkpoint"),
-                                        statement, "the checkpoint's timestamp", tsa_ca)
-        fields["timestamped_at"] = stamp.time
-    return fields

@@ -20,7 +20,6 @@ from canary.cli import main
 from canary.issuing import Issuer
 from canary.planting.plant import plant_into_target
 from canary.scan import scan_files
-from canary.scan.layers import ScanInputError
 from canary.scan.leakgen import COLUMNS, leak_row, population
 from canary.targets import add_target
 from listeners.dns import Authority
