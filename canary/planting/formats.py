@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 import datetime as dt
 import re
 import unicodedata
@@ -25,6 +26,7 @@ CASES = ("upper", "lower", "as-is")
 _MAJORITY = 0.8
 
 
+@functools.lru_cache(maxsize=256)
 def strftime_pattern(form: str) -> str:
     """'DD/MM/YYYY HH:MM' -> '%d/%m/%Y %H:%M' (MM after an hour is minutes)."""
     out, i = "", 0

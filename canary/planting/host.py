@@ -53,8 +53,11 @@ class HostProfile:
 
     def null_share(self, table: str, column: str) -> float:
         """How often the host leaves this column empty."""
-        rows = self.sample(table)
-        return sum(row.get(column) in (None, "") for row in rows) / len(rows) if rows else 0.0
+        key = ("nulls", table, column)
+        if key not in self._formats:
+            rows = self.sample(table)
+            self._formats[key] = sum(row.get(column) in (None, "") for row in rows) / len(rows) if rows else 0.0
+        return self._formats[key]
 
     def column_sample(self, table: str, column: str) -> list:
         return [row[column] for row in self.sample(table) if row.get(column) is not None]
@@ -136,8 +139,13 @@ class HostProfile:
 
     def like_host(self, table: str, column: str, by: str | None, by_value, rng: random.Random):
         """A value this column takes in some host row (of the same `by` group): one value, never a whole row."""
-        rows = self.sample(table)
-        pool = [r[column] for r in rows if (by is None or r.get(by) == by_value)]
+        key = ("like", table, column, by)
+        if key not in self._formats:
+            pools: dict = collections.defaultdict(list)
+            for row in self.sample(table):
+                pools[row.get(by) if by else None].append(row[column])
+            self._formats[key] = pools
+        pool = self._formats[key].get(by_value if by else None)
         return rng.choice(pool) if pool else None
 
     def latest_moment(self, now: dt.datetime) -> dt.datetime:

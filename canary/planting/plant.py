@@ -45,8 +45,12 @@ class PlantResult:
 
 
 def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_run: bool = False,
-                      rng: random.Random | None = None, now: dt.datetime | None = None) -> PlantResult:
-    """Generate `count` canaries and write them into the target, all or nothing."""
+                      rng: random.Random | None = None, now: dt.datetime | None = None,
+                      progress=None) -> PlantResult:
+    """Generate `count` canaries and write them into the target, all or nothing.
+
+    `progress(done)` is called after each canary's rows are written (a progress bar).
+    """
     if count < 1:
         raise PlantingError("count must be at least 1")
     store = deployment.store
@@ -68,13 +72,19 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
                                    written=_written_before(store, target))
                 history_until = host.latest_moment(now)
                 regions = _regions(target, host)
+                taken = _host_identifiers(host, mapping)
+                # Fiction ranges are shared with every synthetic data set (the example lab uses them too):
+                # a canary must not carry the number of one of the host's own patients.
+                issuer.phones.used.update(taken.phones)
                 for _ in range(count):
-                    canary = _register(issuer, store, host, mapping, target, regions, rng, history_until)
+                    canary = _register(issuer, store, taken, target, regions, rng, history_until)
                     planned = build_rows(canary, mapping, schema, host, rng, history_until)
                     rows, fingerprint = _write(writer, planned)
                     planting_id = store.record_planting(canary["id"], target["id"], rows, fingerprint,
                                                         state="planted" if writer.writes_directly else "pending")
                     result.canaries.append(Planted(canary, rows, fingerprint, planting_id))
+                    if progress is not None:
+                        progress(len(result.canaries))
                 if not writer.writes_directly:
                     writer.canary_ids = [planted.canary["id"] for planted in result.canaries]
                 if dry_run:
@@ -98,7 +108,7 @@ def _plant_manual(deployment, target, count, dry_run, rng, now) -> PlantResult:
     try:
         with store.transaction():
             for _ in range(count):
-                canary = _register(issuer, store, None, None, target, [], rng, now)
+                canary = _register(issuer, store, _host_identifiers(None, None), target, [], rng, now)
                 planting_id = store.record_planting(canary["id"], target["id"], [], [], state="pending")
                 result.canaries.append(Planted(canary, [], [], planting_id))
             if dry_run:
@@ -123,21 +133,29 @@ def _regions(target: dict, host: HostProfile) -> list[tuple[str, int]]:
     return host.departments()
 
 
-def _register(issuer, store, host, mapping, target, regions, rng, now) -> dict:
+@dataclass
+class HostIdentifiers:
+    """What the host's own patients already carry, read once per plant: a canary must not copy them."""
+    nirs: set[str]
+    phones: set[str]
+
+
+def _host_identifiers(host, mapping) -> HostIdentifiers:
+    from ..phones import normalise_phone
+    return HostIdentifiers({value.replace(" ", "") for value in _host_values(host, mapping, "nir")},
+                           set(filter(None, map(normalise_phone, _host_values(host, mapping, "phone")))))
+
+
+def _register(issuer, store, taken: HostIdentifiers, target, regions, rng, now) -> dict:
     """A new patient, registered with identifiers of its own; its NIR and phone are neither ours already nor the host's."""
     from ..patients import generate_patient
-    from ..phones import normalise_phone
-    host_nirs = {value.replace(" ", "") for value in _host_values(host, mapping, "nir")}
-    # Fiction ranges are shared with every synthetic data set (the example lab uses them too):
-    # a canary must not carry the number of one of the host's own patients.
-    issuer.phones.used.update(filter(None, map(normalise_phone, _host_values(host, mapping, "phone"))))
     for _ in range(_NIR_ATTEMPTS):
         region = None
         if regions:
             names, weights = zip(*regions)
             region = rng.choices(names, weights=weights)[0]
         patient = generate_patient(rng, region=region, today=now.date())
-        if patient["nir"] not in host_nirs and not store.identifier_exists(patient["nir"]):
+        if patient["nir"] not in taken.nirs and not store.identifier_exists(patient["nir"]):
             return issuer.register_canary(patient, target["id"])
     raise PlantingError("could not generate a patient whose NIR is new to the host and the store")
 
