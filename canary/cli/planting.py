@@ -61,6 +61,8 @@ def plant(deployment, target_name, count, dry_run, seed, as_json):
     with _progress_bar(count, f"Planting into {target_name}") as advance:
         result = planting.plant_into_target(deployment, target_name, count, dry_run=dry_run, rng=rng,
                                             progress=advance)
+    for note in result.notes:
+        click.echo(f"Note: {note}", err=True)
     if as_json:
         echo_json({"target": result.target["name"], "state": result.state, "scripts": result.scripts,
                    "canaries": [{**_summary(p), "rows": p.rows, "values": p.fingerprint} for p in result.canaries]})

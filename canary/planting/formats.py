@@ -10,7 +10,7 @@ import unicodedata
 from .base import PlantingError
 
 # Date formats labs type, most specific first so that '2020-01-02 10:00' is not read as a date alone.
-DATE_FORMATS = ("YYYY-MM-DD HH:MM:SS", "YYYY-MM-DDTHH:MM:SS", "YYYY-MM-DD HH:MM", "DD/MM/YYYY HH:MM:SS",
+DATE_FORMATS = ("YYYY-MM-DD HH:MM:SS.ffffff", "YYYY-MM-DDTHH:MM:SS.ffffff", "YYYY-MM-DD HH:MM:SS", "YYYY-MM-DDTHH:MM:SS", "YYYY-MM-DD HH:MM", "DD/MM/YYYY HH:MM:SS",
                 "DD/MM/YYYY HH:MM", "YYYY-MM-DD", "DD/MM/YYYY", "DD-MM-YYYY", "DD.MM.YYYY", "YYYYMMDD",
                 "DD/MM/YY")
 PHONE_STYLES = {
@@ -31,7 +31,8 @@ def strftime_pattern(form: str) -> str:
     """'DD/MM/YYYY HH:MM' -> '%d/%m/%Y %H:%M' (MM after an hour is minutes)."""
     out, i = "", 0
     while i < len(form):
-        for token, code in (("YYYY", "%Y"), ("YY", "%y"), ("DD", "%d"), ("HH", "%H"), ("SS", "%S"), ("MI", "%M")):
+        for token, code in (("YYYY", "%Y"), ("YY", "%y"), ("DD", "%d"), ("HH", "%H"), ("SS", "%S"), ("MI", "%M"),
+                            ("ffffff", "%f"), ("fff", "%f")):
             if form.startswith(token, i):
                 out += code
                 i += len(token)
@@ -52,7 +53,26 @@ def format_date(value: dt.date | dt.datetime, form: str):
         return value
     if form == "ISO":
         return value.isoformat()
+    if form.endswith(".fff"):           # milliseconds: strftime only knows microseconds
+        return value.strftime(strftime_pattern(form))[:-3]
     return value.strftime(strftime_pattern(form))
+
+
+def fraction_digits(form: str) -> int:
+    """Digits of the second a text format writes: 6 for '...SS.ffffff', 3 for '...SS.fff', else 0."""
+    return 6 if form.endswith("ffffff") else 3 if form.endswith("fff") else 0
+
+
+def learn_fraction_digits(values) -> int:
+    """Digits of the second a typed timestamp column's host values carry: 0, 3 (milliseconds) or 6."""
+    moments = [v for v in values if isinstance(v, dt.datetime)]
+    if not moments:
+        return 0
+    fractional = [m.microsecond for m in moments if m.microsecond]
+    # Half the rows with a fraction: a clock that writes them (one in a million lands on .000000).
+    if len(fractional) < 0.5 * len(moments):
+        return 0
+    return 3 if all(us % 1000 == 0 for us in fractional) else 6
 
 
 def parse_date(text: str, form: str) -> dt.datetime:
@@ -79,6 +99,11 @@ def learn_date_format(values) -> str | None:
                 pass
         if count > best_count:
             best, best_count = form, count
+    if best and best.endswith("ffffff"):
+        # '%f' reads 3 digits as well as 6: a host that writes milliseconds gets milliseconds.
+        widths = collections.Counter(len(t.rpartition(".")[2]) for t in texts if "." in t)
+        if widths and widths.most_common(1)[0][0] == 3:
+            best = best[:-6] + "fff"
     return best if best_count >= _MAJORITY * len(values) else None
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from .. import clock
 from ..deployment import Deployment
 from ..issuing import Issuer
-from .base import ParentKey, Pick, PlantingError, plain, same_value
+from .base import Find, NextValue, ParentKey, Pick, PlantingError, plain
+from .typed import key_value, same_value
 from .host import HostProfile
 from .mapping import validate_mapping
 from .rows import RowRef, build_rows
@@ -42,6 +43,7 @@ class PlantResult:
     canaries: list[Planted] = field(default_factory=list)
     scripts: list[str] = field(default_factory=list)
     script_text: str = ""
+    notes: list[str] = field(default_factory=list)
 
 
 def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_run: bool = False,
@@ -71,6 +73,7 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
                 host = HostProfile(writer, mapping, can_read=can_read_rows(target, mapping),
                                    written=_written_before(store, target))
                 history_until = host.latest_moment(now)
+                result.notes = host.notes
                 regions = _regions(target, host)
                 taken = _host_identifiers(host, mapping)
                 # Fiction ranges are shared with every synthetic data set (the example lab uses them too):
@@ -183,6 +186,8 @@ def _write(writer, planned) -> tuple[list[dict], list[dict]]:
                 value = ParentKey(parent.table, value.column, tuple(known[value.index].items()), parent.entry.lookup)
             values[column] = value
         key = writer.insert(row.table, values, row.key_columns, row.entry.lookup)
+        # numeric(10,0) keys come back as Decimal: the store keeps JSON.
+        key = {c: v if isinstance(v, dict) else key_value(v) for c, v in key.items()}
         # What we know the row holds: a script leaves picks and generated parent keys to the database.
         concrete = {}
         for column, value in values.items():
@@ -190,7 +195,7 @@ def _write(writer, planned) -> tuple[list[dict], list[dict]]:
                 if value.value() is None:
                     continue
                 value = value.value()
-            if not isinstance(value, Pick):
+            if not isinstance(value, (Pick, Find, NextValue)):
                 concrete[column] = value
         known[row.index] = {**{c: v for c, v in concrete.items() if v is not None},
                             **{c: v for c, v in key.items() if not isinstance(v, dict)}}
@@ -221,6 +226,7 @@ def check_target(deployment: Deployment, target_name: str) -> list[CheckedCanary
     writer = open_writer(target, mapping)
     report = []
     try:
+        schema = writer.schema()
         for planting in store.plantings(target["id"], states=("planted",)):
             checked = CheckedCanary(planting["canary_id"], planting["id"], "present")
             for row, written in zip(planting["rows"], planting["fingerprint"]):
@@ -230,8 +236,9 @@ def check_target(deployment: Deployment, target_name: str) -> list[CheckedCanary
                     checked.status = "missing"
                     checked.problems.append(f"{where}: row missing")
                     continue
+                columns = schema[row["table"]].columns if row["table"] in schema else {}
                 for column, value in written.items():
-                    if not same_value(value, found.get(column)):
+                    if not same_value(value, found.get(column), getattr(columns.get(column), "type", "")):
                         if checked.status == "present":
                             checked.status = "altered"
                         checked.problems.append(f"{where}: {column} was {value!r}, now {plain(found.get(column))!r}")
