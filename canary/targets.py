@@ -6,7 +6,7 @@ import pathlib
 from .deployment import Deployment
 from .settings import SettingsError
 
-TARGET_KINDS = ("manual", "sqlite", "postgresql", "sql", "csv")
+TARGET_KINDS = ("manual", "sqlite", "postgresql", "mysql", "sql", "csv")
 
 
 def check_target_config(kind: str, location: str | None, mapping: str | None,
@@ -29,6 +29,7 @@ def check_target_config(kind: str, location: str | None, mapping: str | None,
     if not location:
         raise SettingsError(f"a {kind} target needs --location ("
                             + {"sqlite": "the database file", "postgresql": "a DSN, e.g. postgresql://host/db",
+                               "mysql": "e.g. mysql://lims@db.lab.example/lims",
                                "sql": "a directory to write SQL scripts into", "csv": "the extract file"}[kind] + ")")
     if not mapping:
         raise SettingsError(f"a {kind} target needs --mapping FILE (see examples/lab_mapping.toml)")
@@ -39,6 +40,15 @@ def check_target_config(kind: str, location: str | None, mapping: str | None,
             # The location is shown by `target list` and kept for good in the evidence log.
             raise SettingsError("--location: keep the password out of the DSN (it would be stored and logged "
                                 "for good); put it in the canary user's ~/.pgpass or PGPASSFILE")
+    elif kind == "mysql":
+        from .planting.base import PlantingError
+        from .planting.mysql import connection_arguments, is_mysql_location
+        if not is_mysql_location(location):
+            raise SettingsError(f"--location {location!r} is not a MySQL/MariaDB location (mysql://USER@HOST/DATABASE)")
+        try:
+            connection_arguments(location)
+        except PlantingError as error:
+            raise SettingsError(f"--location: {error}") from None
     else:
         path = pathlib.Path(location).expanduser().resolve()
         if kind == "sql" and not path.is_dir():
@@ -51,7 +61,7 @@ def check_target_config(kind: str, location: str | None, mapping: str | None,
     try:
         writer = open_writer({"name": name, "kind": kind, "location": location}, loaded)
     except PlantingError as error:
-        if kind != "postgresql":
+        if kind not in ("postgresql", "mysql"):
             raise
         notes.append(f"mapping not checked against the schema: {error}")
         return location, mapping, notes

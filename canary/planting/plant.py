@@ -76,18 +76,22 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
                 result.notes = host.notes
                 regions = _regions(target, host)
                 taken = _host_identifiers(host, mapping)
+                numbered: dict = {}
                 # Fiction ranges are shared with every synthetic data set (the example lab uses them too):
                 # a canary must not carry the number of one of the host's own patients.
                 issuer.phones.used.update(taken.phones)
                 for _ in range(count):
                     canary = _register(issuer, store, taken, target, regions, rng, history_until)
                     planned = build_rows(canary, mapping, schema, host, rng, history_until)
+                    _note_numbered_keys(planned, numbered)
                     rows, fingerprint = _write(writer, planned)
                     planting_id = store.record_planting(canary["id"], target["id"], rows, fingerprint,
                                                         state="planted" if writer.writes_directly else "pending")
                     result.canaries.append(Planted(canary, rows, fingerprint, planting_id))
                     if progress is not None:
                         progress(len(result.canaries))
+                if numbered and hasattr(writer, "advance_sequences"):
+                    writer.advance_sequences(numbered)
                 if not writer.writes_directly:
                     writer.canary_ids = [planted.canary["id"] for planted in result.canaries]
                 if dry_run:
@@ -172,6 +176,17 @@ def _host_values(host, mapping, field: str) -> set[str]:
         if spec.argument == field:
             found |= {str(value) for value in host.values(table, column) if value is not None}
     return found
+
+
+def _note_numbered_keys(planned, numbered: dict) -> None:
+    """The highest key we numbered ourselves (max+1) per column, to advance the database's sequence past it."""
+    for row in planned:
+        for column, spec in row.entry.columns.items():
+            value = row.values.get(column)
+            if spec.source == "generate" and spec.argument == "max+1" and isinstance(value, int):
+                key = (row.table, column)
+                if value > numbered.get(key, (value - 1, None))[0]:
+                    numbered[key] = (value, spec.options.get("sequence"))
 
 
 def _write(writer, planned) -> tuple[list[dict], list[dict]]:
@@ -302,7 +317,7 @@ def confirm(deployment: Deployment, target_name: str, script: str | None = None)
     return deployment.store.confirm_plantings(target["id"], canary_ids=canary_ids)
 
 
-ROTATED_KINDS = ("sqlite", "postgresql", "csv", "sql")
+ROTATED_KINDS = ("sqlite", "postgresql", "mysql", "csv", "sql")
 
 
 @dataclass
