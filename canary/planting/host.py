@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import copy
 import datetime as dt
 import random
 
@@ -148,6 +149,22 @@ class HostProfile:
             self._formats[key] = pools
         pool = self._formats[key].get(by_value if by else None)
         return rng.choice(pool) if pool else None
+
+    def scoped(self, table: str, scope: tuple) -> "HostProfile":
+        """The host as seen through its rows of one type (address part 'commune', identity 'NIR'): typed rows
+        share a column whose habits differ by type (communes in capitals, streets not). Keys stay shared."""
+        if not scope:
+            return self
+        views = self.__dict__.setdefault("_views", {})
+        if (table, scope) not in views:
+            rows = [r for r in self.sample(table) if all(str(r.get(c)) == str(v) for c, v in scope)]
+            view = self
+            if rows:
+                view = copy.copy(self)
+                view._samples = {**self._samples, table: rows}
+                view._formats = {}
+            views[(table, scope)] = view
+        return views[(table, scope)]
 
     def fraction_digits(self, table: str, column: str) -> int:
         key = ("fraction", table, column)

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from . import formats, typed
-from .base import PlantingError, Schema
+from .base import Find, PlantingError, Schema
 from .fields import field_values
 from .host import HostProfile
 from .mapping import Entry, Mapping, MappingError
@@ -122,6 +122,11 @@ def _plan_row(index, entry, fields, mapping, schema, host, rng, moment, parent, 
         used.add(tuple(drawn.values()))
         row.values.update(drawn)
     table = schema[entry.table]
+    # Typed rows learn their habits from the host's rows of the same type.
+    found = {column: host.find(*spec.argument.split("."), spec.options["where"], f"{entry.table}.{column}")
+             for column, spec in entry.columns.items() if spec.source == "find"}
+    keys = host
+    host = host.scoped(entry.table, tuple((c, v) for c, v in found.items() if not isinstance(v, Find)))
     for column, spec in entry.columns.items():
         where = f"{entry.table}.{column}"
         if spec.condition and not spec.condition.holds(fields):
@@ -131,17 +136,17 @@ def _plan_row(index, entry, fields, mapping, schema, host, rng, moment, parent, 
                 row.auto.append(column)
                 continue
             if spec.argument == "max+1":
-                row.values[column] = host.next_number(entry.table, column)
+                row.values[column] = keys.next_number(entry.table, column)
                 continue
             if spec.argument == "uuid":
                 row.values[column] = _uuid(rng, spec.options.get("format", "lower"))
                 continue
             if spec.argument == "sequence":
-                row.values[column] = host.next_key(entry.table, column, spec.options.get("sequence"))
+                row.values[column] = keys.next_key(entry.table, column, spec.options.get("sequence"))
                 continue
-            pattern = spec.options.get("pattern") or host.key_pattern(entry.table, column)
+            pattern = spec.options.get("pattern") or keys.key_pattern(entry.table, column)
             try:
-                row.values[column] = formats.render_key(pattern, host.next_sequence(entry.table, column, pattern),
+                row.values[column] = formats.render_key(pattern, keys.next_sequence(entry.table, column, pattern),
                                                         moment)
             except PlantingError as error:
                 raise MappingError(f"{where}: {error}") from None
@@ -157,8 +162,7 @@ def _plan_row(index, entry, fields, mapping, schema, host, rng, moment, parent, 
             other, _, other_column = spec.argument.partition(".")
             row.values[column] = host.pick(other, other_column, rng)
         elif spec.source == "find":
-            other, _, other_column = spec.argument.partition(".")
-            row.values[column] = host.find(other, other_column, spec.options["where"], where)
+            row.values[column] = found[column]
         elif spec.source == "same":
             row.values[column] = _same(spec.argument, row, rows, parent, mapping, where)
         elif spec.source == "host":
