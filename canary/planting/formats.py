@@ -79,6 +79,18 @@ def parse_date(text: str, form: str) -> dt.datetime:
     return dt.datetime.strptime(text, strftime_pattern(form))
 
 
+@functools.lru_cache(maxsize=64)
+def _shape_regex(form: str) -> re.Pattern:
+    """What a date in `form` looks like, digits for fields: a quick filter before strptime."""
+    out, i = "", 0
+    for token, regex in (("YYYY", r"\d{4}"), ("ffffff", r"\d{1,6}"), ("fff", r"\d{1,6}"), ("YY", r"\d\d"),
+                         ("DD", r"\d\d"), ("MM", r"\d\d"), ("HH", r"\d\d"), ("SS", r"\d\d"), ("MI", r"\d\d")):
+        form = form.replace(token, "\0" + regex + "\0")
+    parts = form.split("\0")
+    out = "".join(part if index % 2 else re.escape(part) for index, part in enumerate(parts))
+    return re.compile(out + "$")
+
+
 def learn_date_format(values) -> str | None:
     """The format most of the host's values are written in, or None if they are no dates."""
     values = [v for v in values if v is not None]
@@ -90,8 +102,12 @@ def learn_date_format(values) -> str | None:
     best, best_count = None, 0
     for form in DATE_FORMATS:
         pattern = strftime_pattern(form)
+        shape = _shape_regex(form)
         count = 0
         for text in texts:
+            # The shape first (cheap), strptime only for what has it: a plant learns from 1,000 rows per column.
+            if not shape.match(text):
+                continue
             try:
                 dt.datetime.strptime(text, pattern)
                 count += 1

@@ -56,7 +56,7 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
     if count < 1:
         raise PlantingError("count must be at least 1")
     store = deployment.store
-    target = store.get_target(target_name)
+    target = _live_target(store, target_name)
     rng = rng or random.Random(secrets.randbits(64))
     now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None)
     if target["kind"] == "manual":
@@ -105,6 +105,14 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
     finally:
         writer.close()
     return result
+
+
+def _live_target(store, name: str) -> dict:
+    target = store.get_target(name)
+    if target.get("removed_at"):
+        raise PlantingError(f"target {name} was removed on {target['removed_at']} (canary target remove): "
+                            "its canaries stay registered, nothing more is planted or checked")
+    return target
 
 
 def _plant_manual(deployment, target, count, dry_run, rng, now) -> PlantResult:
@@ -231,7 +239,7 @@ class CheckedCanary:
 def check_target(deployment: Deployment, target_name: str) -> list[CheckedCanary]:
     """Compare every planted canary's rows with what was written; record the result."""
     store = deployment.store
-    target = store.get_target(target_name)
+    target = _live_target(store, target_name)
     if target["kind"] == "manual":
         raise PlantingError(f"target {target_name} is manual: canary cannot read it, check it by hand")
     mapping = load_target_mapping(target)
