@@ -168,3 +168,36 @@ def test_plant_piped_into_head_ends_quietly_after_the_commit(tmp_path, lab_db):
     done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True)
     assert done.stdout.startswith("Planted 40 canaries")
     assert "Broken pipe" not in done.stderr and done.returncode == 0
+
+
+def test_a_terminal_gets_a_progress_bar_and_a_pipe_none(tmp_path, lab_db):
+    import os
+    import pty
+    import subprocess
+    import sys
+    canary = str(pathlib.Path(sys.executable).parent / "canary")
+    home = tmp_path / "home"
+    mapping = pathlib.Path(__file__).resolve().parent.parent / "examples" / "lab_mapping.toml"
+    for args in (["init", "--zone", "canary.test"], ["site", "add", "Lab"],
+                 ["target", "add", "lims", "--site", "Lab", "--kind", "sqlite", "--location", str(lab_db),
+                  "--mapping", str(mapping)]):
+        subprocess.run([canary, *args, "--home", str(home)], check=True, capture_output=True)
+    piped = subprocess.run([canary, "plant", "lims", "--count", "30", "--home", str(home)], capture_output=True,
+                           text=True, check=True)
+    assert "Planting into" not in piped.stderr + piped.stdout
+    leader, follower = pty.openpty()
+    with os.fdopen(leader, "rb", buffering=0) as terminal:
+        process = subprocess.Popen([canary, "plant", "lims", "--count", "30", "--home", str(home)],
+                                   stdout=subprocess.DEVNULL, stderr=follower)
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = terminal.read(4096)
+            except OSError:          # the terminal closed: the plant is over
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert process.wait() == 0
+    assert b"Planting into lims" in seen and b"100%" in seen
