@@ -34,14 +34,16 @@ def _at_time_of_day(day: dt.datetime, histogram, seconds: bool, rng: random.Rand
     return midnight + offset
 
 
-def _offset_moment(parent: dt.datetime, block: dict, rng: random.Random) -> dt.datetime:
-    """Parent time + an offset drawn from the host's quantiles, in its unit; a day or more later,
-    at one of the host's times of day (samples are taken in the morning, whenever registered)."""
-    quantiles, u = block["offset_quantiles"], rng.random() * (len(block["offset_quantiles"]) - 1)
+def _offset_moment(parent: dt.datetime, block: dict, rng: random.Random, first: bool = False) -> dt.datetime:
+    """Parent time + an offset drawn from the host's quantiles (its first child's, or the others'), in
+    its unit; a day or more later, at one of the host's times of day (samples are taken in the morning,
+    whenever the patient registered), unless the host counts whole hours."""
+    quantiles = (block.get("first_offset_quantiles") if first else None) or block["offset_quantiles"]
+    u = rng.random() * (len(quantiles) - 1)
     low, high = quantiles[int(u)], quantiles[min(len(quantiles) - 1, int(u) + 1)]
     unit = block.get("offset_unit", 1)
     seconds = round((low + (high - low) * (u - int(u))) / unit) * unit
-    if abs(seconds) < 86400 or unit >= 86400 or not block.get("time_of_day"):
+    if abs(seconds) < 86400 or unit >= 3600 or not block.get("time_of_day"):
         return parent + dt.timedelta(seconds=seconds)
     day = parent + dt.timedelta(days=seconds // 86400)
     return _at_time_of_day(day, block.get("time_of_day"), block.get("seconds"), rng)
@@ -66,6 +68,7 @@ class HostProfile:
         # What planting learnt of the host (model.py), when it can read it: counts and times follow it.
         self.model: dict | None = None
         self.last_registration: dt.datetime | None = None   # the host's latest, read at plant time
+        self._children_drawn: dict[tuple, int] = {}
 
     # -- reading the host ----------------------------------------------------------------
     def sample(self, table: str) -> list[dict]:
@@ -322,9 +325,11 @@ class HostProfile:
         block = self._block(entry)
         if not block or parent is None or "median_offset_seconds" not in block:
             return None
+        first = self._children_drawn.get((entry.name, parent), 0) == 0
+        self._children_drawn[(entry.name, parent)] = self._children_drawn.get((entry.name, parent), 0) + 1
         for _ in range(20):
             if block.get("offset_quantiles"):
-                moment = _offset_moment(parent, block, rng)
+                moment = _offset_moment(parent, block, rng, first)
             elif block.get("absolute") and block.get("offsets_minutes"):
                 moment = parent + dt.timedelta(minutes=_weighted(block["offsets_minutes"], rng))
             else:

@@ -5,7 +5,8 @@ Canaries are drawn from this model so that a thief who computes statistics over 
 cannot tell them from the host's own patients. A value taken from the host (a name, a
 street, a commune, an insurer's spelling) enters the model only when at least `k`
 distinct host patients share it; the share of patients whose value is rarer is kept as
-`tail`, so the generator can give as many canaries a value of their own.
+`tail` (the share of patients whose value nobody else has), so the generator can give as
+many canaries a value of their own.
 
 The model is a plain JSON-serialisable dict; `learn_model` builds it, `save_model` keeps
 a copy in the deployment (models/<target>.json) for the operator to inspect.
@@ -54,17 +55,19 @@ def fold(text) -> str:
 
 
 def k_filtered(counter: collections.Counter, k: int, total: int | None = None) -> dict:
-    """{'values': [[value, patients], ...] shared by >= k patients, 'tail': share of patients below k}."""
+    """{'values': [[value, patients], ...] shared by >= k patients, 'tail': share of patients alone with theirs}."""
     kept = sorted(([value, count] for value, count in counter.items() if count >= k),
                   key=lambda pair: (-pair[1], str(pair[0])))
     total = total if total is not None else sum(counter.values())
-    rare = sum(count for count in counter.values() if count < k)
-    return {"values": kept, "tail": rare / total if total else 0.0}
+    # A canary gets a value of its own (seen once in the copy) as often as the host's patients have
+    # one nobody else has; those sharing a rare value with 1 to k-2 others get a common value instead.
+    single = sum(count for count in counter.values() if count == 1)
+    return {"values": kept, "tail": single / total if total else 0.0}
 
 
 def grouped(groups: dict, k: int) -> dict:
     """Per group, the values shared by >= k patients across the host (not only in the group), weighted
-    by their counts in the group; `tail`: the group's share of values rarer than that."""
+    by their counts in the group; `tail`: the group's share of values nobody else in the host has."""
     overall = collections.Counter()
     for counter in groups.values():
         overall.update(counter)
@@ -72,8 +75,8 @@ def grouped(groups: dict, k: int) -> dict:
     for group, counter in groups.items():
         total = sum(counter.values())
         kept = sorted(([v, n] for v, n in counter.items() if overall[v] >= k), key=lambda p: (-p[1], str(p[0])))
-        rare = sum(n for v, n in counter.items() if overall[v] < k)
-        out[str(group)] = {"values": kept, "tail": rare / total if total else 0.0}
+        single = sum(n for v, n in counter.items() if overall[v] == 1)
+        out[str(group)] = {"values": kept, "tail": single / total if total else 0.0}
     return out
 
 
@@ -496,7 +499,7 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
     parent_entry = mapping.entry(entry.parent)
     parent_block = blocks[parent_entry.name]
     counts = collections.Counter()
-    offsets, fractions, sorted_flags, random_sorted = [], [], [], []
+    offsets, fractions, sorted_flags, random_sorted, first_offsets = [], [], [], [], []
     latest = None
     child_moment_column = _moment_column(entry)
     if child_moment_column:
@@ -521,6 +524,7 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
         if start is None or any(m is None for m in moments):
             continue
         times += [m.hour * 60 + m.minute for m in moments]
+        first_offsets.append(min((m - start).total_seconds() for m in moments))
         for moment in moments:
             offsets.append((moment - start).total_seconds())
             span = (latest - start).total_seconds() if latest else 0
@@ -542,6 +546,9 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
         # The whole distribution as 100 quantiles (an aggregate), and the unit it is counted in
         # (a host that validates a whole number of hours after the sample).
         learnt["offset_quantiles"] = [spread[min(len(spread) - 1, i * len(spread) // 100)] for i in range(101)]
+        first_offsets.sort()
+        learnt["first_offset_quantiles"] = [first_offsets[min(len(first_offsets) - 1, i * len(first_offsets) // 100)]
+                                            for i in range(101)]
         learnt["offset_unit"] = next((unit for unit in (86400, 3600, 60) if whole[unit] == 1.0), 1)
         learnt["negative_share"] = sum(o < 0 for o in offsets) / len(offsets)
         learnt["time_of_day"] = histogram(times)
