@@ -33,6 +33,19 @@ WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace
 _NEXTVAL = re.compile(r"nextval\('([^']+)'")
 
 
+class _PendingKey:
+    """The keys an INSERT ... RETURNING gave, fetched (and its error raised) when first asked for."""
+
+    def __init__(self, cursor, table: str, psycopg):
+        self.cursor, self.table, self.psycopg = cursor, table, psycopg
+
+    def result(self) -> dict:
+        try:
+            return dict(self.cursor.fetchone())
+        except self.psycopg.Error as error:
+            raise PlantingError(f"{self.table}: {' '.join(str(error).split())}") from None
+
+
 def _psycopg():
     try:
         import psycopg
@@ -47,6 +60,7 @@ class PostgresqlTarget:
 
     def __init__(self, dsn: str):
         self._defaults: dict[tuple[str, str], str] = {}
+        self._pipelined = False
         psycopg = _psycopg()
         self.psycopg = psycopg
         self.dsn = dsn
@@ -160,7 +174,20 @@ class PostgresqlTarget:
         except self.psycopg.Error as error:
             raise PlantingError(f"postgresql target: {' '.join(str(error).split())}") from None
 
-    def insert(self, table: str, values: dict, key_columns: list[str], lookup: str | None) -> dict:
+    @contextlib.contextmanager
+    def pipelined(self):
+        """Inside a plant's transaction: rows are sent without waiting for each answer (see insert)."""
+        try:
+            with self.conn.pipeline():
+                self._pipelined = True
+                try:
+                    yield self
+                finally:
+                    self._pipelined = False
+        except self.psycopg.Error as error:
+            raise PlantingError(f"postgresql target: {' '.join(str(error).split())}") from None
+
+    def insert(self, table: str, values: dict, key_columns: list[str], lookup: str | None):
         sql = self.psycopg.sql
         values = {c: direct_value(v) for c, v in values.items()}
         query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING {}").format(
@@ -170,10 +197,12 @@ class PostgresqlTarget:
             query = sql.SQL("INSERT INTO {} DEFAULT VALUES RETURNING {}").format(
                 sql.Identifier(table), self._ident(*key_columns))
         try:
-            row = self.conn.execute(query, list(values.values())).fetchone()
+            cursor = self.conn.execute(query, list(values.values()))
         except self.psycopg.Error as error:
             raise PlantingError(f"{table}: {' '.join(str(error).split())}") from None
-        return dict(row)
+        pending = _PendingKey(cursor, table, self.psycopg)
+        # In a pipeline the answer comes later: the planter waits for it only when it needs the key.
+        return pending if self._pipelined else pending.result()
 
     def _where(self, key: dict):
         sql = self.psycopg.sql
