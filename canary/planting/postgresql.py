@@ -61,6 +61,7 @@ class PostgresqlTarget:
     def __init__(self, dsn: str):
         self._defaults: dict[tuple[str, str], str] = {}
         self._pipelined = False
+        self._queries: dict[tuple, str] = {}
         psycopg = _psycopg()
         self.psycopg = psycopg
         self.dsn = dsn
@@ -187,15 +188,23 @@ class PostgresqlTarget:
         except self.psycopg.Error as error:
             raise PlantingError(f"postgresql target: {' '.join(str(error).split())}") from None
 
+    def _insert_query(self, table: str, columns: tuple, key_columns: tuple) -> str:
+        """The INSERT for one shape of row, composed once per plant (a thousand canaries write a few shapes)."""
+        shape = (table, columns, key_columns)
+        if shape not in self._queries:
+            sql = self.psycopg.sql
+            query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING {}").format(
+                sql.Identifier(table), self._ident(*columns),
+                sql.SQL(", ").join(sql.Placeholder() for _ in columns), self._ident(*key_columns))
+            if not columns:
+                query = sql.SQL("INSERT INTO {} DEFAULT VALUES RETURNING {}").format(
+                    sql.Identifier(table), self._ident(*key_columns))
+            self._queries[shape] = query.as_string(self.conn)
+        return self._queries[shape]
+
     def insert(self, table: str, values: dict, key_columns: list[str], lookup: str | None):
-        sql = self.psycopg.sql
         values = {c: direct_value(v) for c, v in values.items()}
-        query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING {}").format(
-            sql.Identifier(table), self._ident(*values),
-            sql.SQL(", ").join(sql.Placeholder() for _ in values), self._ident(*key_columns))
-        if not values:
-            query = sql.SQL("INSERT INTO {} DEFAULT VALUES RETURNING {}").format(
-                sql.Identifier(table), self._ident(*key_columns))
+        query = self._insert_query(table, tuple(values), tuple(key_columns))
         try:
             cursor = self.conn.execute(query, list(values.values()))
         except self.psycopg.Error as error:
