@@ -83,6 +83,9 @@ def seed_demo_lab(deployment: Deployment, folder: str | pathlib.Path, *, patient
     now = now or clock.parse_time(clock.utc_now())
     rng = random.Random(seed)
     store = deployment.store
+    # The demo shows every kind of contact: its canaries all carry an email and a phone
+    # (planting.contacts = "all"), a presence pattern a real deployment avoids (docs/realism.md).
+    deployment.settings.values["planting"]["contacts"] = "all"
 
     def at(days_ago: float, hour: int = 3, minute: int = 17) -> dt.datetime:
         day = (now - dt.timedelta(days=days_ago)).replace(hour=hour, minute=minute, second=0, microsecond=0)
@@ -122,6 +125,9 @@ def seed_demo_lab(deployment: Deployment, folder: str | pathlib.Path, *, patient
         if target == "nightly-backup" and days_ago > LEAKED_BEFORE_DAYS:
             leaked.extend(ids)
 
+    # The story's contacts (mail, text, clicks) go to the stolen canaries that have an email and a
+    # phone, which canaries have as often as the lab's patients: those come first.
+    leaked.sort(key=lambda canary_id: not {"email", "phone"} <= set(store.get_canary(canary_id)["identifiers"]))
     # Someone at the lab corrected a canary's first name; the next check reports it altered.
     altered = canaries["lims-prod"][3]
     _edit_first_name(deployment, lims, altered)

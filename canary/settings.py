@@ -99,6 +99,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # A host value (name, street, commune, insurer spelling) is learnt only when at least
         # this many distinct host patients share it.
         "k_anonymity": 5,
+        # "host": phone and email present as often as on the host's patients (at least one);
+        # "all": every canary has both, more ways to be touched but a presence pattern a thief can see.
+        "contacts": "host",
     },
     "alerts": {
         # At most one alert per canary (or token) and contact channel in this many seconds;

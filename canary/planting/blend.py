@@ -328,6 +328,8 @@ def patient_like_host(model: dict, rng: random.Random, *, today: dt.date, region
     phone_rate = model.get("phone", {}).get("presence")
     email_rate = model.get("email", {}).get("presence")
     has_phone, has_email = _present(phone_rate, rng), _present(email_rate, rng)
+    if settings is not None and settings["planting"].get("contacts") == "all":
+        has_phone = has_email = True
     while not (has_phone or has_email):
         has_phone, has_email = _present(phone_rate, rng), _present(email_rate, rng)
     patient["phone"] = _phone(model, rng, patient, age, phone_allocator) if has_phone and phone_allocator else None
