@@ -107,6 +107,8 @@ def _place(commune: str | None, postcode: str | None) -> dict:
         row = _COMMUNE_BY_NAME.get(fold(commune))
     text = str(postcode or "")
     department = row[3] if row else (text[:3] if text.startswith("97") else text[:2])
+    if department not in generic._DEPARTMENT_REGION:
+        department = None         # a postcode we cannot place: the generic address's department stands
     return {"insee": row[0] if row else None, "department": department,
             "region": generic._DEPARTMENT_REGION.get(department)}
 
@@ -226,7 +228,8 @@ def _phone(model: dict, rng: random.Random, patient: dict, age: int, allocator) 
     if kind == "landline":
         zones = [[p[1], n] for p, n in model.get("phone", {}).get("prefixes", []) if p[1] in "12345"]
         zone = _weighted(zones, rng) if zones else None
-    return allocator.allocate(kind, patient["address"].get("department"), zone=zone)
+    department = patient["address"].get("department")
+    return allocator.allocate(kind, department if department in generic.phones.ZONE_OF_DEPARTMENT else None, zone=zone)
 
 
 def local_part(model: dict | None, patient: dict, rng: random.Random) -> str:
