@@ -5,6 +5,7 @@ import copy
 import os
 import pathlib
 import secrets
+import socket
 import tomllib
 from typing import Any
 
@@ -23,6 +24,17 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "mail_mode": "per-canary",
         "phone_pool": "",
         "secret": "",
+    },
+    "store": {
+        # Where contacts, plantings and the evidence log live: "" is canary.db beside this
+        # file (SQLite, one host); postgresql://host/db when listeners run on several hosts
+        # (the password in ~/.pgpass, not here).
+        "url": "",
+        # This host's name on the contacts it records and in `canary hosts`; "" is the
+        # machine's host name.
+        "host": "",
+        # How often `canary serve` tells the store it is alive (`canary hosts`).
+        "heartbeat_seconds": 10,
     },
     "dns": {
         "listen": "127.0.0.1:5353",
@@ -167,7 +179,18 @@ class Settings:
 
     @property
     def store_path(self) -> pathlib.Path:
+        """The SQLite store beside canary.toml (used when [store] url is empty)."""
         return self.home / STORE_FILE
+
+    @property
+    def store_location(self) -> str | pathlib.Path:
+        """What `Store()` opens: [store] url, or canary.db beside canary.toml."""
+        return self.values["store"]["url"] or self.store_path
+
+    @property
+    def host_name(self) -> str:
+        """This host's name on its contacts: [store] host, or the machine's host name."""
+        return self.values["store"]["host"] or socket.gethostname()
 
     @property
     def zones(self) -> list[str]:
@@ -191,10 +214,11 @@ class Settings:
         return self.values["smtp"]["hostname"] or f"mx.{self.zones[0]}"
 
 
-def write_new_settings(home: pathlib.Path, deployment: dict) -> pathlib.Path:
+def write_new_settings(home: pathlib.Path, deployment: dict, store: dict | None = None) -> pathlib.Path:
     """Write canary.toml for a new deployment, with freshly generated secrets."""
     values = {
         "deployment": {**deployment, "secret": secrets.token_urlsafe(32)},
+        **({"store": store} if store else {}),
         "webhooks": {
             "twilio_auth_token": secrets.token_hex(16),
             "hmac_secret": secrets.token_urlsafe(32),
@@ -206,6 +230,19 @@ def write_new_settings(home: pathlib.Path, deployment: dict) -> pathlib.Path:
         tomli_w.dump(values, handle)
     os.chmod(path, 0o600)
     return path
+
+
+def set_store_url(home: pathlib.Path, url: str) -> None:
+    """Point the deployment's canary.toml at another store ([store] url), keeping the rest as it is."""
+    path = home / SETTINGS_FILE
+    values = tomllib.loads(path.read_text("utf-8"))
+    values.setdefault("store", {})["url"] = url
+    fresh = path.with_name(path.name + ".new")
+    with open(fresh, "wb") as handle:
+        handle.write(b"# canary deployment settings. Keep this file secret: it holds the signing key.\n")
+        tomli_w.dump(values, handle)
+    os.chmod(fresh, 0o600)
+    os.replace(fresh, path)
 
 
 def parse_listen(text: str) -> tuple[str, int]:

@@ -169,6 +169,20 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     );
     CREATE INDEX alert_deliveries_due ON alert_deliveries (state, next_at);
     """),
+    (3, """
+    -- Several listener hosts share one store (PostgreSQL): each contact names the host that recorded it.
+    ALTER TABLE contacts ADD COLUMN host TEXT;
+    -- One row per listener host: `canary serve` says it is alive every few seconds.
+    CREATE TABLE listener_hosts (
+        name        TEXT PRIMARY KEY,         -- [store] host, default the machine's host name
+        started_at  TEXT NOT NULL,
+        last_seen   TEXT NOT NULL,            -- its last heartbeat
+        last_write  TEXT,                     -- its last committed contact
+        stopped_at  TEXT,                     -- set by a clean stop; a killed host just goes quiet
+        pid         INTEGER,
+        listeners   TEXT NOT NULL             -- e.g. 'dns 0.0.0.0:53, smtp 0.0.0.0:25'
+    );
+    """),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]
