@@ -49,7 +49,7 @@ class ContactStore:
             for (channel, kind), count in counts.items():
                 self.conn.execute(
                     "INSERT INTO unknown_contacts (day, channel, kind, count) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (day, channel, kind) DO UPDATE SET count = count + excluded.count",
+                    "ON CONFLICT (day, channel, kind) DO UPDATE SET count = unknown_contacts.count + excluded.count",
                     (day, channel, kind, int(count)))
 
     def unknown_counts(self) -> list[dict]:
