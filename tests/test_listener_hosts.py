@@ -8,7 +8,7 @@ import threading
 import dns.message
 import pytest
 from storemode import ON_POSTGRES
-from test_runner import start_serve, tokens  # noqa: F401 - the fixture
+from test_runner import drain, start_serve, tokens  # noqa: F401 - the fixture
 
 from canary.deployment import Deployment
 
@@ -63,6 +63,8 @@ def test_two_listener_hosts_one_store_under_load_and_a_sigkill(home, tokens):  #
                                      CANARY_STORE_HEARTBEAT_SECONDS="1")
     beta, beta_ports = start_serve(home, CANARY_DNS_RRL_RATE="0", CANARY_STORE_HOST="beta",
                                    CANARY_STORE_HEARTBEAT_SECONDS="1")
+    drain(alpha)
+    drain(beta)
     acked = {"alpha-dns": [], "beta-dns": [], "alpha-smtp": [], "beta-smtp": [], "beta-after": []}
     try:
         assert {"alpha", "beta"} <= {name for name, row in hosts_named(home).items() if row["state"] == "alive"}
@@ -99,7 +101,7 @@ def test_two_listener_hosts_one_store_under_load_and_a_sigkill(home, tokens):  #
         for process in (alpha, beta):
             if process.poll() is None:
                 process.terminate()
-            process.communicate(timeout=20)
+            process.wait(20)
     assert beta.returncode == 0
 
     deployment = Deployment.open(home)

@@ -35,6 +35,7 @@ class SqliteDialect:
     def __init__(self, path: pathlib.Path):
         self.path = path
         self.location = str(path)
+        self._leads: dict[str, object] = {}
 
     def describe(self) -> str:
         return str(self.path)
@@ -58,6 +59,9 @@ class SqliteDialect:
         return conn
 
     def release(self, conn) -> None:
+        for handle in self._leads.values():
+            handle.close()
+        self._leads.clear()
         conn.close()
 
     def begin(self, conn) -> None:
@@ -82,6 +86,21 @@ class SqliteDialect:
         marks = ", ".join("?" for _ in row)
         cursor = conn.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks})", list(row.values()))
         return cursor.lastrowid
+
+    def try_lead(self, conn, purpose: str) -> bool:
+        """One leader per store among local processes: an exclusive lock on a file beside it."""
+        import fcntl
+        held = self._leads.get(purpose)
+        if held is not None and not held.closed:
+            return True
+        handle = open(f"{self.path}.{purpose}-leader", "a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._leads[purpose] = handle
+        return True
 
     def savepoint(self, conn):
         """A failed statement does not abort an SQLite transaction: nothing to protect."""
@@ -242,6 +261,7 @@ class PostgresDialect:
         self.integrity_errors = (psycopg.errors.IntegrityError,)
         self.database_errors = (psycopg.Error,)
         self._keys: dict[str, str | None] = {}
+        self._leads: set[str] = set()
 
     def describe(self) -> str:
         return redact(self.location)
@@ -253,6 +273,9 @@ class PostgresDialect:
         return PgConnection(pool_for(self.location).getconn())
 
     def release(self, conn: PgConnection) -> None:
+        if self._leads and not conn.raw.closed:
+            _reset(conn.raw)  # now, not whenever the pool gets to it: the next leader is waiting
+        self._leads.clear()
         pool = _pools.get(self.location)
         if pool is None or conn.raw.closed:
             conn.raw.close()
@@ -293,6 +316,17 @@ class PostgresDialect:
         found = conn.raw.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks}){returning}",
                                  list(row.values()))
         return found.fetchone()[0] if key else None
+
+    def try_lead(self, conn, purpose: str) -> bool:
+        """One leader among every host: a session advisory lock, released when the connection ends
+        (a clean stop, or the server noticing a dead host's connection)."""
+        if purpose in self._leads:
+            return True
+        key = {"alerts": ALERT_LEADER_LOCK}[purpose]
+        if conn.raw.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+            self._leads.add(purpose)
+            return True
+        return False
 
     def savepoint(self, conn):
         """A failed statement aborts a PostgreSQL transaction: fence off one that may fail (a duplicate)."""

@@ -182,6 +182,9 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         pid         INTEGER,
         listeners   TEXT NOT NULL             -- e.g. 'dns 0.0.0.0:53, smtp 0.0.0.0:25'
     );
+    -- A delivery being sent: until when its worker holds it. Only the alert leader sends, so a new
+    -- leader (the last one died) frees every claim at once instead of waiting for them to expire.
+    ALTER TABLE alert_deliveries ADD COLUMN claimed_until TEXT;
     """),
 )
 
