@@ -18,6 +18,10 @@ apt_install() {
 # sqlite3 CLI: the planting tests apply the generated SQL script with it.
 command -v sqlite3 >/dev/null || apt_install sqlite3
 
+# openssl CLI: the evidence tests run a real RFC 3161 TSA (`openssl ts -reply`) and verify
+# reports and tokens with `openssl pkeyutl` / `openssl ts -verify`, as a third party would.
+command -v openssl >/dev/null || apt_install openssl
+
 # PostgreSQL (Debian's): the postgresql planter is tested against a real server.
 command -v pg_ctlcluster >/dev/null && ls /etc/postgresql/*/main >/dev/null 2>&1 || apt_install postgresql
 version=$(ls /etc/postgresql | sort -V | tail -n 1)
@@ -38,6 +42,13 @@ if pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" {print $4}' |
     [ -z "$changed" ] || pg_ctlcluster "$version" main reload
 else
     pg_ctlcluster "$version" main start
+fi
+
+# MariaDB (Debian's): the mysql planter is tested against a real server. Root logs in over the
+# local socket (unix_socket authentication, Debian's default for root@localhost), as the tests do.
+command -v mariadbd >/dev/null || apt_install mariadb-server
+if ! mariadb-admin --protocol=socket ping >/dev/null 2>&1; then
+    service mariadb start >/dev/null
 fi
 
 # Headless Chromium for the dashboard's browser tests (driven by Playwright's Python

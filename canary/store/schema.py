@@ -170,6 +170,10 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     CREATE INDEX alert_deliveries_due ON alert_deliveries (state, next_at);
     """),
     (3, """
+    -- A removed target keeps its row: its canaries stay registered, so a copy taken before still attributes.
+    ALTER TABLE targets ADD COLUMN removed_at TEXT;
+    """),
+    (4, """
     -- Several listener hosts share one store (PostgreSQL): each contact names the host that recorded it.
     ALTER TABLE contacts ADD COLUMN host TEXT;
     -- One row per listener host: `canary serve` says it is alive every few seconds.
