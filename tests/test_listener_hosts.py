@@ -63,8 +63,7 @@ def test_two_listener_hosts_one_store_under_load_and_a_sigkill(home, tokens):  #
                                      CANARY_STORE_HEARTBEAT_SECONDS="1")
     beta, beta_ports = start_serve(home, CANARY_DNS_RRL_RATE="0", CANARY_STORE_HOST="beta",
                                    CANARY_STORE_HEARTBEAT_SECONDS="1")
-    drain(alpha)
-    drain(beta)
+    readers = [drain(alpha), drain(beta)]
     acked = {"alpha-dns": [], "beta-dns": [], "alpha-smtp": [], "beta-smtp": [], "beta-after": []}
     try:
         assert {"alpha", "beta"} <= {name for name, row in hosts_named(home).items() if row["state"] == "alive"}
@@ -102,6 +101,8 @@ def test_two_listener_hosts_one_store_under_load_and_a_sigkill(home, tokens):  #
             if process.poll() is None:
                 process.terminate()
             process.wait(20)
+        for reader in readers:
+            reader.join(10)
     assert beta.returncode == 0
 
     deployment = Deployment.open(home)

