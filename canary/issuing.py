@@ -53,14 +53,22 @@ class Issuer:
         return [ids.check_dns_name(name, "hostname") for name in names]
 
     def register_canary(self, patient: dict, target_id: int | None = None, *, keep_contacts: bool = False) -> dict:
-        """Give a generated patient its own identifiers and store it; returns the canary.
+        """Give a generated patient its own identifiers and store it; returns the canary."""
+        registered, label, identifiers = self.prepare_canary(patient, keep_contacts=keep_contacts)
+        canary_id = self.store.add_canary(registered, label, identifiers, target_id=target_id)
+        return self.store.get_canary(canary_id)
+
+    def prepare_canary(self, patient: dict, taken: set[str] = frozenset(), *,
+                       keep_contacts: bool = False) -> tuple[dict, str, list[tuple[str, str]]]:
+        """The patient with identifiers of its own (none in the store nor in `taken`), not stored yet:
+        (patient as registered, DNS label, [(kind, value)]). Only reads the store.
 
         With `keep_contacts` the patient's email and phone are kept as drawn (a pool address
         and a number from this issuer's allocator, or None when the canary has none), so
         that they look like the host's; otherwise each is made the canary's own here.
         """
         nir = ids.normalise("nir", patient["nir"]) if patient.get("nir") else None
-        if nir and self.store.identifier_exists(nir):
+        if nir and (nir in taken or self.store.identifier_exists(nir)):
             raise Conflict(f"NIR {nir} is already registered; generate another patient")
         keep_email = keep_contacts and self.settings["deployment"]["mail_mode"] not in ("per-canary", "shared")
         local = (patient.get("email") or "").partition("@")[0] or ids.new_label()[:8]
@@ -73,7 +81,8 @@ class Issuer:
                 email = None
             else:
                 email = self._email_for(local, label)
-            if not any(self.store.identifier_exists(value) for value in (*hostnames, email) if value):
+            if not any(value in taken or self.store.identifier_exists(value) for value in (*hostnames, email)
+                       if value):
                 break
         else:
             raise Conflict("could not find a free DNS label / email address")
@@ -88,8 +97,7 @@ class Issuer:
                       "nir": nir}
         identifiers = [(kind, value) for kind, value in (("email", email), ("phone", phone), ("nir", nir)) if value]
         identifiers += [("url", f"http://{hostnames[0]}/")] + [("hostname", name) for name in hostnames]
-        canary_id = self.store.add_canary(registered, label, identifiers, target_id=target_id)
-        return self.store.get_canary(canary_id)
+        return registered, label, identifiers
 
     def issue_token(self, kind: str, note: str | None = None) -> dict:
         """A standalone token of `kind` (dns, email, url, phone), registered like a canary's identifiers."""
