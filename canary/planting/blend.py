@@ -130,11 +130,13 @@ def _with_new_numbers(text: str, rng: random.Random) -> str:
 def _address(model: dict, rng: random.Random, base: dict) -> dict:
     learnt = model.get("address", {})
     place = _from_host(learnt.get("places"), rng)
-    if place is None:
+    located = _place(*place) if place is not None else None
+    if located is None or located["insee"] is None or located["department"] is None:
+        # No host place, or one the reference list cannot give an INSEE code for: a commune of ours.
         address = dict(base)
     else:
         commune, postcode = place
-        address = {"commune": commune, "postal_code": postcode, **_place(commune, postcode)}
+        address = {"commune": commune, "postal_code": postcode, **located}
         if address["region"] is None:
             address["region"] = base.get("region")
     streets = learnt.get("streets", {}).get(str(address["commune"]))

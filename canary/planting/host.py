@@ -297,7 +297,8 @@ class HostProfile:
     def child_count(self, entry, rng: random.Random) -> int:
         """Rows of this block under one parent row, as many as the host's parents have."""
         block = self._block(entry)
-        if not block or not block.get("counts"):
+        if not block or not block.get("counts") or tuple(entry.count) == (1, 1):
+            # One row per parent is the schema's shape (an address, a key-value attribute): keep it.
             return rng.randint(*entry.count)
         counts = block["counts"]
         if any(spec.source == "field" for spec in entry.columns.values()):
