@@ -5,7 +5,7 @@ import os
 import pathlib
 from dataclasses import dataclass
 
-from . import identifiers as ids
+from .generation import identifiers as ids
 from .settings import SETTINGS_FILE, STORE_FILE, Settings, SettingsError, write_new_settings
 from .store import Store
 
@@ -52,7 +52,7 @@ def init_deployment(home: str | os.PathLike, zones: list[str], mail_domains: lis
     pool_path = ""
     if phone_pool:
         pool_path = str(pathlib.Path(phone_pool).expanduser().resolve())
-        from .phones import load_phone_pool
+        from .generation.phones import load_phone_pool
         load_phone_pool(pool_path)  # raises, naming the file and line, before anything is written
     home.mkdir(parents=True, exist_ok=True)
     write_new_settings(home, {"name": name or home.name, "zones": zones, "mail_domains": mail_domains,

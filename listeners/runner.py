@@ -7,14 +7,14 @@ import sys
 import threading
 from typing import Callable, Protocol
 
-from canary.hits import one_line
+from canary.summaries.contacts import one_line
 from canary.settings import parse_listen
 from canary.store import Store
 
-from .dns_server import DnsServer
-from .http import HttpServer
-from .recorder import Recorder
-from .smtp import SmtpServer
+from listeners.dns_server import DnsServer
+from listeners.http import HttpServer
+from listeners.recorder import Recorder
+from listeners.smtp import SmtpServer
 
 SERVERS = {"dns": DnsServer, "smtp": SmtpServer, "http": HttpServer}
 

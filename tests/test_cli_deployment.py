@@ -74,7 +74,7 @@ def test_issue_prints_a_token_that_resolves_back(invoke, deployment, kind):
     token = json.loads(invoke("issue", kind, "--note", "runbook", "--json").output)
     assert token["kind"] == kind and token["note"] == "runbook" and token["created_at"].endswith("Z")
     kind_of_value = {"dns": "hostname", "email": "email", "url": "url", "phone": "phone"}[kind]
-    from canary.identifiers import normalise
+    from canary.generation.identifiers import normalise
     value = token["value"].upper() if kind != "phone" else token["value"]
     resolved = deployment.store.resolve(normalise(kind_of_value, value))
     assert resolved["token"] == token["token"]

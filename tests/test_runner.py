@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from canary.deployment import Deployment
-from canary.issuing import Issuer
-from canary.patients import generate_patient
+from canary.generation.issuing import Issuer
+from canary.generation.patients import generate_patient
 from listeners.runner import Listeners
 
 

@@ -5,10 +5,10 @@ import sqlite3
 
 import pytest
 
-from canary.evidence import event_hash, parse_anchor
-from canary.issuing import Issuer
-from canary.patients import generate_patients
-from canary.verification import verify_store
+from canary.evidence.chain import event_hash, parse_anchor
+from canary.generation.issuing import Issuer
+from canary.generation.patients import generate_patients
+from canary.evidence.verification import verify_store
 
 
 def _rewrite_from(path, seq, new_payload):

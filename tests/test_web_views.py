@@ -4,7 +4,7 @@ import io
 
 from conftest import csrf_from
 
-from canary.web import scanning
+from canary.web.views import scanning
 from canary.web.chart import nice_ceiling, timeline
 
 # What an attacker puts in a contact, sent through the real listeners with real clients.
@@ -52,7 +52,7 @@ def send_hostile_contacts(deployment, canary_id) -> list[int]:
 
 
 def test_the_demo_lab_is_consistent_evidence(deployment, demo_lab):
-    from canary.verification import verify_store
+    from canary.evidence.verification import verify_store
     verification = verify_store(deployment.store).as_dict()
     assert verification["ok"], verification
 
@@ -123,12 +123,6 @@ def test_upload_larger_than_the_limit_is_refused(app, client, login):
     assert response.status_code == 413
 
 
-def test_scan_page_says_when_scanning_is_not_available(client, login, monkeypatch):
-    monkeypatch.setattr(scanning, "scanning_available", lambda: False)
-    login()
-    assert "Not available" in client.get("/scan").text
-
-
 def test_an_uploaded_file_is_scanned_and_attributed(client, login, monkeypatch):
     seen = []
 
@@ -141,7 +135,6 @@ def test_an_uploaded_file_is_scanned_and_attributed(client, login, monkeypatch):
                              "probability": 0.99, "taken_after": "2026-11-01", "taken_before": None,
                              "complete": True, "notes": []}]}
 
-    monkeypatch.setattr(scanning, "scanning_available", lambda: True)
     monkeypatch.setattr(scanning, "scan_uploaded", fake_scan)
     login()
     token = csrf_from(client.get("/scan").text)
@@ -161,8 +154,8 @@ def test_chart_bars_are_stacked_and_scaled():
 
 
 def test_a_flooded_canary_page_is_paged(client, login, demo_lab, deployment, monkeypatch):
-    from canary.web import views
-    monkeypatch.setattr(views, "PAGE_SIZE", 5)
+    from canary.web.views import pages
+    monkeypatch.setattr(pages, "PAGE_SIZE", 5)
     login()
     canary_id = demo_lab.leaked[1]
     count = len(deployment.store.contacts(canary_id=canary_id))

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import click
 
-from .common import UserError, echo_json, echo_table, json_option, main, with_deployment
+from .common import UserError, echo_json, echo_table, json_option, with_deployment
 
 
-@main.group()
+@click.group()
 def alerts():
     """Alerts on contacts: webhook, Slack, email, JSON lines ([alerts] in canary.toml)."""
 

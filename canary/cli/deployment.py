@@ -7,13 +7,14 @@ import sys
 
 import click
 
-from .. import accounts, listing
+from .. import accounts
+from ..summaries import listing
 from ..deployment import init_deployment
-from ..issuing import TOKEN_KINDS, Issuer
-from .common import echo_json, echo_rows, echo_table, json_option, main, with_deployment
+from ..generation.issuing import TOKEN_KINDS, Issuer
+from .common import echo_json, echo_rows, echo_table, json_option, with_deployment
 
 
-@main.command()
+@click.command()
 @click.option("--home", type=click.Path(file_okay=False), default=None,
               help="Directory to create the deployment in (default: $CANARY_HOME, then the current directory).")
 @click.option("--zone", "zones", multiple=True, required=True,
@@ -53,7 +54,7 @@ def init(home, zones, mail_domains, mail_mode, phone_pool, name, admin_password)
     deployment.close()
 
 
-@main.group()
+@click.group()
 def site():
     """Sites: the organisations (laboratories) whose databases hold canaries."""
 
@@ -82,7 +83,7 @@ def site_list(deployment, as_json):
               empty="(no sites: canary site add NAME)")
 
 
-@main.group()
+@click.group()
 def target():
     """Targets: one copy of one database at a site (production, backup, export)."""
 
@@ -101,7 +102,7 @@ def target_add(deployment, name, site_name, kind, location, mapping, region):
 
     Example: canary target add lims-prod --site "Labo Rennes Nord" --kind sqlite --location lab.db --mapping lab_mapping.toml
     """
-    from ..targets import add_target
+    from ..planting.registration import add_target
     row = add_target(deployment, name, site_name, kind=kind, location=location, mapping=mapping, region=region)
     click.echo(f"Added target {row['name']} ({row['kind']}) to site {row['site']} (id {row['id']})")
     for note in row["notes"]:
@@ -120,7 +121,7 @@ def target_list(deployment, as_json):
               empty="(no targets: canary target add NAME --site SITE)")
 
 
-@main.command()
+@click.command()
 @click.option("--count", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--seed", type=int, help="Same seed, same patients (default: random).")
 @click.option("--region", help="Region or department for addresses, e.g. Bretagne or 35.")
@@ -130,7 +131,7 @@ def generate(count, seed, region, output_format):
 
     Example: canary generate --count 3 --seed 42 --format csv
     """
-    from ..patients import generate_patients
+    from ..generation.patients import generate_patients
     seed = secrets.randbits(32) if seed is None else seed
     patients = generate_patients(count, seed, region=region)
     if output_format == "json":
@@ -142,7 +143,7 @@ def generate(count, seed, region, output_format):
     writer.writerows(rows)
 
 
-@main.command()
+@click.command()
 @click.argument("kind", type=click.Choice(TOKEN_KINDS))
 @click.option("--note", help="What the token is for, where it is placed.")
 @json_option
@@ -160,7 +161,7 @@ def issue(deployment, kind, note, as_json):
         click.echo(f"{token['kind']} token {token['token']}: {token['value']}")
 
 
-@main.command("list")
+@click.command("list")
 @json_option
 @click.option("--target", "target_name", help="Only canaries of this target.")
 @with_deployment

@@ -5,17 +5,17 @@ import pathlib
 
 import click
 
-from ..evidence import parse_anchor
-from ..report import FORMATS, build_report, format_probability, render
-from ..report_signing import ReportCheckError, check_report
+from ..evidence.chain import parse_anchor
+from ..evidence.report import FORMATS, build_report, format_probability, render
+from ..evidence.signing import ReportCheckError, check_report
 from ..scan import scan_files
-from ..verification import verify_store
-from .common import UserError, echo_json, echo_table, json_option, main, with_deployment
+from ..evidence.verification import verify_store
+from .common import UserError, echo_json, echo_table, json_option, with_deployment
 
 _LISTED_MATCHES = 50
 
 
-@main.command()
+@click.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--allow-truncated", is_flag=True,
               help="Scan what can be read of a truncated archive instead of refusing it.")
@@ -74,7 +74,7 @@ def _target_row(target) -> dict:
             "taken_before": (target.taken_before or "?") + ("" if target.complete else " (partial)")}
 
 
-@main.group()
+@click.group()
 def evidence():
     """The evidence log: append-only, hash-chained record of plantings, contacts, sightings."""
 
@@ -98,7 +98,7 @@ def evidence_verify(deployment, as_json, anchors):
         raise SystemExit(1)
 
 
-@main.command()
+@click.command()
 @click.option("--site", help="Report on one site.")
 @click.option("--target", help="Report on one target.")
 @click.option("--canary", "canary_id", type=int, help="Report on one canary (its id).")

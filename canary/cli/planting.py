@@ -5,9 +5,9 @@ import random
 
 import click
 
-from .. import listing
+from ..summaries import listing
 from ..planting import plant as planting
-from .common import UserError, echo_json, echo_table, json_option, main, with_deployment
+from .common import UserError, echo_json, echo_table, json_option, with_deployment
 
 
 def _summary(planted) -> dict:
@@ -27,7 +27,7 @@ def _echo_rows(planted) -> None:
         click.echo(f"  {row['table']} ({key or 'new'}): {shown}")
 
 
-@main.command()
+@click.command()
 @click.argument("target_name", metavar="TARGET")
 @click.option("--count", type=click.IntRange(min=1, max=10_000), default=1, show_default=True,
               help="How many canaries to plant.")
@@ -74,7 +74,7 @@ def plant(deployment, target_name, count, dry_run, seed, as_json):
     echo_table([_summary(p) for p in result.canaries], ["canary", "name", "birth_date", "email", "phone", "rows"])
 
 
-@main.command()
+@click.command()
 @click.argument("target_name", metavar="TARGET")
 @json_option
 @with_deployment
@@ -100,7 +100,7 @@ def check(deployment, target_name, as_json):
         click.get_current_context().exit(2)
 
 
-@main.command()
+@click.command()
 @click.argument("target_name", metavar="TARGET")
 @click.option("--canary", "canary_id", type=int, help="Only this canary.")
 @click.option("--before", help="Only canaries planted before this time (ISO 8601, UTC).")
@@ -120,7 +120,7 @@ def retire(deployment, target_name, canary_id, before, everything):
         click.echo(f"  apply {path}")
 
 
-@main.command()
+@click.command()
 @click.option("--target", "target_name", help="Only this target (default: every target).")
 @click.option("--count", type=click.IntRange(min=1, max=10_000), help="Canaries per target (default: planting.rotate_count).")
 @with_deployment
@@ -146,7 +146,7 @@ def rotate(deployment, target_name, count):
         raise UserError("some targets could not be rotated (see above)")
 
 
-@main.command()
+@click.command()
 @click.argument("target_name", metavar="TARGET")
 @click.option("--script", type=click.Path(dir_okay=False),
               help="Only the canaries of this applied plant script (default: every pending canary).")

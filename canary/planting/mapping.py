@@ -185,7 +185,7 @@ def _column_spec(column: str, raw, where: str) -> ColumnSpec:
 def canary_fields() -> tuple[str, ...]:
     """The dotted paths of a canary's fields ('last_name', 'address.postal_code', ...)."""
     import random
-    from ..patients import generate_patient
+    from ..generation.patients import generate_patient
 
     def paths(record, prefix=""):
         for key, value in record.items():

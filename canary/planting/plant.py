@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 from .. import clock
 from ..deployment import Deployment
-from ..issuing import Issuer
+from ..generation.issuing import Issuer
 from .base import ParentKey, Pick, PlantingError, plain, same_value
 from .host import HostProfile
 from .mapping import validate_mapping
 from .rows import RowRef, build_rows
-from .targets import can_read_rows, load_target_mapping, open_writer
+from .writers import WRITER_KINDS, can_read_rows, load_target_mapping, open_writer
 
 _NIR_ATTEMPTS = 20
 
@@ -125,8 +125,8 @@ def _regions(target: dict, host: HostProfile) -> list[tuple[str, int]]:
 
 def _register(issuer, store, host, mapping, target, regions, rng, now) -> dict:
     """A new patient, registered with identifiers of its own; its NIR and phone are neither ours already nor the host's."""
-    from ..patients import generate_patient
-    from ..phones import normalise_phone
+    from ..generation.patients import generate_patient
+    from ..generation.phones import normalise_phone
     host_nirs = {value.replace(" ", "") for value in _host_values(host, mapping, "nir")}
     # Fiction ranges are shared with every synthetic data set (the example lab uses them too):
     # a canary must not carry the number of one of the host's own patients.
@@ -277,7 +277,6 @@ def confirm(deployment: Deployment, target_name: str, script: str | None = None)
     return deployment.store.confirm_plantings(target["id"], canary_ids=canary_ids)
 
 
-ROTATED_KINDS = ("sqlite", "postgresql", "csv", "sql")
 
 
 @dataclass
@@ -296,7 +295,7 @@ def rotate(deployment: Deployment, target_name: str | None = None, count: int | 
     targets = [store.get_target(target_name)] if target_name else store.targets()
     rotations = []
     for target in targets:
-        if target["kind"] not in ROTATED_KINDS:
+        if target["kind"] not in WRITER_KINDS:
             rotations.append(Rotation(target["name"], skipped=f"{target['kind']} targets are planted by hand"))
             continue
         try:

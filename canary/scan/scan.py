@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from ..deployment import Deployment
 from .attribution import TargetAttribution, attribute_target
-from .formats import READ_ERRORS, Member, read_member
+from .file_formats import READ_ERRORS, Member, read_member
 from .layers import ScanInputError, TruncatedInput, file_digest, open_leak, peel
 from .matcher import Corroboration, Hit, IdentifierIndex
 

@@ -15,7 +15,8 @@ import threading
 import sqlite_utils
 
 from .. import clock
-from ..evidence import GENESIS_HASH, ChainCheck, event_hash, verify_chain
+from ..evidence.chain import GENESIS_HASH, ChainCheck, event_hash, verify_chain
+from .part import StorePart
 from .schema import LATEST_VERSION, MIGRATIONS
 
 
@@ -47,7 +48,7 @@ def _connect(path: pathlib.Path) -> sqlite3.Connection:
     return conn
 
 
-class CoreStore:
+class CoreStore(StorePart):
     """Opening, migrating, transactions and evidence; the other parts build on these."""
 
     def __init__(self, path: str | pathlib.Path):

@@ -6,6 +6,7 @@ import sqlite3
 
 from .. import clock
 from .core import Conflict, NotFound
+from .part import StorePart
 
 # What a resolved identifier says about its owner: one query from a value to its site.
 _RESOLVE = """
@@ -20,7 +21,7 @@ LEFT JOIN sites s ON s.id = tg.site_id
 """
 
 
-class RegistryStore:
+class RegistryStore(StorePart):
     # -- sites and targets -------------------------------------------------------------
     def add_site(self, name: str) -> dict:
         with self.transaction():
@@ -171,9 +172,3 @@ class RegistryStore:
 
     def tokens(self) -> list[dict]:
         return self._rows("SELECT * FROM tokens ORDER BY id")
-
-    def get_token(self, token: str) -> dict:
-        row = self._row("SELECT * FROM tokens WHERE token = ?", (token,))
-        if row is None:
-            raise NotFound(f"no token {token!r}")
-        return row

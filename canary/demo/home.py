@@ -2,7 +2,7 @@
 
 `make run` calls `canary demo --home demo`: the first run creates the deployment (zone
 canary.test, which never resolves outside this machine), builds the example lab databases
-in demo/lab/ and seeds them through the real pipeline (canary.demolab), and keeps the admin
+in demo/lab/ and seeds them through the real pipeline (canary.demo.seeding), and keeps the admin
 password in demo-login.txt beside it, so every later run reuses all of it and prints the
 same login.
 """
@@ -12,9 +12,9 @@ import os
 import pathlib
 import shutil
 
-from . import accounts
-from .deployment import Deployment, init_deployment
-from .settings import SETTINGS_FILE, STORE_FILE
+from .. import accounts
+from ..deployment import Deployment, init_deployment
+from ..settings import SETTINGS_FILE, STORE_FILE
 
 ZONE = "canary.test"
 LOGIN_FILE = "demo-login.txt"
@@ -39,7 +39,7 @@ def open_demo(home: str | os.PathLike, overrides: dict | None = None,
 
 def _create_demo(home: pathlib.Path, overrides: dict | None, patients: int) -> tuple[Deployment, str]:
     """Create, seed and log in: all of it or nothing (a half-seeded home would never be seeded again)."""
-    from .demolab import seed_demo_lab
+    from .seeding import seed_demo_lab
     deployment = None
     try:
         home.mkdir(parents=True, exist_ok=True)
@@ -99,8 +99,8 @@ def run_demo(home: str | os.PathLike, host: str, port: int, echo=print, stop=Non
 
     from listeners.runner import Listeners, serve
 
-    from .alerts import worker_for
-    from .web import create_app
+    from ..alerts import worker_for
+    from ..web import create_app
     deployment, password = open_demo(home, {"dashboard": {"public_url": f"http://{host}:{port}"}})
     try:
         settings = deployment.settings

@@ -5,8 +5,8 @@ import random
 import secrets
 
 from . import identifiers as ids
-from .settings import Settings
-from .store import Conflict, Store
+from ..settings import Settings
+from ..store import Conflict, Store
 
 TOKEN_KINDS = ("dns", "email", "url", "phone")
 _LABEL_ATTEMPTS = 8  # 57-bit labels collide only by a miracle; a loop bound keeps a bug from spinning

@@ -11,7 +11,7 @@ import json
 
 import itsdangerous
 
-from .evidence import canonical
+from .chain import canonical
 
 PREFIX = "canary-report-v1:"
 _SALT = "canary.investigation-report"

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 
-from .. import overview
-from ..store import NotFound
-from .auth import login_required
-from .chart import timeline
-from .db import get_store
+from ...summaries import dashboard
+from ...store import NotFound
+from ..auth import login_required
+from ..chart import timeline
+from ..db import get_store
 
 bp = Blueprint("views", __name__)
 PAGE_SIZE = 100
@@ -22,18 +22,18 @@ def page_number() -> int:
 @login_required
 def overview_page():
     store = get_store()
-    counts, today = overview.contacts_per_day(store)
-    return render_template("overview.html", targets=overview.targets_with_canaries(store),
+    counts, today = dashboard.contacts_per_day(store)
+    return render_template("dashboard.html", targets=dashboard.targets_with_canaries(store),
                            tokens=store.tokens(), latest=store.search_contacts(limit=10),
-                           chart=timeline(counts, today), unknown=overview.unknown_total(store))
+                           chart=timeline(counts, today), unknown=dashboard.unknown_total(store))
 
 
-@bp.route(f"/canaries/<int(max={overview.MAX_ID}):canary_id>")
+@bp.route(f"/canaries/<int(max={dashboard.MAX_ID}):canary_id>")
 @login_required
 def canary(canary_id: int):
     page = page_number()
     try:
-        detail = overview.canary_detail(get_store(), canary_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        detail = dashboard.canary_detail(get_store(), canary_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     except NotFound:
         abort(404)
     return render_template("canary.html", canary=detail, page=page,
@@ -47,7 +47,7 @@ def contacts():
     args = {key: request.args.get(key, "").strip() for key in ("channel", "site", "target", "since", "until", "canary")}
     error = None
     try:
-        filters = overview.contact_filters(**args)
+        filters = dashboard.contact_filters(**args)
     except ValueError as problem:
         error, filters = str(problem), {}
     page = page_number()

@@ -6,7 +6,10 @@ import pathlib
 from .base import PlantingError
 from .mapping import Mapping, load_mapping
 
+# The one list of target kinds: every kind but "manual" (canaries entered by hand) has a writer
+# and is planted, checked and rotated by canary.
 WRITER_KINDS = ("sqlite", "postgresql", "sql", "csv")
+TARGET_KINDS = ("manual", *WRITER_KINDS)
 
 
 def is_postgresql_dsn(location: str) -> bool:

@@ -1,9 +1,9 @@
 """Contacts ("hits") as `canary hits` and the API show them."""
 from __future__ import annotations
 
-from . import clock
-from .display import visible
-from .store import Store
+from .. import clock
+from ..display import visible
+from ..store import Store
 
 
 def hit_summary(contact: dict) -> dict:

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import pathlib
 
-from .deployment import Deployment
-from .settings import SettingsError
-
-TARGET_KINDS = ("manual", "sqlite", "postgresql", "sql", "csv")
+from ..deployment import Deployment
+from ..settings import SettingsError
+from .writers import TARGET_KINDS
 
 
 def check_target_config(kind: str, location: str | None, mapping: str | None,
@@ -16,9 +15,9 @@ def check_target_config(kind: str, location: str | None, mapping: str | None,
     The mapping is checked against the target's schema when the target can be reached;
     a PostgreSQL server that is down only earns a note, since targets are often added first.
     """
-    from .planting.base import PlantingError
-    from .planting.mapping import load_mapping, validate_mapping
-    from .planting.targets import is_postgresql_dsn, open_writer
+    from .base import PlantingError
+    from .mapping import load_mapping, validate_mapping
+    from .writers import is_postgresql_dsn, open_writer
     if kind not in TARGET_KINDS:
         raise SettingsError(f"unknown target kind {kind!r} (one of {', '.join(TARGET_KINDS)})")
     notes: list[str] = []
@@ -31,7 +30,7 @@ def check_target_config(kind: str, location: str | None, mapping: str | None,
                             + {"sqlite": "the database file", "postgresql": "a DSN, e.g. postgresql://host/db",
                                "sql": "a directory to write SQL scripts into", "csv": "the extract file"}[kind] + ")")
     if not mapping:
-        raise SettingsError(f"a {kind} target needs --mapping FILE (see examples/lab_mapping.toml)")
+        raise SettingsError(f"a {kind} target needs --mapping FILE (see the demo's lab/lab_mapping.toml)")
     if kind == "postgresql":
         if not is_postgresql_dsn(location):
             raise SettingsError(f"--location {location!r} is not a PostgreSQL DSN (postgresql://... or 'dbname=...')")
@@ -79,7 +78,7 @@ def add_target(deployment: Deployment, name: str, site: str, *, kind: str = "man
     """Record a new target of a site, after checking its kind, location, mapping and region."""
     location, mapping, notes = check_target_config(kind, location, mapping, name)
     if region is not None:
-        from .patients import region_departments
+        from ..generation.patients import region_departments
         region_departments(region)  # raises ValueError naming an unknown region
     row = deployment.store.add_target(name, site, kind=kind, location=location, mapping=mapping, region=region)
     return {**row, "notes": notes}

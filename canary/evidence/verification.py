@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from .evidence import ChainCheck
-from .store import Store
+from .chain import ChainCheck
+from ..store import Store
 
 LISTED_PROBLEMS = 20  # in the text summary: a deleted event leaves one problem per row it recorded
 

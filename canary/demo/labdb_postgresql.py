@@ -1,22 +1,22 @@
 #!/usr/bin/env python3
-"""Copy an example lab database (SQLite, from make_lab_db.py) into a PostgreSQL database.
+"""Copy an example lab database (SQLite, from canary.demo.labdb) into a PostgreSQL database.
 
 The schema is lab_schema.sql with its INTEGER PRIMARY KEYs made identity columns, so that
 PostgreSQL assigns keys to new rows as SQLite does.
 
-    python3 lab_to_postgresql.py --sqlite lab.db --dsn postgresql:///lab
+    python3 -m canary.demo.labdb_postgresql --sqlite lab.db --dsn postgresql:///lab
 """
 from __future__ import annotations
 
 import argparse
-import pathlib
 import re
 import sqlite3
 import sys
 
 import psycopg
 
-HERE = pathlib.Path(__file__).resolve().parent
+from .labdb import DATA
+
 TABLES = ("medecin", "patient", "adresse", "telecom", "dossier", "resultat")  # parents first
 
 
@@ -27,7 +27,7 @@ def postgresql_schema(sqlite_schema: str) -> str:
 
 
 def create_schema(conn: psycopg.Connection) -> None:
-    conn.execute(postgresql_schema((HERE / "lab_schema.sql").read_text("utf-8")))
+    conn.execute(postgresql_schema((DATA / "lab_schema.sql").read_text("utf-8")))
 
 
 def copy_lab(sqlite_path: str, dsn: str) -> None:

@@ -12,12 +12,12 @@ from collections import defaultdict
 
 import jinja2
 
-from . import clock
-from .deployment import Deployment
-from .report_signing import sign_json, sign_text
-from .scan.attribution import attribute_target
-from .scan.scan import attribution_p
-from .store import NotFound
+from .. import clock
+from ..deployment import Deployment
+from .signing import sign_json, sign_text
+from ..scan.attribution import attribute_target
+from ..scan.scan import attribution_p
+from ..store import NotFound
 from .verification import verify_store
 
 FORMATS = ("md", "html", "json")

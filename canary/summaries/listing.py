@@ -1,7 +1,7 @@
 """Flat summaries of canaries and tokens, as `canary list` and the API show them."""
 from __future__ import annotations
 
-from .store import Store
+from ..store import Store
 
 
 def flatten(record: dict, prefix: str = "") -> dict:

@@ -1,6 +1,6 @@
 """The demo's lab, seeded through the real pipeline: example databases, targets, plantings, a check, contacts.
 
-`make run` (canary.demo), the dashboard tests and docs/screenshot_dashboard.py all fill a
+`make run` (canary.demo.home), the dashboard tests and docs/screenshot_dashboard.py all fill a
 deployment with `seed_demo_lab`, so they show one story: Laboratoire Rennes Nord plants its
 LIMS and, separately, its nightly backup every two weeks; a copy of the backup is taken
 between two rotations (lab/stolen-backup-extract.csv: `canary scan` it) and its canaries start being touched (MX lookups, an SMTP probe, a
@@ -22,22 +22,22 @@ import dataclasses
 import datetime as dt
 import email.message
 import hashlib
-import importlib.util
 import io
 import pathlib
 import random
 import shutil
 import sqlite3
 
-from . import clock
-from .deployment import Deployment
-from .issuing import Issuer
-from .phones import format_national
-from .planting import formats
-from .planting.plant import check_target, plant_into_target, retire
-from .targets import add_target
+from .. import clock
+from ..deployment import Deployment
+from ..generation.issuing import Issuer
+from ..generation.phones import format_national
+from ..planting import value_formats
+from ..planting.plant import check_target, plant_into_target, retire
+from ..planting.registration import add_target
+from . import labdb
+from .labdb import DATA
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 RENNES = "Laboratoire Rennes Nord"
 NANTES = "BioAtlantique Nantes"
 # (days ago, target, canaries): every target is rotated every two weeks, each copy on its own day.
@@ -64,17 +64,6 @@ class DemoLab:
         return sorted(c for ids in self.canaries.values() for c in ids)
 
 
-def load_lab_builder():
-    """examples/make_lab_db.py as a module (it lives in the repository, beside the package)."""
-    path = EXAMPLES / "make_lab_db.py"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: the demo builds its lab databases with it")
-    spec = importlib.util.spec_from_file_location("canary_examples_make_lab_db", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def seed_demo_lab(deployment: Deployment, folder: str | pathlib.Path, *, patients: int = 2000, seed: int = 7,
                   now: dt.datetime | None = None) -> DemoLab:
     """Build the example labs in `folder` and fill the (empty) deployment from them, eight weeks back to now."""
@@ -88,13 +77,12 @@ def seed_demo_lab(deployment: Deployment, folder: str | pathlib.Path, *, patient
         day = (now - dt.timedelta(days=days_ago)).replace(hour=hour, minute=minute, second=0, microsecond=0)
         return min(day, now)
 
-    builder = load_lab_builder()
     lims = folder / "rennes-nord-lims.db"
-    builder.build(lims, patients, seed)
+    labdb.build(lims, patients, seed)
     shutil.copy(lims, folder / "rennes-nord-backup.db")       # the nightly backup: its own copy, its own canaries
     for name in ("lab_mapping.toml", "lab_schema.sql"):
-        shutil.copy(EXAMPLES / name, folder / name)
-    extract = _vendor_extract(builder, folder, max(200, patients // 4), seed + 1)
+        shutil.copy(DATA / name, folder / name)
+    extract = _vendor_extract(folder, max(200, patients // 4), seed + 1)
 
     with clock.replaying(at(60, 9, 30)):
         store.add_site(RENNES)
@@ -139,19 +127,19 @@ def seed_demo_lab(deployment: Deployment, folder: str | pathlib.Path, *, patient
     return DemoLab(targets, canaries, leaked, altered, retired, token["token"], contacts)
 
 
-def _vendor_extract(builder, folder: pathlib.Path, patients: int, seed: int) -> pathlib.Path:
+def _vendor_extract(folder: pathlib.Path, patients: int, seed: int) -> pathlib.Path:
     """A second lab's patients as the CSV extract its vendor gets, with the mapping beside it."""
     source = folder / "nantes-source.db"
-    builder.build(source, patients, seed)
+    labdb.build(source, patients, seed)
     path = write_vendor_extract(source, folder / "patients.csv")
     source.unlink()
-    shutil.copy(EXAMPLES / "extract_mapping.toml", path.with_suffix(".toml"))
+    shutil.copy(DATA / "extract_mapping.toml", path.with_suffix(".toml"))
     return path
 
 
 def write_vendor_extract(lab_db: pathlib.Path, path: pathlib.Path, limit: int | None = None) -> pathlib.Path:
     """Export a lab database the way a French spreadsheet does: semicolons, Windows-1252, CRLF,
-    NIRs in groups as printed on a carte Vitale; examples/extract_mapping.toml maps canaries onto it."""
+    NIRs in groups as printed on a carte Vitale; data/extract_mapping.toml maps canaries onto it."""
     conn = sqlite3.connect(lab_db)
     try:
         rows = conn.execute(
@@ -164,7 +152,7 @@ def write_vendor_extract(lab_db: pathlib.Path, path: pathlib.Path, limit: int | 
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(["IPP", "NOM", "PRENOM", "DATE_NAISSANCE", "NIR", "CP", "VILLE", "TELEPHONE", "EMAIL"])
-    writer.writerows([row[:4] + (formats.format_nir(row[4], "spaced"),) + row[5:] for row in rows])
+    writer.writerows([row[:4] + (value_formats.format_nir(row[4], "spaced"),) + row[5:] for row in rows])
     path.write_bytes(buffer.getvalue().encode("cp1252"))
     return path
 
@@ -241,7 +229,7 @@ def _mixed_case(name: str, rng: random.Random) -> str:
 
 
 def _contact(store, channel: str, value: str, source: str, details: dict, moment: dt.datetime) -> dict:
-    from listeners.recorder import make_contact
+    from listeners.contact import make_contact
     resolved = store.resolve(value.lower())
     if resolved is None:
         raise LookupError(f"demo contact for {value!r}, which is no identifier")

@@ -1,14 +1,14 @@
-"""Signed investigation reports (canary.report) for download: a site, a target, a canary, or everything."""
+"""Signed investigation reports (canary.evidence.report) for download: a site, a target, a canary, or everything."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, request
 
-from ..deployment import Deployment
-from ..overview import parse_id
-from ..report import FORMATS, build_report, render
-from ..store import NotFound
-from .auth import login_required
-from .db import get_settings, get_store
+from ...deployment import Deployment
+from ...summaries.dashboard import parse_id
+from ...evidence.report import FORMATS, build_report, render
+from ...store import NotFound
+from ..auth import login_required
+from ..db import get_settings, get_store
 
 bp = Blueprint("reports", __name__)
 MIMETYPES = {"md": "text/markdown", "html": "text/html", "json": "application/json"}

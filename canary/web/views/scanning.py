@@ -4,36 +4,30 @@ The scan itself is `canary.scan.scan_files(deployment, paths)`, the same as `can
 """
 from __future__ import annotations
 
-import importlib.util
 import pathlib
 import tempfile
 
 from flask import Blueprint, render_template, request
 from werkzeug.utils import secure_filename
 
-from ..deployment import Deployment
-from .auth import login_required
-from .db import get_settings, get_store
+from ...deployment import Deployment
+from ..auth import login_required
+from ..db import get_settings, get_store
 
 bp = Blueprint("scanning", __name__)
 
 
-def scanning_available() -> bool:
-    return importlib.util.find_spec("canary.scan") is not None
-
-
 def scan_uploaded(path: pathlib.Path) -> dict:
     """Scan one saved upload and record it, as `canary scan` would; returns the result as a dict."""
-    from ..scan import scan_files
+    from ...scan import scan_files
     return scan_files(Deployment(get_settings(), get_store()), [str(path)]).as_dict()
 
 
 @bp.route("/scan", methods=("GET", "POST"))
 @login_required
 def scan():
-    available = scanning_available()
     result = error = None
-    if request.method == "POST" and available:
+    if request.method == "POST":
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             error = "Choose a file to scan."
@@ -47,5 +41,5 @@ def scan():
                     result = scan_uploaded(path)
                 except ValueError as problem:  # ScanInputError and friends: a file we cannot read
                     error = str(problem)
-    return render_template("scan.html", available=available, result=result, error=error,
+    return render_template("scan.html", result=result, error=error,
                            limit_mb=get_settings()["dashboard"]["max_upload_bytes"] // (1024 * 1024))

@@ -4,11 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from .. import accounts, listing, overview
-from ..identifiers import IdentifierError
-from ..issuing import TOKEN_KINDS, Issuer
-from ..store import NotFound
-from .db import get_settings, get_store
+from ... import accounts
+from ...summaries import listing, dashboard
+from ...generation.identifiers import IdentifierError
+from ...generation.issuing import TOKEN_KINDS, Issuer
+from ...store import NotFound
+from ..db import get_settings, get_store
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_LIMIT = 1000
@@ -54,14 +55,14 @@ def _limit() -> tuple[int, int]:
         offset = int(request.args.get("offset", 0))
     except ValueError:
         raise ApiError(400, "limit and offset are whole numbers") from None
-    if not 1 <= limit <= MAX_LIMIT or not 0 <= offset <= overview.MAX_ID - MAX_LIMIT:
+    if not 1 <= limit <= MAX_LIMIT or not 0 <= offset <= dashboard.MAX_ID - MAX_LIMIT:
         raise ApiError(400, f"limit is 1..{MAX_LIMIT}, offset >= 0")
     return limit, offset
 
 
 @bp.get("/targets")
 def targets():
-    rows = overview.targets_with_canaries(get_store())
+    rows = dashboard.targets_with_canaries(get_store())
     return jsonify([{key: value for key, value in row.items() if key != "canaries"} for row in rows])
 
 
@@ -72,11 +73,11 @@ def canaries():
     return jsonify([{**row, "state": states.get(row["id"], "registered")} for row in rows])
 
 
-@bp.get(f"/canaries/<int(max={overview.MAX_ID}):canary_id>")
+@bp.get(f"/canaries/<int(max={dashboard.MAX_ID}):canary_id>")
 def canary(canary_id: int):
     try:
         limit, offset = _limit()
-        return jsonify(overview.canary_detail(get_store(), canary_id, limit=limit, offset=offset))
+        return jsonify(dashboard.canary_detail(get_store(), canary_id, limit=limit, offset=offset))
     except NotFound as error:
         raise ApiError(404, str(error)) from None
 
@@ -85,7 +86,7 @@ def canary(canary_id: int):
 def contacts():
     limit, offset = _limit()
     try:
-        filters = overview.contact_filters(**{key: request.args.get(key)
+        filters = dashboard.contact_filters(**{key: request.args.get(key)
                                               for key in ("channel", "site", "target", "since", "until", "canary")})
     except ValueError as error:
         raise ApiError(400, str(error)) from None

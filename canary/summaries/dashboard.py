@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from . import clock, listing
-from .store import Store
+from .. import clock
+from . import listing
+from ..store import Store
 
 STATES = ("planted", "missing", "retired", "registered")
 MAX_ID = 2**63 - 1  # SQLite's largest integer: a bigger number in a URL is simply no such row
