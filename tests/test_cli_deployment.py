@@ -112,8 +112,10 @@ def test_every_command_has_help_with_an_example():
     assert missing == []
 
 
-def test_every_command_is_in_the_readme():
-    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text("utf-8")
+def test_every_command_is_in_the_guides():
+    """Each command is shown where its user reads (the generated CLI reference does not count)."""
+    docs = pathlib.Path(__file__).parent.parent / "docs"
+    readme = "\n".join(page.read_text("utf-8") for page in docs.rglob("*.md") if page.name != "cli.md")
     names = []
 
     def walk(command, path):

@@ -4,11 +4,11 @@ Every command is listed here, once: a module only defines its commands, nothing 
 itself by being imported. A new command goes into COMMANDS (tests/test_cli_help.py checks
 each has help and an example).
 """
-from . import alerts, dashboard, demo, deployment, investigation, listening, planting
+from . import alerts, config, dashboard, demo, deployment, investigation, listening, planting
 from .common import main
 
 COMMANDS = (
-    deployment.init, deployment.site, deployment.target, deployment.generate, deployment.issue,
+    deployment.init, config.config, deployment.site, deployment.target, deployment.generate, deployment.issue,
     deployment.list_command,
     planting.plant, planting.check, planting.retire, planting.rotate, planting.confirm,
     listening.serve, listening.hits,

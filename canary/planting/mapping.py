@@ -16,7 +16,7 @@
     [table.columns]
     patient_id = { ref = "patient" }
 
-The README section "The mapping format" describes every key.
+docs/reference/mapping.md describes every key.
 """
 from __future__ import annotations
 

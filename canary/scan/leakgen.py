@@ -1,6 +1,6 @@
 """Leaked files to practise on: a population of fake patients with canaries hidden inside,
 written the way leaks are (any format, transformed, compressed). Tests, the benchmark and
-the README all build their files here, so they share one source of sample data.
+the docs all build their files here, so they share one source of sample data.
 """
 from __future__ import annotations
 
