@@ -1,4 +1,4 @@
-"""A canary and a mapping become ordered rows: parents first, keys generated, values in the host's value_formats."""
+"""A canary and a mapping become ordered rows: parents first, keys generated, values in the host's formats."""
 from __future__ import annotations
 
 import datetime as dt

@@ -23,7 +23,7 @@ def page_number() -> int:
 def overview_page():
     store = get_store()
     counts, today = dashboard.contacts_per_day(store)
-    return render_template("dashboard.html", targets=dashboard.targets_with_canaries(store),
+    return render_template("overview.html", targets=dashboard.targets_with_canaries(store),
                            tokens=store.tokens(), latest=store.search_contacts(limit=10),
                            chart=timeline(counts, today), unknown=dashboard.unknown_total(store))
 
