@@ -25,6 +25,7 @@ from listeners.names import Labels, candidates, labels_of
 
 EDNS_UDP_SIZE = 1232       # the DNS flag day 2020 value: no IP fragmentation
 PLAIN_UDP_SIZE = 512       # RFC 1035 without EDNS
+MAX_NAME = 253             # bytes of a name in text, without its final dot
 BADVERS = 16
 OPTION_CLIENT_SUBNET = 8   # RFC 7871
 HEADER = struct.Struct("!HHHHHH")

@@ -6,6 +6,7 @@ matching on labels, not `endswith`, so `evilcanary.test` is not below `canary.te
 from __future__ import annotations
 
 Labels = tuple[bytes, ...]
+MAX_NAME = 253             # bytes of a name in text, without its final dot
 
 
 def labels_of(name: str) -> Labels:
@@ -20,11 +21,17 @@ def candidates(labels: Labels, zone: Labels) -> list[str]:
     """
     below = labels[:len(labels) - len(zone)]
     zone_text = b".".join(zone).decode("ascii")
-    found: list[str] = []
-    for start in range(len(below)):
-        parts = below[start:]
-        if all(plain(part) for part in parts):
-            found.append(".".join(part.decode("ascii") for part in parts) + "." + zone_text)
+    # Whole names, from the longest: only a tail of plain labels within MAX_NAME bytes can be an
+    # identifier, so this is linear in the name whatever its length (a 32 KB HTTP Host of
+    # 16,000 labels made every suffix of every suffix: 28 s and 615 MB).
+    suffixes: list[str] = []
+    name = zone_text
+    for part in reversed(below):
+        if not plain(part) or len(name) + len(part) + 1 > MAX_NAME:
+            break
+        name = part.decode("ascii") + "." + name
+        suffixes.append(name)
+    found = suffixes[::-1]
     for part in below:
         if plain(part):
             found.append(part.decode("ascii") + "." + zone_text)
