@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import ast
+import json
 import pathlib
+import subprocess
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -60,15 +63,14 @@ def imports(name: str, path: pathlib.Path, known: dict, top_level_only: bool) ->
     return found
 
 
-def test_no_module_imports_a_layer_above_its_own():
+def upward_imports() -> list[str]:
     known = modules()
-    upward = [f"{name} -> {target}" for name, path in known.items()
-              for target in imports(name, path, known, top_level_only=False)
-              if layer_of(target) > layer_of(name)]
-    assert upward == []
+    return [f"{name} -> {target}" for name, path in known.items()
+            for target in imports(name, path, known, top_level_only=False)
+            if layer_of(target) > layer_of(name)]
 
 
-def test_no_import_cycles_at_module_level():
+def import_cycles() -> list[list[str]]:
     known = modules()
     graph = {name: imports(name, path, known, top_level_only=True) for name, path in known.items()}
     cycles, state = [], {}
@@ -87,4 +89,22 @@ def test_no_import_cycles_at_module_level():
     for name in sorted(graph):
         if name not in state:
             visit(name, [])
-    assert cycles == []
+    return cycles
+
+
+def in_fresh_interpreter(function: str):
+    """Run the analysis in a new Python: after a RecursionError elsewhere in the suite, CPython 3.11's
+    ast.parse can fail with "AST constructor recursion depth mismatch" in the same process."""
+    code = (f"import json, sys; sys.path.insert(0, {str(pathlib.Path(__file__).parent)!r}); "
+            f"import test_layout; print(json.dumps(test_layout.{function}()))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_no_module_imports_a_layer_above_its_own():
+    assert in_fresh_interpreter("upward_imports") == []
+
+
+def test_no_import_cycles_at_module_level():
+    assert in_fresh_interpreter("import_cycles") == []
