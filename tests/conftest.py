@@ -53,6 +53,7 @@ def recorder(deployment):
 # tests/labdb.py, imported here so that the session-scoped build happens once per run.
 from labdb import (lab_db, lab_template, postgres_db, postgres_lab, postgres_lab_template,  # noqa: E402,F401
                    postgres_server)
+from mysqldb import mariadb_db, mariadb_server  # noqa: E402,F401
 
 
 # -- dashboard ------------------------------------------------------------------------------
@@ -64,7 +65,7 @@ def demo_lab_template(tmp_path_factory):
     """The demo lab (canary.demo.seeding, a 300-patient lab) seeded once per run; tests get a copy of its store."""
     import sqlite3
 
-    from canary.demo.seeding import seed_demo_lab
+    from canary.demo.home.seeding import seed_demo_lab
     home = tmp_path_factory.mktemp("demo-lab") / "deployment"
     made = init_deployment(home, [ZONE])
     try:
