@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -85,7 +86,11 @@ class Listeners:
                 if not address or address == "off":
                     continue
                 host, port = parse_listen(address)
-                self.servers[name] = server_class.from_settings(self.settings, self.recorder, host, port).start()
+                try:
+                    self.servers[name] = server_class.from_settings(self.settings, self.recorder, host, port).start()
+                except OSError as error:   # "Address already in use" alone does not say which of three
+                    reason = os.strerror(error.errno) if error.errno else str(error)
+                    raise OSError(f"{name} listener cannot listen on {address}: {reason}") from None
                 self.log(f"{name} listening on {host}:{self.servers[name].port}"
                          + (" (udp, tcp)" if name == "dns" else ""))
             for worker in self.workers:

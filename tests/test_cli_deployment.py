@@ -127,3 +127,12 @@ def test_every_command_is_in_the_guides():
 
     walk(main, ["canary"])
     assert [name for name in names if name not in readme] == []
+
+
+def test_list_says_which_canaries_are_retired_or_missing(invoke, demo_lab):
+    rows = {row["id"]: row for row in json.loads(invoke("list", "--json").output) if row["type"] == "canary"}
+    assert rows[demo_lab.retired]["state"] == "retired" and rows[demo_lab.altered]["state"] == "missing"
+    assert rows[demo_lab.leaked[0]]["state"] == "planted"
+    table = invoke("list").output.splitlines()
+    assert table[0].split()[:5] == ["id", "site", "target", "state", "planted_at"]
+    assert " retired " in next(line for line in table if line.startswith(f"{demo_lab.retired} "))

@@ -205,7 +205,7 @@ def issue(deployment, kind, note, as_json):
 @click.option("--target", "target_name", help="Only canaries of this target.")
 @with_deployment
 def list_command(deployment, as_json, target_name):
-    """List canaries and standalone tokens.
+    """List canaries (with their state: planted, missing, retired, registered) and standalone tokens.
 
     Example: canary list --json
     """
@@ -214,7 +214,7 @@ def list_command(deployment, as_json, target_name):
     if as_json:
         echo_json(canaries + tokens)
         return
-    echo_table(canaries, ["id", "site", "target", "planted_at", "name", "birth_date", "email", "phone"],
+    echo_table(canaries, ["id", "site", "target", "state", "planted_at", "name", "birth_date", "email", "phone"],
                empty="(no canaries)")
     if tokens:
         click.echo("")

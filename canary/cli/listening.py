@@ -54,5 +54,7 @@ def hits(deployment, as_json, since):
         return
     for row in rows:
         row["owner"] = f"canary {row['canary_id']}" if row["canary_id"] else f"token {row['token']}"
+        row["note"] = hits_module.one_line(row["note"]) if row["note"] else None
         row["source"] = hits_module.one_line(row["source"]) if row["source"] is not None else None
-    echo_table(rows, ["time", "channel", "identifier", "owner", "site", "target", "source"], empty="(no contacts)")
+    echo_table(rows, ["time", "channel", "identifier", "owner", "note", "site", "target", "source"],
+               empty="(no contacts)")

@@ -13,6 +13,7 @@ from collections import defaultdict
 import jinja2
 
 from .. import clock
+from ..display import detail_items, visible
 from ..deployment import Deployment
 from .signing import sign_json, sign_text
 from ..scan.attribution import attribute_target
@@ -170,6 +171,9 @@ def _window_entries(windows: list[dict]) -> list[dict]:
 
 _ENVIRONMENT = jinja2.Environment(loader=jinja2.PackageLoader("canary", "templates"),
                                   autoescape=True, undefined=jinja2.StrictUndefined)
+# Contact details are attacker text: shown as escaped fields (a stored email decoded), never as markup.
+_ENVIRONMENT.filters["visible"] = visible
+_ENVIRONMENT.globals["detail_items"] = detail_items
 
 
 def render(report: dict, fmt: str, secret: str) -> str:

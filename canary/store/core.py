@@ -12,8 +12,6 @@ import pathlib
 import sqlite3
 import threading
 
-import sqlite_utils
-
 from .. import clock
 from ..evidence.chain import GENESIS_HASH, ChainCheck, event_hash, verify_chain
 from .part import StorePart
@@ -57,7 +55,6 @@ class CoreStore(StorePart):
             raise StoreError(f"no store at {self.path}")
         try:
             self.conn = _connect(self.path)
-            self.db = sqlite_utils.Database(self.conn)
             self._lock = threading.RLock()
             self._depth = 0
             self.migrate()

@@ -6,7 +6,8 @@ from ..display import visible
 from ..store import Store
 
 
-def hit_summary(contact: dict) -> dict:
+def hit_summary(contact: dict, notes: dict | None = None) -> dict:
+    """A contact as `canary hits` lists it; `notes` maps a token to the note it was issued with."""
     return {
         "id": contact["id"],
         "time": contact["time"],
@@ -15,6 +16,7 @@ def hit_summary(contact: dict) -> dict:
         "identifier_kind": contact["identifier_kind"],
         "canary_id": contact["canary_id"],
         "token": contact["token"],
+        "note": (notes or {}).get(contact["token"]) if contact["token"] else None,
         "site": contact["site"],
         "target": contact["target"],
         "source": contact["source"],
@@ -31,4 +33,5 @@ def one_line(text) -> str:
 def hits(store: Store, since: str | None = None) -> list[dict]:
     """Contacts, oldest first; `since` is any ISO 8601 time (naive means UTC)."""
     since = clock.format_time(clock.parse_time(since)) if since else None
-    return [hit_summary(contact) for contact in store.contacts(since=since)]
+    notes = {token["token"]: token["note"] for token in store.tokens()}
+    return [hit_summary(contact, notes) for contact in store.contacts(since=since)]

@@ -21,11 +21,9 @@ def parse_id(text, what: str = "canary") -> int:
 
 def targets_with_canaries(store: Store) -> list[dict]:
     """Sites' targets, each with its canaries (summary + state), state counts and last check."""
-    states = store.canary_states()
     last_checks = store.last_checks()
     by_target: dict[str | None, list[dict]] = {}
     for canary in listing.canary_summaries(store):
-        canary["state"] = states.get(canary["id"], "registered")
         by_target.setdefault(canary["target"], []).append(canary)
     targets = []
     for target in store.targets():
@@ -45,8 +43,29 @@ def canary_detail(store: Store, canary_id: int, limit: int = 100, offset: int = 
                    state=store.canary_states().get(canary_id, "registered"),
                    plantings=store.canary_plantings(canary_id),
                    contact_count=store.count_contacts(canary_id),
+                   sightings=store.sightings([canary_id]),
                    contacts=store.search_contacts(canary_id=canary_id, limit=limit, offset=offset))
     return summary
+
+
+def scan_history(store: Store) -> list[dict]:
+    """Scans, newest first: when, which files (name, sha256, size, format), what they were found to hold."""
+    counts: dict[int, int] = {}
+    for sighting in store.sightings():
+        counts[sighting["scan_id"]] = counts.get(sighting["scan_id"], 0) + 1
+    return [{"id": scan["id"], "time": scan["time"], "files": scan["files"],
+             "targets": scan["result"].get("targets", []), "sightings": counts.get(scan["id"], 0)}
+            for scan in reversed(store.scans())]
+
+
+def scan_detail(store: Store, scan_id: int) -> dict:
+    """One scan: its files, its attribution and its sightings (NotFound when there is no such scan)."""
+    from ..store import NotFound
+    found = next((scan for scan in scan_history(store) if scan["id"] == scan_id), None)
+    if found is None:
+        raise NotFound(f"no scan {scan_id}")
+    found["matches"] = [s for s in store.sightings() if s["scan_id"] == scan_id]
+    return found
 
 
 def contact_filters(channel=None, site=None, target=None, since=None, until=None, canary=None) -> dict:

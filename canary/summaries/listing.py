@@ -40,7 +40,10 @@ def canary_summary(canary: dict) -> dict:
 
 
 def canary_summaries(store: Store, target: str | None = None) -> list[dict]:
-    return [canary_summary(canary) for canary in store.canaries(target=target)]
+    """Canaries with their state: planted, missing (the last check did not find it), retired or registered."""
+    states = store.canary_states()
+    return [{**canary_summary(canary), "state": states.get(canary["id"], "registered")}
+            for canary in store.canaries(target=target)]
 
 
 def token_summaries(store: Store) -> list[dict]:

@@ -1,4 +1,4 @@
-"""The dashboard pages: overview, a canary's page, the contact list."""
+"""The dashboard pages: overview, a canary's page, the contact list, the scan history."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
@@ -38,6 +38,22 @@ def canary(canary_id: int):
         abort(404)
     return render_template("canary.html", canary=detail, page=page,
                            more=detail["contact_count"] > page * PAGE_SIZE, first=(page - 1) * PAGE_SIZE)
+
+
+@bp.route("/scans")
+@login_required
+def scans():
+    return render_template("scans.html", scans=dashboard.scan_history(get_store()))
+
+
+@bp.route(f"/scans/<int(max={dashboard.MAX_ID}):scan_id>")
+@login_required
+def scan(scan_id: int):
+    try:
+        detail = dashboard.scan_detail(get_store(), scan_id)
+    except NotFound:
+        abort(404)
+    return render_template("scan_detail.html", scan=detail)
 
 
 @bp.route("/contacts")
