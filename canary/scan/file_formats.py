@@ -19,7 +19,6 @@ import zipfile
 import zlib
 from typing import Iterable, Iterator
 
-from . import sqlite_leak
 from .documents import flatten_values, json_records, record_bytes, xlsx_records
 from .layers import Layer, ScanInputError, TruncatedInput
 from .limits import ScanBudget, ScanLimits
@@ -61,10 +60,6 @@ def read_member(layer: Layer) -> tuple[Member, Iterator[Block]]:
     sample = next(chunks, b"")
     if not sample:
         raise ScanInputError(f"{layer.name}: empty file (0 bytes of data)")
-    if sample.startswith(sqlite_leak.MAGIC):   # a stolen copy of a database file, not an export of it
-        member.format, member.encoding, member.unit = "sqlite", "utf-8", "row"
-        return member, _counted(member, _batch(sqlite_leak.sqlite_records(layer.name, _prepend(sample, chunks),
-                                                                           budget)), budget)
     try:
         member.encoding = detect_encoding(sample[:SAMPLE_BYTES])
     except ValueError as error:
