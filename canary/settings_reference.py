@@ -10,7 +10,8 @@ from .settings import DEFAULTS, HELP, environment_name
 # Values `canary init` writes itself: the sample shows where they go, never a real secret.
 _WRITTEN_BY_INIT = {("deployment", "zones"): ["canary.example.org"], ("deployment", "secret"): "(set by canary init)",
                     ("webhooks", "twilio_auth_token"): "(set by canary init)",
-                    ("webhooks", "hmac_secret"): "(set by canary init)"}
+                    ("webhooks", "hmac_secret"): "(set by canary init)",
+                    ("deployment", "signing_key"): "(set by canary init)"}
 
 
 def _toml_value(value) -> str:

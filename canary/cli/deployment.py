@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .. import accounts
+from .. import accounts, signing_keys
 from ..summaries import listing
 from ..deployment import init_deployment
 from ..generation.issuing import TOKEN_KINDS, Issuer
@@ -50,6 +50,9 @@ def init(home, zones, mail_domains, mail_mode, phone_pool, name, admin_password)
                    f"`canary user add {accounts.ADMIN}`)")
     else:
         click.echo(f"  dashboard login: {accounts.ADMIN} (password as given)")
+    public = deployment.signing_key().public_key()
+    click.echo(f"  signing key: Ed25519, fingerprint {signing_keys.fingerprint(public)} (publish it: "
+               "`canary evidence public-key`)")
     click.echo("Keep canary.toml secret: it holds the signing key.")
     deployment.close()
 
