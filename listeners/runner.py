@@ -13,6 +13,7 @@ from canary.settings import parse_listen
 from canary.store import Store
 
 from listeners.dns_server import DnsServer
+from listeners.heartbeat import Heartbeat
 from listeners.http import HttpServer
 from listeners.recorder import Recorder
 from listeners.smtp import SmtpServer
@@ -64,8 +65,10 @@ class Listeners:
         self.log = log or (lambda line: print(line, flush=True))
         # A connection of the listeners' own: resolving names never waits behind a
         # transaction of the alert worker or the dashboard on the caller's connection.
-        self.store = Store(store.path)
-        self.recorder = Recorder(self.store, on_recorded=self._log_contacts)
+        self.store = Store(store.location)
+        self.host = settings.host_name
+        self.recorder = Recorder(self.store, on_recorded=self._log_contacts, host=self.host)
+        self.heartbeat: Heartbeat | None = None
         listen = listen or {}
         # None: the address from settings; "" or "off": that listener is not started.
         self.addresses = {name: (settings[name]["listen"] if listen.get(name) is None else listen[name])
@@ -80,6 +83,7 @@ class Listeners:
     def start(self) -> "Listeners":
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # we log contacts, not every request
         self.recorder.start()
+        bound: list[str] = []
         try:
             for name, server_class in SERVERS.items():
                 address = self.addresses[name]
@@ -91,8 +95,11 @@ class Listeners:
                 except OSError as error:   # "Address already in use" alone does not say which of three
                     reason = os.strerror(error.errno) if error.errno else str(error)
                     raise OSError(f"{name} listener cannot listen on {address}: {reason}") from None
+                bound.append(f"{name} {host}:{self.servers[name].port}")
                 self.log(f"{name} listening on {host}:{self.servers[name].port}"
                          + (" (udp, tcp)" if name == "dns" else ""))
+            self.heartbeat = Heartbeat(self.store.location, self.host, ", ".join(bound),
+                                       float(self.settings["store"]["heartbeat_seconds"])).start()
             for worker in self.workers:
                 worker.start()
         except BaseException:
@@ -111,6 +118,9 @@ class Listeners:
             server.stop()
         self.servers.clear()
         self.recorder.stop()
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
+            self.heartbeat = None
         self.store.close()
 
 

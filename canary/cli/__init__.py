@@ -9,9 +9,9 @@ from .common import main
 
 COMMANDS = (
     deployment.init, config.config, deployment.site, deployment.target, deployment.generate, deployment.issue,
-    deployment.list_command,
+    deployment.list_command, deployment.store,
     planting.plant, planting.check, planting.retire, planting.rotate, planting.confirm,
-    listening.serve, listening.hits,
+    listening.serve, listening.hits, listening.hosts,
     investigation.scan, investigation.evidence, investigation.report,
     alerts.alerts,
     dashboard.dashboard, dashboard.user, dashboard.api_token,
