@@ -5,6 +5,7 @@ import json
 
 from .. import clock
 from .core import Conflict, NotFound
+from .part import StorePart
 
 # What a resolved identifier says about its owner: one query from a value to its site.
 _RESOLVE = """
@@ -19,7 +20,7 @@ LEFT JOIN sites s ON s.id = tg.site_id
 """
 
 
-class RegistryStore:
+class RegistryStore(StorePart):
     # -- sites and targets -------------------------------------------------------------
     def add_site(self, name: str) -> dict:
         with self.transaction():
