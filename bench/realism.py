@@ -40,15 +40,18 @@ EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(ROOT))
 
 from canary.deployment import init_deployment  # noqa: E402
-from canary.nir import normalise_nir  # noqa: E402
+from canary.generation.nir import normalise_nir  # noqa: E402
 from canary.planting.model import classify_local_part, split_street  # noqa: E402
 from canary.planting.plant import plant_into_target  # noqa: E402
-from canary.targets import add_target  # noqa: E402
+from canary.planting.registration import add_target  # noqa: E402
 
 TARGET_AUC, TARGET_FEATURE_AUC, RULE_FACTOR = 0.55, 0.60, 2.0
 
 
 def _module(name: str):
+    if name == "make_lab_db":
+        from canary.demo import labdb
+        return labdb
     spec = importlib.util.spec_from_file_location(f"realism_{name}", EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -161,8 +164,10 @@ def planted_copy(host: Host, folder: pathlib.Path, *, patients: int, canaries: i
     """The host as a thief copies it: grown while canaries were planted `batches` times."""
     builder = _module(host.builder)
     database = folder / f"{host.name}.db"
+    from canary.demo.labdb import DATA
     for extra in [host.mapping, *host.extra_files]:
-        (folder / extra).write_bytes((EXAMPLES / extra).read_bytes())
+        source = EXAMPLES / extra if (EXAMPLES / extra).exists() else DATA / extra
+        (folder / extra).write_bytes(source.read_bytes())
     start = max(1, int(patients * (1 - grown_share)))
     builder.build(database, start, host.seed)
     domains = host.provider_domains if mail == "providers" else host.own_domains

@@ -6,10 +6,10 @@ import sqlite3
 import pytest
 from labdb import MAPPING, dump_sqlite, store_tables
 
-from canary.planting import formats
+from canary.planting import value_formats
 from canary.planting.base import PlantingError
 from canary.planting.plant import check_target, plant_into_target, retire, rotate
-from canary.targets import add_target
+from canary.planting.registration import add_target
 
 
 @pytest.fixture
@@ -69,15 +69,15 @@ def test_twenty_canaries_blend_into_the_host_and_check_present(deployment, lims)
             assert 1 <= len(results) <= 4
             assert all(r["valide_le"] > dossier["date_prelevement"] for r in results)
     # The host's synthetic patients use the fiction ranges too: no canary carries one of their numbers.
-    from canary.phones import normalise_phone
+    from canary.generation.phones import normalise_phone
     assert {normalise_phone(phone) for phone in host_phones} & \
         {p.canary["identifiers"]["phone"][0] for p in result.canaries if p.canary["identifiers"].get("phone")} == set()
     # The host's own formats, learnt the same way, agree with what we wrote.
     ours = rows_of(conn, "SELECT * FROM patient WHERE id > 5000")
     for column in ("date_naissance", "cree_le"):
-        assert formats.learn_date_format([r[column] for r in ours]) == \
-            formats.learn_date_format([r[column] for r in host])
-    assert formats.learn_case([r["nom_usage"] for r in ours]) == formats.learn_case([r["nom_usage"] for r in host])
+        assert value_formats.learn_date_format([r[column] for r in ours]) == \
+            value_formats.learn_date_format([r[column] for r in host])
+    assert value_formats.learn_case([r["nom_usage"] for r in ours]) == value_formats.learn_case([r["nom_usage"] for r in host])
     # The host is a copy frozen on 2020-10-31: the canaries' history ends there too.
     latest_host = max(r["date_prelevement"] for r in rows_of(conn, "SELECT date_prelevement FROM dossier"
                                                                    " WHERE patient_id <= 5000"))

@@ -16,14 +16,14 @@ import pytest
 from labdb import MAPPING, load_example
 
 from canary.deployment import Deployment, init_deployment
-from canary.nir import is_valid_nir, parse_nir
+from canary.generation.nir import is_valid_nir, parse_nir
 from canary.planting.mapping import load_mapping
 from canary.planting.model import fold, learn_model, model_path
 from canary.planting.plant import plant_into_target
 from canary.planting.sqlite import SqliteTarget
-from canary.refdata.communes import COMMUNES
+from canary.generation.refdata.communes import COMMUNES
 from canary.scan import scan_files
-from canary.targets import add_target
+from canary.planting.registration import add_target
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 POOL = ["example.com", "example.net", "example.org"]
@@ -170,7 +170,7 @@ def test_a_copy_of_the_planted_lab_is_attributed_by_a_scan(small_lab, tmp_path):
     deployment = _deployment(tmp_path, small_lab)
     try:
         result = plant_into_target(deployment, "lims", 12, rng=random.Random(8))
-        from canary.demolab import _steal
+        from canary.demo.seeding import _steal
         leak = tmp_path / "leak.csv"
         _steal(tmp_path / "lab.db", leak)
         scanned = scan_files(deployment, [str(leak)], record=False)

@@ -14,10 +14,10 @@ import datetime as dt
 import itertools
 import random
 
-from .. import nir as nir_rules
-from .. import patients as generic
-from ..refdata.communes import COMMUNES
-from ..refdata.countries import BIRTH_COUNTRIES
+from ..generation import nir as nir_rules
+from ..generation import patients as generic
+from ..generation.refdata.communes import COMMUNES
+from ..generation.refdata.countries import BIRTH_COUNTRIES
 from .model import ORDER_BIN, YEAR_BIN, fold, split_street
 
 _NIR_ATTEMPTS = 50

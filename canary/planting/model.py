@@ -22,8 +22,8 @@ import pathlib
 import re
 import unicodedata
 
-from .. import nir as nir_rules
-from .. import phones
+from ..generation import nir as nir_rules
+from ..generation import phones
 from . import formats
 from .mapping import Entry, Mapping
 
