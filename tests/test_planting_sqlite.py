@@ -52,8 +52,8 @@ def test_twenty_canaries_blend_into_the_host_and_check_present(deployment, lims)
         assert {t["type"] for t in telecoms} == wanted and wanted
         if canary["patient"]["phone"]:
             phone = next(t["valeur"] for t in telecoms if t["type"] != "EMAIL")
-            assert formats.learn_phone_style([phone]) == formats.learn_phone_style(host_phones) == "spaced"
-            assert phone == formats.format_phone(canary["identifiers"]["phone"][0], "spaced")
+            assert value_formats.learn_phone_style([phone]) == value_formats.learn_phone_style(host_phones) == "spaced"
+            assert phone == value_formats.format_phone(canary["identifiers"]["phone"][0], "spaced")
         if canary["patient"]["email"]:
             email = next(t["valeur"] for t in telecoms if t["type"] == "EMAIL")
             assert email == canary["identifiers"]["email"][0]
@@ -61,7 +61,7 @@ def test_twenty_canaries_blend_into_the_host_and_check_present(deployment, lims)
         assert len(address) == 1 and address[0]["commune"] == address[0]["commune"].upper()
         dossiers = rows_of(conn, "SELECT * FROM dossier WHERE patient_id = ?", (patient_id,))
         assert len(dossiers) in (1, 2, 3, 5)      # as many as the host's patients have
-        assert formats.learn_key_pattern([d["numero"] for d in dossiers]) == formats.learn_key_pattern(host_dossiers)
+        assert value_formats.learn_key_pattern([d["numero"] for d in dossiers]) == value_formats.learn_key_pattern(host_dossiers)
         for dossier in dossiers:
             assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", dossier["date_prelevement"])
             assert dossier["date_prelevement"][:10] >= patient["cree_le"][:10]

@@ -24,7 +24,7 @@ import unicodedata
 
 from ..generation import nir as nir_rules
 from ..generation import phones
-from . import formats
+from . import value_formats as formats
 from .mapping import Entry, Mapping
 
 DEFAULT_K = 5
