@@ -43,7 +43,7 @@ def lab_state(home) -> dict:
 def _written(canary: dict, nir_style: str) -> str:
     """How a file shows the canary: its email, else its NIR, else its phone (each as often as the host's)."""
     from canary.generation.phones import format_national
-    from canary.planting.formats import format_nir
+    from canary.planting.value_formats import format_nir
     identifiers = canary["identifiers"]
     if identifiers.get("email"):
         return identifiers["email"][0]
