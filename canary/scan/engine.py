@@ -47,14 +47,20 @@ class Engine:
 
     def __setstate__(self, state: dict) -> None:
         self.digit_keys, self.suffixes, self.corsican = state["digit_keys"], state["suffixes"], state["corsican"]
-        self.digits = None if state["digits"] is None else hyperscan.loadb(state["digits"], _MODE)
-        self.names = None if state["names"] is None else hyperscan.loadb(state["names"], _MODE)
+        self.digits = None if state["digits"] is None else _load(state["digits"])
+        self.names = None if state["names"] is None else _load(state["names"])
 
 
 def _compile(patterns: list[bytes], flags: int):
     database = hyperscan.Database(mode=_MODE)
     database.compile(expressions=patterns, ids=list(range(len(patterns))), elements=len(patterns),
                      flags=[flags] * len(patterns))
+    return database
+
+
+def _load(serialised: bytes):
+    database = hyperscan.loadb(serialised, _MODE)
+    database.scratch = hyperscan.Scratch(database)   # loadb gives none: a scan would fail
     return database
 
 

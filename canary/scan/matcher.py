@@ -205,8 +205,16 @@ class IdentifierIndex:
     def engine(self) -> Engine:
         """The compiled multi-pattern databases; built on first use (or loaded with a cached index)."""
         if self._engine is None:
-            self._engine = Engine(sorted(self.digit_keys), self.suffixes, sorted(self.corsican))
+            self._engine = Engine(*self.patterns())
         return self._engine
+
+    def patterns(self) -> tuple[list[bytes], list[bytes], list[bytes]]:
+        """What the engine is compiled from: digit keys, zone suffixes, Corsican NIRs, in a fixed order."""
+        return sorted(self.digit_keys), list(self.suffixes), sorted(self.corsican)
+
+    def use_engine(self, engine: Engine) -> None:
+        """An engine compiled earlier from this index's patterns (see index_cache)."""
+        self._engine = engine
 
     # -- one block ----------------------------------------------------------------------------
     def scan_block(self, label: str, numbers, data: bytes, free_text: bool = False) -> BlockResult:

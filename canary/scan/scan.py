@@ -8,6 +8,7 @@ from typing import Callable
 
 from ..deployment import Deployment
 from .attribution import TargetAttribution, attribute_target
+from .index_cache import cached_engine
 from .layers import ScanInputError
 from .matcher import Corroboration, Hit, IdentifierIndex
 from .runner import ScanProgress, scan_paths
@@ -51,8 +52,11 @@ def match_dict(hit: Hit) -> dict:
 
 
 def build_index(deployment: Deployment) -> IdentifierIndex:
+    """The deployment's identifiers, with the engine compiled from them (cached in the deployment)."""
     store = deployment.store
-    return IdentifierIndex(store.all_identifiers(), store.canaries())
+    index = IdentifierIndex(store.all_identifiers(), store.canaries())
+    cached_engine(index, deployment.settings.home)
+    return index
 
 
 def scan_files(deployment: Deployment, paths: list[str], *, record: bool = True,
