@@ -17,6 +17,8 @@ apt_install() {
 
 # sqlite3 CLI: the planting tests apply the generated SQL script with it.
 command -v sqlite3 >/dev/null || apt_install sqlite3
+# bench/bench_scan.py measures canary scan against ripgrep (Debian's package) and GNU grep.
+command -v rg >/dev/null || apt_install ripgrep
 
 # PostgreSQL (Debian's): the postgresql planter is tested against a real server.
 command -v pg_ctlcluster >/dev/null && ls /etc/postgresql/*/main >/dev/null 2>&1 || apt_install postgresql

@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from canary.deployment import Deployment, init_deployment
@@ -104,20 +105,48 @@ def write_big_leak(seed: pathlib.Path, path: pathlib.Path, size: int) -> None:
 
 
 def run(command: list[str], output: pathlib.Path, env: dict | None = None) -> dict:
-    """One whole process, its output to a file: wall and CPU seconds, peak RSS (largest process)."""
+    """One whole process, its output to a file: wall and CPU seconds (its workers included),
+    peak RSS of its largest process (VmHWM, sampled: ru_maxrss would report this script's own)."""
     with output.open("wb") as out:
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE, env=env)
+        peaks: dict[int, int] = {}
+        sampler = threading.Thread(target=_sample_peaks, args=(process.pid, peaks), daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
+        sampler.join()
+    returncode = os.waitstatus_to_exitcode(status)
     error = process.stderr.read().decode(errors="replace")
     process.stderr.close()
-    if process.returncode not in ((0, 1) if command[0] in ("rg", "grep") else (0,)):   # 1: nothing matched
-        raise SystemExit(f"{command[0]} failed ({process.returncode}): {error[-3000:]}")
-    if process.returncode:
-        print(error[-3000:])
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}
+    if returncode not in ((0, 1) if command[0] in ("rg", "grep") else (0,)):   # grep, rg: 1 when nothing matched
+        raise SystemExit(f"{command[0]} failed ({returncode}): {error[-3000:]}")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": max(peaks.values(), default=0) / 1024}
+
+
+def _sample_peaks(pid: int, peaks: dict[int, int]) -> None:
+    """VmHWM (kB) of `pid` and its descendants every 10 ms until it exits."""
+    own = pathlib.Path("/proc/self/cmdline").read_bytes()
+    while True:
+        pids = [pid]
+        for p in pids:
+            try:
+                if pathlib.Path(f"/proc/{p}/cmdline").read_bytes() in (own, b""):
+                    continue   # not yet exec'd (this script's memory) or a zombie
+                status = pathlib.Path(f"/proc/{p}/status").read_text()
+                for task in os.listdir(f"/proc/{p}/task"):
+                    pids += map(int, pathlib.Path(f"/proc/{p}/task/{task}/children").read_text().split())
+            except (OSError, ValueError):
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks[p] = max(peaks.get(p, 0), int(line.split()[1]))
+        try:
+            if pathlib.Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] == "Z":
+                return
+        except (OSError, IndexError):
+            return
+        time.sleep(0.01)
 
 
 def best(command, output, runs, env=None) -> dict:
