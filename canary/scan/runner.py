@@ -19,6 +19,7 @@ from typing import Callable
 
 from .formats import READ_ERRORS, Member, read_member
 from .layers import ScanInputError, TruncatedInput, file_digest, open_leak, peel
+from .limits import ScanLimits
 from .matcher import IdentifierIndex
 
 WHOLE_FILE_BYTES = 32 << 20    # smaller files are one task each; bigger ones are streamed in blocks
@@ -55,7 +56,8 @@ def default_jobs() -> int:
 
 
 def scan_paths(index: IdentifierIndex, paths: list[str], found, *, allow_truncated: bool = False,
-               jobs: int = 1, progress: Callable[[ScanProgress], None] | None = None):
+               jobs: int = 1, progress: Callable[[ScanProgress], None] | None = None,
+               limits: ScanLimits = ScanLimits()):
     """Scan every path into `found` (in path order); returns (file descriptions, warnings, errors)."""
     sizes = [_size(path) for path in paths]
     state = ScanProgress(sum(sizes), len(paths))
@@ -99,11 +101,11 @@ def scan_paths(index: IdentifierIndex, paths: list[str], found, *, allow_truncat
     try:
         for path, size in zip(paths, sizes):
             if pool.parallel and path != "-" and size < WHOLE_FILE_BYTES:
-                pending.append(("file", size, pool.submit(_scan_whole, path, type(found), allow_truncated)))
+                pending.append(("file", size, pool.submit(_scan_whole, path, type(found), allow_truncated, limits)))
                 settle(pool.in_flight)
                 continue
             try:
-                for task in _stream(pool, path, allow_truncated):
+                for task in _stream(pool, path, allow_truncated, limits):
                     pending.append(task)
                     settle(pool.in_flight)
             except ScanInputError as error:
@@ -116,10 +118,11 @@ def scan_paths(index: IdentifierIndex, paths: list[str], found, *, allow_truncat
     return files, warnings, errors
 
 
-def _stream(pool, path, allow_truncated):
+def _stream(pool, path, allow_truncated, limits: ScanLimits):
     """Read one file in this process, handing each block to the pool: tasks (kind, bytes, future)."""
     name = "<stdin>" if path == "-" else path
-    with open_leak(path) as stream:
+    budget = limits.budget(name)
+    with open_leak(path, budget) as stream:
         sha256, size = file_digest(stream)
         if size == 0:
             raise ScanInputError(f"{name}: empty file (0 bytes)")
@@ -127,7 +130,7 @@ def _stream(pool, path, allow_truncated):
         warnings: list[str] = []
         position = 0
         with _reading_errors(name, allow_truncated, warnings):
-            for layer in peel(name, stream):
+            for layer in peel(name, stream, budget=budget):
                 member, blocks = read_member(layer)
                 members.append(member)
                 free_text = member.format == "text"
@@ -139,10 +142,11 @@ def _stream(pool, path, allow_truncated):
         yield "end", size - position, _done(end)
 
 
-def _scan_whole(path: str, found_type, allow_truncated: bool) -> FileScan:
+def _scan_whole(path: str, found_type, allow_truncated: bool, limits: ScanLimits) -> FileScan:
     """A whole file in one worker: what it found stays there until merged, in order."""
     found = found_type()
-    files, warnings, errors = scan_paths(_worker_index, [path], found, allow_truncated=allow_truncated)
+    files, warnings, errors = scan_paths(_worker_index, [path], found, allow_truncated=allow_truncated,
+                                         limits=limits)
     if errors:
         raise ScanInputError("; ".join(errors))
     return FileScan(files[0], found, warnings)
@@ -175,6 +179,10 @@ class _reading_errors:
             raise ScanInputError(f"{name}: {error.__class__.__name__}: {error}") from None
         elif isinstance(error, ValueError):
             raise ScanInputError(f"{name}: {error}") from None
+        elif isinstance(error, RecursionError):
+            raise ScanInputError(f"{name}: data nested too deeply to read (hundreds of levels)") from None
+        elif isinstance(error, MemoryError):
+            raise ScanInputError(f"{name}: reading it needs more memory than this machine has") from None
         else:
             return False
         if not self.allowed:

@@ -10,6 +10,7 @@ from ..deployment import Deployment
 from .attribution import TargetAttribution, attribute_target
 from .index_cache import cached_engine
 from .layers import ScanInputError
+from .limits import ScanLimits
 from .matcher import Corroboration, Hit, IdentifierIndex
 from .runner import ScanProgress, scan_paths
 
@@ -78,8 +79,9 @@ def scan_files(deployment: Deployment, paths: list[str], *, record: bool = True,
     phones_weak = not deployment.settings["deployment"]["phone_pool"]
     index.phones_need_corroboration = phones_weak
     found = _Found()
+    limits = ScanLimits.from_settings(deployment.settings)
     files, warnings, errors = scan_paths(index, paths, found, allow_truncated=allow_truncated, jobs=jobs,
-                                         progress=progress)
+                                         progress=progress, limits=limits)
     if errors:
         raise ScanInputError("; ".join(errors))
     targets = attribute(deployment, found.hits)
