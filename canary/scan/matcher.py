@@ -23,7 +23,6 @@ from .formats import decode_record
 
 _SEPARATORS = b" .-/()"
 _DIGITS_AND_NEWLINES = bytes(c if 48 <= c <= 57 or c == 10 else 32 for c in range(256))
-_NUMBERISH = re.compile(rb"[0-9ABab](?:[ .\-/()]*[0-9ABab])*")   # digits (and 2A/2B) with separators
 _HOST_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-")
 # Read right to left from a zone suffix: the labels before it, then maybe "@local-part".
 _LEFT = re.compile(rb"([a-z0-9\-.]*)(?:@([a-z0-9._%+\-\x80-\xff]*))?")
@@ -398,21 +397,14 @@ def _as_written(kind: str, line: bytes, found: bytes) -> str:
 
 
 def _locate(line: bytes, found: bytes) -> tuple[int, int] | None:
-    """Where a digit key is written in a record, separators and a leading '+' included.
-
-    One precompiled pattern finds the numbers a record holds; the key is looked for in each
-    with its separators deleted (a pattern per key cost milliseconds to compile)."""
-    for match in _NUMBERISH.finditer(line):
-        written = match.group()
-        at = written.translate(None, _SEPARATORS).lower().find(found)
-        if at < 0:
-            continue
-        kept = [i for i, byte in enumerate(written) if byte not in _SEPARATORS]
-        start, end = match.start() + kept[at], match.start() + kept[at + len(found) - 1] + 1
-        if start and line[start - 1] == ord("+"):
-            start -= 1
-        return start, end
-    return None
+    """Where a digit key is written in a record, separators and a leading '+' included."""
+    match = _written_pattern(found).search(line)
+    if match is None:
+        return None
+    start = match.start()
+    if start and line[start - 1] == ord("+"):
+        start -= 1
+    return start, match.end()
 
 
 @functools.lru_cache(maxsize=4096)

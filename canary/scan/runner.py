@@ -142,18 +142,18 @@ def _stream(pool, path, allow_truncated, limits: ScanLimits):
         yield "end", size - position, _done(end)
 
 
-def _scan_whole(path: str, found_type, allow_truncated: bool, limits: ScanLimits) -> FileScan:
+def _scan_whole(index: IdentifierIndex, path: str, found_type, allow_truncated: bool,
+                limits: ScanLimits) -> FileScan:
     """A whole file in one worker: what it found stays there until merged, in order."""
     found = found_type()
-    files, warnings, errors = scan_paths(_worker_index, [path], found, allow_truncated=allow_truncated,
-                                         limits=limits)
+    files, warnings, errors = scan_paths(index, [path], found, allow_truncated=allow_truncated, limits=limits)
     if errors:
         raise ScanInputError("; ".join(errors))
     return FileScan(files[0], found, warnings)
 
 
-def _scan_block(label, numbers, data, free_text):
-    return _worker_index.scan_block(label, numbers, data, free_text=free_text)
+def _scan_block(index: IdentifierIndex, label, numbers, data, free_text):
+    return index.scan_block(label, numbers, data, free_text=free_text)
 
 
 class _reading_errors:
@@ -228,13 +228,12 @@ class _Inline(_Pool):
     """One job: every task runs at once in this process."""
 
     def __init__(self, index: IdentifierIndex):
-        global _worker_index
-        _worker_index = index
+        self.index = index
 
     def submit(self, function, *args) -> concurrent.futures.Future:
         future: concurrent.futures.Future = concurrent.futures.Future()
         try:
-            future.set_result(function(*args))
+            future.set_result(function(self.index, *args))
         except ScanInputError as error:
             future.set_exception(error)
         return future
@@ -251,7 +250,11 @@ class _Workers(_Pool):
         self.executor = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
 
     def submit(self, function, *args) -> concurrent.futures.Future:
-        return self.executor.submit(function, *args)
+        return self.executor.submit(_in_worker, function, *args)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _in_worker(function, *args):
+    return function(_worker_index, *args)
