@@ -183,7 +183,7 @@ def scan_found(output: pathlib.Path) -> dict:
     canaries = {m["canary_id"] for m in result["matches"] if m["canary_id"] is not None}
     strong = {m["canary_id"] for m in result["matches"] if m["kind"] != "phone"}
     return {"canaries": len(canaries), "by_email_or_nir": len(strong), "targets": len(result["targets"]),
-            "strangers_rows_set_aside": sum(result["uncorroborated_phone_records"].values())}
+            "strangers_rows_set_aside": sum(row["records"] for row in result["uncorroborated_records"])}
 
 
 def measure(label: str, leak: pathlib.Path, home: pathlib.Path, values: pathlib.Path, identifiers, hidden: int,

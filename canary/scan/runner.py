@@ -17,6 +17,7 @@ import os
 import time
 from typing import Callable
 
+from .databases import read_database
 from .formats import READ_ERRORS, Member, read_member
 from .layers import ScanInputError, TruncatedInput, file_digest, open_leak, peel
 from .limits import ScanLimits
@@ -131,7 +132,7 @@ def _stream(pool, path, allow_truncated, limits: ScanLimits):
         position = 0
         with _reading_errors(name, allow_truncated, warnings):
             for layer in peel(name, stream, budget=budget):
-                member, blocks = read_member(layer)
+                member, blocks = read_database(layer) or read_member(layer)
                 members.append(member)
                 free_text = member.format == "text"
                 for label, numbers, data in blocks:
