@@ -155,17 +155,18 @@ def best(command, output, runs, env=None) -> dict:
     return {key: min(r[key] for r in results) for key in results[0]}
 
 
-def grep_found(output: pathlib.Path, identifiers: list[dict]) -> dict:
-    """Canaries a line-matching tool identified: by email or NIR (alone), by phone (shared with strangers)."""
+def grep_found(output: pathlib.Path, identifiers: list[dict], caseless: bool) -> dict:
+    """Canaries a line-matching tool identified, matching its output lines as the tool does (with
+    or without case): by email or NIR, or only by a phone number (which strangers share)."""
     owner = {}
     for row in identifiers:
         for value in investigator_values([row]):
-            owner[value.lower().encode()] = (row["kind"], row["canary_id"])
+            owner[value.encode()] = (row["kind"], row["canary_id"])
     import hyperscan   # to map thousands of values onto output lines quickly; not timed
     keys = list(owner)
     database = hyperscan.Database()
     database.compile(expressions=keys, ids=list(range(len(keys))), elements=len(keys),
-                     flags=[hyperscan.HS_FLAG_CASELESS] * len(keys), literal=True)
+                     flags=[hyperscan.HS_FLAG_CASELESS if caseless else 0] * len(keys), literal=True)
     strong, phones, lines = set(), set(), 0
     with output.open("rb") as lines_file:
         for line in lines_file:
@@ -204,7 +205,7 @@ def measure(label: str, leak: pathlib.Path, home: pathlib.Path, values: pathlib.
     for name, (command, env) in tools.items():
         output = tmp / f"out-{len(figures)}.txt"
         figures[name] = best(command, output, runs, env)
-        found = scan_found(output) if name.startswith("canary") else grep_found(output, identifiers)
+        found = scan_found(output) if name.startswith("canary") else grep_found(output, identifiers, " -i " in name)
         figure = figures[name]
         rate = size / figure["wall"] / 1e6
         print(f"{name:28s} wall {figure['wall']:7.2f} s ({rate:5.0f} MB/s)  cpu {figure['cpu']:7.2f} s  "
