@@ -29,8 +29,8 @@ import threading
 import time
 
 from canary.deployment import Deployment, init_deployment
-from canary.issuing import Issuer
-from canary.patients import generate_patients
+from canary.generation.issuing import Issuer
+from canary.generation.patients import generate_patients
 from canary.scan.leakgen import PHONE_STYLES, leak_row, population, shout, write_leak, write_nir, write_phone
 
 TARGET_KINDS = ("lims-prod", "backup-nightly", "vendor-export")

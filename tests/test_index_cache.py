@@ -7,8 +7,8 @@ import random
 import pytest
 
 from canary.deployment import Deployment, init_deployment
-from canary.issuing import Issuer
-from canary.patients import generate_patients
+from canary.generation.issuing import Issuer
+from canary.generation.patients import generate_patients
 from canary.scan import engine as engine_module, index_cache, scan_files
 from canary.scan.leakgen import leak_row, write_leak
 from canary.scan.scan import build_index

@@ -12,7 +12,7 @@ import termios
 
 import pytest
 
-from canary.scan import formats, runner, scan_files
+from canary.scan import file_formats as formats, runner, scan_files
 from canary.scan.leakgen import population, shout, write_leak, write_nir
 
 from investigation_world import build_world, mix

@@ -18,7 +18,7 @@ import time
 from typing import Callable
 
 from .databases import read_database
-from .formats import READ_ERRORS, Member, read_member
+from .file_formats import READ_ERRORS, Member, read_member
 from .layers import ScanInputError, TruncatedInput, file_digest, open_leak, peel
 from .limits import ScanLimits
 from .matcher import IdentifierIndex
