@@ -55,6 +55,17 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # A connection that sends nothing for this long is closed.
         "idle_seconds": 30,
     },
+    "budget": {
+        # Storage budget of the listeners (docs/limits.md): per period, each identifier and each
+        # source address stores this many contacts (and bytes) whole; beyond, contacts are counted
+        # in tallies (first/last time, count, bytes), so a flood cannot fill the disk.
+        "period_seconds": 3600,
+        "contacts_per_identifier": 200,
+        "bytes_per_identifier": 8 << 20,
+        "contacts_per_source": 1000,
+        "bytes_per_source": 32 << 20,
+        "contacts_per_period": 100_000,
+    },
     "webhooks": {
         "twilio_auth_token": "",
         "hmac_secret": "",

@@ -11,6 +11,7 @@ from canary.hits import one_line
 from canary.settings import parse_listen
 from canary.store import Store
 
+from .budget import BudgetLimits, ContactBudget
 from .dns_server import DnsServer
 from .http import HttpServer
 from .recorder import Recorder
@@ -64,7 +65,8 @@ class Listeners:
         # A connection of the listeners' own: resolving names never waits behind a
         # transaction of the alert worker or the dashboard on the caller's connection.
         self.store = Store(store.path)
-        self.recorder = Recorder(self.store, on_recorded=self._log_contacts)
+        self.recorder = Recorder(self.store, on_recorded=self._log_contacts,
+                                 budget=ContactBudget(BudgetLimits.from_settings(settings)))
         listen = listen or {}
         # None: the address from settings; "" or "off": that listener is not started.
         self.addresses = {name: (settings[name]["listen"] if listen.get(name) is None else listen[name])

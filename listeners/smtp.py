@@ -97,9 +97,11 @@ class CanaryHandler:
             if contact is None:
                 self.recorder.count_unknown("smtp", "rcpt")
                 return NO_SUCH_USER
-            await self.recorder.arecord(contact)
             if len(envelope.rcpt_tos) >= self.max_recipients:
+                # Counted (tallied), not stored whole: 1,100 RCPTs in one session made 1,000 contacts.
+                await self.recorder.arecord(contact, over_budget="recipients")
                 return TOO_MANY
+            await self.recorder.arecord(contact)
             envelope.rcpt_tos.append(address)
             envelope.rcpt_options.append(rcpt_options)
             envelope.canary_recipients = getattr(envelope, "canary_recipients", []) + [contact]
