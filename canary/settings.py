@@ -76,6 +76,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "listen": "127.0.0.1:8000",
         "public_url": "http://127.0.0.1:8000",
         "max_upload_bytes": 200 * 1024 * 1024,
+        # Failed logins allowed in the window, per client address, per account, and in all.
+        "login_failures_per_address": 10,
+        "login_failures_per_account": 30,
+        "login_failures_global": 100,
+        "login_failure_window_seconds": 900,
     },
     "scan": {
         # Bounds on what one leaked file may cost (docs/limits.md): beyond one, the scan of
