@@ -35,6 +35,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "rrl_rate": 20,
         "rrl_slip": 2,
         "tcp_idle_seconds": 10,
+        # DNS over TCP connections in all and from one address.
+        "tcp_max_connections": 256,
+        "tcp_connections_per_source": 16,
     },
     "smtp": {
         "listen": "127.0.0.1:2525",
@@ -45,6 +48,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "max_stored_bytes": 262_144,
         "max_recipients": 20,
         "idle_seconds": 60,
+        # Open sessions in all and from one address (docs/limits.md); beyond, a 421 and close.
+        "max_connections": 400,
+        "max_connections_per_source": 20,
         "tls_cert": "",
         "tls_key": "",
     },
@@ -54,6 +60,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "trusted_proxy": "",
         # A connection that sends nothing for this long is closed.
         "idle_seconds": 30,
+        # Connections (one thread each) in all and from one address.
+        "max_connections": 512,
+        "max_connections_per_source": 32,
     },
     "budget": {
         # Storage budget of the listeners (docs/limits.md): per period, each identifier and each

@@ -21,6 +21,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from .dns import MAX_NAME, _labels, _plain, candidates
+from .caps import ConnectionCaps
 from .recorder import host_port, make_contact
 
 log = logging.getLogger("canary.listeners.http")
@@ -217,35 +218,37 @@ def create_app(settings, recorder) -> Flask:
 
 
 class _BoundedThreadedServer(ThreadedWSGIServer):
-    """werkzeug's thread-per-connection server, with a bound on the threads: a flood of
-    idle connections costs at most `max_connections` threads; beyond, new ones are closed."""
+    """werkzeug's thread-per-connection server, with caps on the threads: a flood of idle
+    connections costs at most `caps.total` threads, and at most `caps.per_source` from one
+    address; beyond, new ones are closed at once."""
 
-    def __init__(self, *args, max_connections: int, **kwargs):
+    def __init__(self, *args, caps: ConnectionCaps, **kwargs):
         super().__init__(*args, **kwargs)
-        self._slots = threading.BoundedSemaphore(max_connections)
+        self.caps = caps
 
     def process_request(self, request, client_address):
-        if not self._slots.acquire(blocking=False):
+        source = str(client_address[0]) if client_address else "unknown"
+        if not self.caps.admit(source):
             self.shutdown_request(request)
             return
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self._slots.release()
+            self.caps.release(source)
             raise
 
     def process_request_thread(self, request, client_address):
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self._slots.release()
+            self.caps.release(str(client_address[0]) if client_address else "unknown")
 
 
 class HttpServer:
     """The HTTP listener: werkzeug's threaded server around `create_app`, in a thread."""
 
     def __init__(self, settings, recorder, host: str = "127.0.0.1", port: int = 8080, idle_seconds: float = 30,
-                 max_connections: int = 512):
+                 max_connections: int = 512, max_connections_per_source: int = 32):
         self.app = create_app(settings, recorder)
         # A socket timeout per connection: a client that connects and says nothing
         # (slowloris) holds its thread for `idle_seconds` at most.
@@ -258,13 +261,16 @@ class HttpServer:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         with socket.create_server((host, port), family=family) as listening:
             self.server = _BoundedThreadedServer(host, port, self.app, handler, fd=listening.fileno(),
-                                                 max_connections=max_connections)
+                                                 caps=ConnectionCaps(max_connections, max_connections_per_source))
         self.port = self.server.socket.getsockname()[1]
         self._thread: threading.Thread | None = None
 
     @classmethod
     def from_settings(cls, settings, recorder, host: str, port: int) -> "HttpServer":
-        return cls(settings, recorder, host, port, idle_seconds=float(settings["http"]["idle_seconds"]))
+        http = settings["http"]
+        return cls(settings, recorder, host, port, idle_seconds=float(http["idle_seconds"]),
+                   max_connections=int(http["max_connections"]),
+                   max_connections_per_source=int(http["max_connections_per_source"]))
 
     def start(self) -> "HttpServer":
         # A short poll interval: stop() returns quickly (shutdown waits for the next poll).

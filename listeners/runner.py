@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import resource
 import signal
 import sys
 import threading
@@ -111,8 +112,29 @@ class Listeners:
         self.store.close()
 
 
+def raise_file_limit() -> int:
+    """Soft limit of open files up to the hard one (systemd's LimitNOFILE): the connection caps
+    of the three listeners together need more than the usual 1,024. Returns the limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        return hard
+    return soft
+
+
+class _QuietAcceptErrors(logging.Filter):
+    """Out of file descriptors, asyncio logs a traceback each time it retries accept(): one line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "out of system resource" in record.getMessage():
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def serve(listeners: Listeners, stop: threading.Event | None = None) -> None:
     """Run until SIGINT or SIGTERM (or `stop` is set), then stop everything cleanly."""
+    raise_file_limit()
+    logging.getLogger("asyncio").addFilter(_QuietAcceptErrors())
     stop = stop or threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
