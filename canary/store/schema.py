@@ -170,6 +170,10 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     CREATE INDEX alert_deliveries_due ON alert_deliveries (state, next_at);
     """),
     (3, """
+    -- A removed target keeps its row: its canaries stay registered, so a copy taken before still attributes.
+    ALTER TABLE targets ADD COLUMN removed_at TEXT;
+    """),
+    (4, """
     -- A message's stored bytes, once, whatever the number of its recipients (contacts refer
     -- to it by the sha256 of what is stored; the evidence event carries that hash).
     CREATE TABLE raw_messages (
