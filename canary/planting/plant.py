@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from .. import clock
 from ..deployment import Deployment
 from ..issuing import Issuer
-from .base import Find, NextValue, ParentKey, Pick, PlantingError, plain
+from .base import Find, NextValue, ParentKey, Pick, PlantingError, nothing, plain
 from .typed import key_value, same_value
 from .host import HostProfile
 from .mapping import validate_mapping
@@ -69,7 +69,7 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
         validate_mapping(mapping, schema)
         issuer = Issuer(store, deployment.settings, random.Random(rng.getrandbits(64)))
         try:
-            with store.transaction(), writer.transaction():
+            with store.transaction(), writer.transaction(), getattr(writer, "pipelined", nothing)():
                 host = HostProfile(writer, mapping, can_read=can_read_rows(target, mapping),
                                    written=_written_before(store, target))
                 history_until = host.latest_moment(now)
@@ -198,19 +198,34 @@ def _note_numbered_keys(planned, numbered: dict) -> None:
 
 
 def _write(writer, planned) -> tuple[list[dict], list[dict]]:
-    """Insert one canary's rows in order; returns the rows (table and key) and their fingerprint."""
-    known: dict[int, dict] = {}
-    rows, fingerprint = [], []
+    """Insert one canary's rows in order; returns the rows (table and key) and their fingerprint.
+
+    A writer may hand back a pending key (PostgreSQL, pipelined): it is waited for only when a
+    later row refers to it, or at the end, so the rows of a canary cost a few round trips, not one each.
+    """
+    keys: dict[int, object] = {}
+    concretes: dict[int, dict] = {}
+
+    def key_of(index: int) -> dict:
+        key = keys[index]
+        if not isinstance(key, dict):
+            key = key.result()
+        # numeric(10,0) keys come back as Decimal: the store keeps JSON.
+        key = keys[index] = {c: v if isinstance(v, dict) else key_value(v) for c, v in key.items()}
+        return key
+
+    def known(index: int) -> dict:
+        return {**{c: v for c, v in concretes[index].items() if v is not None},
+                **{c: v for c, v in key_of(index).items() if not isinstance(v, dict)}}
+
     for row in planned:
         values = {}
         for column, value in row.values.items():
             if isinstance(value, RowRef):
                 parent = planned[value.index]
-                value = ParentKey(parent.table, value.column, tuple(known[value.index].items()), parent.entry.lookup)
+                value = ParentKey(parent.table, value.column, tuple(known(value.index).items()), parent.entry.lookup)
             values[column] = value
-        key = writer.insert(row.table, values, row.key_columns, row.entry.lookup)
-        # numeric(10,0) keys come back as Decimal: the store keeps JSON.
-        key = {c: v if isinstance(v, dict) else key_value(v) for c, v in key.items()}
+        keys[row.index] = writer.insert(row.table, values, row.key_columns, row.entry.lookup)
         # What we know the row holds: a script leaves picks and generated parent keys to the database.
         concrete = {}
         for column, value in values.items():
@@ -220,10 +235,9 @@ def _write(writer, planned) -> tuple[list[dict], list[dict]]:
                 value = value.value()
             if not isinstance(value, (Pick, Find, NextValue)):
                 concrete[column] = value
-        known[row.index] = {**{c: v for c, v in concrete.items() if v is not None},
-                            **{c: v for c, v in key.items() if not isinstance(v, dict)}}
-        rows.append({"table": row.table, "key": key})
-        fingerprint.append({c: plain(v) for c, v in concrete.items()})
+        concretes[row.index] = concrete
+    rows = [{"table": row.table, "key": key_of(row.index)} for row in planned]
+    fingerprint = [{c: plain(v) for c, v in concretes[row.index].items()} for row in planned]
     return rows, fingerprint
 
 
