@@ -49,6 +49,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # DNS over TCP connections in all and from one address.
         "tcp_max_connections": 256,
         "tcp_connections_per_source": 16,
+        # UDP queries read per second from one /24 (IPv6 /56); beyond, counted ("shed") and
+        # dropped unread. Python answers a few hundred queries a second in all.
+        "udp_queries_per_network": 100,
     },
     "smtp": {
         "listen": "127.0.0.1:2525",

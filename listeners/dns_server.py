@@ -22,11 +22,15 @@ class DnsServer:
 
     def __init__(self, authority: Authority, recorder, host: str = "127.0.0.1", port: int = 5353, *,
                  rrl_rate: float = 20, rrl_slip: int = 2, tcp_idle_seconds: float = 10,
-                 max_tcp_connections: int = 256, tcp_connections_per_source: int = 16):
+                 max_tcp_connections: int = 256, tcp_connections_per_source: int = 16, shed_rate: float = 0):
         self.authority = authority
         self.recorder = recorder
         self.host, self.port = host, port
         self.limiter = RateLimiter(rrl_rate, rrl_slip)
+        # Before any parsing: a network sending more UDP queries than this per second (0: no
+        # bound) has the rest counted (unknown tally "shed") and dropped unread, so that a flood
+        # cannot queue ahead of everybody else's queries on the one socket.
+        self.shedder = RateLimiter(shed_rate, 0)
         self.tcp_idle_seconds = tcp_idle_seconds
         # One address cannot hold every slot (it could hold all 256 before).
         self.tcp_caps = ConnectionCaps(max_tcp_connections, tcp_connections_per_source)
@@ -42,7 +46,8 @@ class DnsServer:
         return cls(Authority.from_settings(settings), recorder, host, port, rrl_rate=float(dns["rrl_rate"]),
                    rrl_slip=int(dns["rrl_slip"]), tcp_idle_seconds=float(dns["tcp_idle_seconds"]),
                    max_tcp_connections=int(dns["tcp_max_connections"]),
-                   tcp_connections_per_source=int(dns["tcp_connections_per_source"]))
+                   tcp_connections_per_source=int(dns["tcp_connections_per_source"]),
+                   shed_rate=float(dns["udp_queries_per_network"]))
 
     # -- life cycle -----------------------------------------------------------------------
     def start(self) -> "DnsServer":
@@ -165,6 +170,9 @@ class _UdpProtocol(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, source) -> None:
         server = self.server
+        if server.shedder.decide(source[0]) != SEND:
+            server.recorder.count_unknown("dns", "shed")
+            return
         try:
             outcome = server._answer(data, source, "udp")
         except Exception:  # never let one packet stop the listener

@@ -17,7 +17,7 @@ from listeners.runner import Listeners
 def listening(deployment):
     budget = deployment.settings.values["budget"]
     budget.update(contacts_per_identifier=20, bytes_per_identifier=1 << 20)
-    deployment.settings.values["dns"]["rrl_rate"] = 0   # one client asks everything here
+    deployment.settings.values["dns"].update(rrl_rate=0, udp_queries_per_network=0)   # one client asks everything
     listeners = Listeners(deployment.settings, deployment.store, log=lambda line: None,
                           listen={name: "127.0.0.1:0" for name in ("dns", "smtp", "http")}).start()
     yield {name: server.port for name, server in listeners.servers.items()}

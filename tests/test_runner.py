@@ -50,7 +50,8 @@ def tokens(home):
 def test_acknowledged_contacts_survive_sigkill(home, tokens):
     # One client sends 300 queries: without the rate limit, so that every one is answered.
     # Beyond 100 contacts the token's storage budget is spent: the others are tallied, durably too.
-    process, ports = start_serve(home, CANARY_DNS_RRL_RATE="0", CANARY_BUDGET_CONTACTS_PER_IDENTIFIER="100")
+    process, ports = start_serve(home, CANARY_DNS_RRL_RATE="0", CANARY_BUDGET_CONTACTS_PER_IDENTIFIER="100",
+                                 CANARY_DNS_UDP_QUERIES_PER_NETWORK="0")
     try:
         acknowledged = []
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
