@@ -25,6 +25,10 @@ PATH = os.path.join(FOLDER, "leak")
 
 
 def test_one_input(data: bytes) -> None:
+    if data.startswith(b"PGDMP"):
+        # pg_dump custom-format files are read by a pg_restore child process: forking under
+        # libFuzzer hangs or "exits" the target, and pg_restore is not ours to fuzz in-process.
+        return
     with open(PATH, "wb") as handle:
         handle.write(data)
     try:
