@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOME_DIR ?= demo
 
-.PHONY: run test bench fuzz install clean
+.PHONY: run test test-postgresql bench fuzz install clean
 
 $(BIN)/canary: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ fuzz: install
 	$(BIN)/python tests/fuzz/make_corpus.py $(FUZZ_DIR)/scan
 	$(BIN)/python tests/fuzz/fuzz_dns.py $(FUZZ_DIR)/dns -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_DIR)/
 	$(BIN)/python tests/fuzz/fuzz_scan.py $(FUZZ_DIR)/scan -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_DIR)/
+
+# The same suite with every test deployment's store on PostgreSQL (.ci/run runs both).
+test-postgresql: install
+	CANARY_TEST_STORE=postgresql $(MAKE) test
 
 bench: install
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done

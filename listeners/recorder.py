@@ -65,8 +65,10 @@ class Recorder:
     """Resolves identifiers and records contacts through the store, committing in groups."""
 
     def __init__(self, store: Store, *, max_batch: int = 1000, unknown_flush_seconds: float = 5.0,
-                 on_recorded: Callable[[list[dict]], None] | None = None, budget: ContactBudget | None = None):
+                 on_recorded: Callable[[list[dict]], None] | None = None, budget: ContactBudget | None = None,
+                 host: str | None = None):
         self.store = store  # reads: resolution happens on the callers' threads
+        self.host = host  # this listener host's name, on every contact it records
         # None: every contact stored whole (tests of the recorder itself); listeners pass one.
         self.budget = budget
         self.max_batch = max_batch
@@ -143,7 +145,7 @@ class Recorder:
     def start(self) -> "Recorder":
         # The writer has its own connection, so committing (fsync) never blocks the
         # readers resolving names on the listeners' threads.
-        writer_store = Store(self.store.path)
+        writer_store = Store(self.store.location)
         self._thread = threading.Thread(target=self._write_loop, args=(writer_store,),
                                         name="contact-writer", daemon=True)
         self._thread.start()
@@ -182,6 +184,9 @@ class Recorder:
     def _commit(self, writer_store: Store, batch: list) -> None:
         if not batch:
             return
+        if self.host is not None:
+            for contact, _ in batch:
+                contact.setdefault("host", self.host)
         whole = [contact for contact, _ in batch if "tally" not in contact]
         tallied = [contact for contact, _ in batch if "tally" in contact]
         try:

@@ -9,7 +9,7 @@ import base64
 import hashlib
 import json
 
-_CONTACT_FIELDS = ("time", "channel", "identifier_id", "canary_id", "token_id", "source")
+_CONTACT_FIELDS = ("time", "channel", "identifier_id", "canary_id", "token_id", "source", "host")
 _PLANTING_FIELDS = ("canary_id", "target_id", "planted_at", "removed_at")
 
 

@@ -13,13 +13,14 @@ class ContactStore:
         """Store contacts and their evidence events in one durable transaction; return their ids.
 
         Each contact: time (UTC ISO, default now), channel, identifier_id, canary_id or
-        token_id, source, details (a JSON-serialisable dict, attacker-controlled). A message's
-        stored bytes (details["raw_base64"]) go to raw_messages once; the contact and its
-        event carry their sha256. `tallied`: contacts beyond the storage budget (each with
-        "tally": {"period", "source", "reason", "bytes"}), added to contact_tallies in the same
-        transaction, with one contacts.tallied event of the deltas.
+        token_id, source, details (a JSON-serialisable dict, attacker-controlled), host (the
+        listener host that recorded it). A message's stored bytes (details["raw_base64"]) go to
+        raw_messages once; the contact and its event carry their sha256. `tallied`: contacts
+        beyond the storage budget (each with "tally": {"period", "source", "reason", "bytes"}),
+        added to contact_tallies in the same transaction, with one contacts.tallied event of the deltas.
         """
         ids = []
+        last_write: dict[str, str] = {}
         with self.transaction():
             for contact in contacts:
                 details = dict(contact.get("details") or {})
@@ -33,15 +34,22 @@ class ContactStore:
                     "canary_id": contact.get("canary_id"),
                     "token_id": contact.get("token_id"),
                     "source": contact.get("source"),
+                    "host": contact.get("host"),
                     "details": json.dumps(details, sort_keys=True, ensure_ascii=False),
                     "raw_sha256": raw_sha256,
                 }
-                payload = {key: value for key, value in row.items() if key not in ("details", "raw_sha256")}
+                payload = {key: value for key, value in row.items()
+                           if key not in ("details", "raw_sha256") and not (key == "host" and value is None)}
                 payload["details"] = json.loads(row["details"])
                 payload["identifier"] = contact.get("identifier") or contact.get("value")
                 event = self.append_event("contact", payload, time=row["time"])
                 row["evidence_seq"] = event["seq"]
                 ids.append(self._insert("contacts", row))
+                if row["host"] is not None:
+                    last_write[row["host"]] = max(last_write.get(row["host"], ""), row["time"])
+            for host, time in last_write.items():
+                self.conn.execute("UPDATE listener_hosts SET last_write = ? WHERE name = ? "
+                                  "AND (last_write IS NULL OR last_write < ?)", (time, host, time))
             if tallied:
                 self._add_tallies(tallied)
         return ids
@@ -99,7 +107,7 @@ class ContactStore:
             for (channel, kind), count in counts.items():
                 self.conn.execute(
                     "INSERT INTO unknown_contacts (day, channel, kind, count) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (day, channel, kind) DO UPDATE SET count = count + excluded.count",
+                    "ON CONFLICT (day, channel, kind) DO UPDATE SET count = unknown_contacts.count + excluded.count",
                     (day, channel, kind, int(count)))
 
     def unknown_counts(self) -> list[dict]:
