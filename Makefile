@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOME_DIR ?= demo
 
-.PHONY: run test test-postgresql bench install clean
+.PHONY: run test test-postgresql bench fuzz install clean
 
 $(BIN)/canary: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,16 @@ test: install
 	@if [ "$$(id -u)" = 0 ]; then bash .ci/services.sh; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Fuzzing at length (tests/fuzz, atheris): FUZZ_SECONDS per target; findings land in $(FUZZ_DIR).
+FUZZ_SECONDS ?= 600
+FUZZ_DIR ?= .fuzz
+fuzz: install
+	rm -rf $(FUZZ_DIR) && mkdir -p $(FUZZ_DIR)/dns $(FUZZ_DIR)/scan
+	cp tests/data/dns/*.bin $(FUZZ_DIR)/dns/
+	$(BIN)/python tests/fuzz/make_corpus.py $(FUZZ_DIR)/scan
+	$(BIN)/python tests/fuzz/fuzz_dns.py $(FUZZ_DIR)/dns -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_DIR)/
+	$(BIN)/python tests/fuzz/fuzz_scan.py $(FUZZ_DIR)/scan -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_DIR)/
+
 # The same suite with every test deployment's store on PostgreSQL (.ci/run runs both).
 test-postgresql: install
 	CANARY_TEST_STORE=postgresql $(MAKE) test
@@ -32,4 +42,4 @@ bench: install
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(HOME_DIR)
+	rm -rf $(VENV) $(HOME_DIR) $(FUZZ_DIR)

@@ -66,6 +66,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "rrl_rate": 20,
         "rrl_slip": 2,
         "tcp_idle_seconds": 10,
+        # DNS over TCP connections in all and from one address.
+        "tcp_max_connections": 256,
+        "tcp_connections_per_source": 16,
+        # UDP queries read per second from one /24 (IPv6 /56); beyond, counted ("shed") and
+        # dropped unread. Python answers a few hundred queries a second in all.
+        "udp_queries_per_network": 100,
     },
     "smtp": {
         "listen": "127.0.0.1:2525",
@@ -76,6 +82,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "max_stored_bytes": 262_144,
         "max_recipients": 20,
         "idle_seconds": 60,
+        # Open sessions in all and from one address (docs/limits.md); beyond, a 421 and close.
+        "max_connections": 400,
+        "max_connections_per_source": 20,
         "tls_cert": "",
         "tls_key": "",
     },
@@ -85,6 +94,20 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "trusted_proxy": "",
         # A connection that sends nothing for this long is closed.
         "idle_seconds": 30,
+        # Connections (one thread each) in all and from one address.
+        "max_connections": 512,
+        "max_connections_per_source": 32,
+    },
+    "budget": {
+        # Storage budget of the listeners (docs/limits.md): per period, each identifier and each
+        # source address stores this many contacts (and bytes) whole; beyond, contacts are counted
+        # in tallies (first/last time, count, bytes), so a flood cannot fill the disk.
+        "period_seconds": 3600,
+        "contacts_per_identifier": 200,
+        "bytes_per_identifier": 8 << 20,
+        "contacts_per_source": 1000,
+        "bytes_per_source": 32 << 20,
+        "contacts_per_period": 100_000,
     },
     "webhooks": {
         "twilio_auth_token": "",
@@ -96,6 +119,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "listen": "127.0.0.1:8000",
         "public_url": "http://127.0.0.1:8000",
         "max_upload_bytes": 200 * 1024 * 1024,
+        # Failed logins allowed in the window, per client address, per account, and in all.
+        "login_failures_per_address": 10,
+        "login_failures_per_account": 30,
+        "login_failures_global": 100,
+        "login_failure_window_seconds": 900,
     },
     "scan": {
         # Bounds on what one leaked file may cost (docs/limits.md): beyond one, the scan of
@@ -174,6 +202,9 @@ HELP: dict[str, dict[str, str]] = {
         "heartbeat_seconds": "How often `canary serve` tells the store it is alive (`canary hosts`).",
     },
     "dns": {
+        "tcp_max_connections": 'DNS-over-TCP connections open at once, in all; beyond, new ones are closed.',
+        "tcp_connections_per_source": 'DNS-over-TCP connections open at once from one address.',
+        "udp_queries_per_network": 'UDP queries read per second from one /24 (IPv6 /56); beyond, counted as shed and dropped unread.',
         "listen": 'HOST:PORT the DNS listener binds (UDP and TCP), or "off".',
         "addresses": "A records of token names, name servers and the MX host.",
         "addresses6": "AAAA records of token names, name servers and the MX host.",
@@ -184,6 +215,8 @@ HELP: dict[str, dict[str, str]] = {
         "tcp_idle_seconds": "A DNS TCP connection idle this long is closed.",
     },
     "smtp": {
+        "max_connections": 'SMTP sessions open at once, in all; beyond, a 421 and close.',
+        "max_connections_per_source": 'SMTP sessions open at once from one address; beyond, a 421 and close.',
         "listen": 'HOST:PORT the SMTP listener binds, or "off".',
         "hostname": "Name the MX records point at and the server greets with (default mx.<first zone>).",
         "max_message_bytes": "Largest message accepted (SIZE); bigger ones are refused.",
@@ -194,9 +227,19 @@ HELP: dict[str, dict[str, str]] = {
         "tls_key": "PEM private key of tls_cert.",
     },
     "http": {
+        "max_connections": 'HTTP connections open at once, in all; beyond, new ones are closed.',
+        "max_connections_per_source": 'HTTP connections open at once from one address.',
         "listen": 'HOST:PORT the HTTP listener (token URLs, telephony webhooks) binds, or "off".',
         "trusted_proxy": 'Trust X-Forwarded-For from this proxy address only ("" trusts nobody).',
         "idle_seconds": "A connection silent this long is closed (one thread per connection).",
+    },
+    "budget": {
+        "period_seconds": 'Length of a storage-budget period (docs/limits.md).',
+        "contacts_per_identifier": 'Contacts stored whole per identifier and period; beyond, counted in tallies.',
+        "bytes_per_identifier": 'Bytes stored per identifier and period; beyond, contacts are counted in tallies.',
+        "contacts_per_source": 'Contacts stored whole per source address and period; beyond, counted in tallies.',
+        "bytes_per_source": 'Bytes stored per source address and period; beyond, contacts are counted in tallies.',
+        "contacts_per_period": 'Contacts stored whole per period in all; beyond, counted in tallies.',
     },
     "webhooks": {
         "twilio_auth_token": "Twilio auth token: checks X-Twilio-Signature of SMS and call webhooks.",
@@ -204,6 +247,10 @@ HELP: dict[str, dict[str, str]] = {
         "public_url": "Public URL the provider is configured with (its signature covers the URL).",
     },
     "dashboard": {
+        "login_failures_per_address": 'Failed logins allowed per client address in the window.',
+        "login_failures_per_account": 'Failed logins allowed per account in the window.',
+        "login_failures_global": 'Failed logins allowed in all in the window.',
+        "login_failure_window_seconds": 'The window failed logins are counted in.',
         "listen": "HOST:PORT the dashboard and JSON API bind.",
         "public_url": "URL users reach the dashboard at (https:// makes session cookies Secure).",
         "max_upload_bytes": "Largest file the dashboard's scan page accepts.",
@@ -220,6 +267,8 @@ HELP: dict[str, dict[str, str]] = {
              "k canaries of a target give P(source) = 1 - p^k.",
     },
     "planting": {
+        "k_anonymity": 'A host value (name, street, commune, insurer spelling) is learnt only when at least this many distinct host patients share it.',
+        "contacts": '"host": phone and email present as often as on the host\'s patients (at least one); "all": every canary has both (more ways to be touched, but a presence pattern a thief can see).',
         "rotate_count": "Canaries `canary rotate` plants in each target per run.",
     },
     "alerts": {

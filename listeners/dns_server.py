@@ -10,6 +10,7 @@ import socket
 import struct
 import threading
 
+from listeners.caps import ConnectionCaps
 from listeners.dns import Authority, Outcome, answer_packet
 from listeners.rrl import SEND, SLIP, RateLimiter
 
@@ -21,14 +22,18 @@ class DnsServer:
 
     def __init__(self, authority: Authority, recorder, host: str = "127.0.0.1", port: int = 5353, *,
                  rrl_rate: float = 20, rrl_slip: int = 2, tcp_idle_seconds: float = 10,
-                 max_tcp_connections: int = 256):
+                 max_tcp_connections: int = 256, tcp_connections_per_source: int = 16, shed_rate: float = 0):
         self.authority = authority
         self.recorder = recorder
         self.host, self.port = host, port
         self.limiter = RateLimiter(rrl_rate, rrl_slip)
+        # Before any parsing: a network sending more UDP queries than this per second (0: no
+        # bound) has the rest counted (unknown tally "shed") and dropped unread, so that a flood
+        # cannot queue ahead of everybody else's queries on the one socket.
+        self.shedder = RateLimiter(shed_rate, 0)
         self.tcp_idle_seconds = tcp_idle_seconds
-        self.max_tcp_connections = max_tcp_connections
-        self._tcp_connections = 0
+        # One address cannot hold every slot (it could hold all 256 before).
+        self.tcp_caps = ConnectionCaps(max_tcp_connections, tcp_connections_per_source)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -39,7 +44,10 @@ class DnsServer:
     def from_settings(cls, settings, recorder, host: str, port: int) -> "DnsServer":
         dns = settings["dns"]
         return cls(Authority.from_settings(settings), recorder, host, port, rrl_rate=float(dns["rrl_rate"]),
-                   rrl_slip=int(dns["rrl_slip"]), tcp_idle_seconds=float(dns["tcp_idle_seconds"]))
+                   rrl_slip=int(dns["rrl_slip"]), tcp_idle_seconds=float(dns["tcp_idle_seconds"]),
+                   max_tcp_connections=int(dns["tcp_max_connections"]),
+                   tcp_connections_per_source=int(dns["tcp_connections_per_source"]),
+                   shed_rate=float(dns["udp_queries_per_network"]))
 
     # -- life cycle -----------------------------------------------------------------------
     def start(self) -> "DnsServer":
@@ -116,14 +124,15 @@ class DnsServer:
             return False
 
     def _accept_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._tcp_connections >= self.max_tcp_connections:
+        peer = writer.get_extra_info("peername")
+        source = str(peer[0]) if peer else "unknown"
+        # Counted here, not when the task first runs: one loop turn may accept a whole backlog.
+        if not self.tcp_caps.admit(source):
             writer.close()
             return
-        # Counted here, not when the task first runs: one loop turn may accept a whole backlog.
-        self._tcp_connections += 1
-        self._track(self._serve_tcp(reader, writer), "tcp")
+        self._track(self._serve_tcp(reader, writer, source), "tcp")
 
-    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, address: str) -> None:
         source = writer.get_extra_info("peername")
         try:
             # Several queries per connection, each answered in order, until idle (RFC 7766 6.2.3).
@@ -142,7 +151,7 @@ class DnsServer:
         except Exception:
             log.exception("DNS TCP connection from %s failed", source)
         finally:
-            self._tcp_connections -= 1
+            self.tcp_caps.release(address)
             writer.close()
 
 
@@ -161,6 +170,9 @@ class _UdpProtocol(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, source) -> None:
         server = self.server
+        if server.shedder.decide(source[0]) != SEND:
+            server.recorder.count_unknown("dns", "shed")
+            return
         try:
             outcome = server._answer(data, source, "udp")
         except Exception:  # never let one packet stop the listener

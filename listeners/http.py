@@ -13,16 +13,14 @@ import hashlib
 import hmac
 import json
 import logging
-import socket
-import threading
 import urllib.parse
 
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from listeners.contact import host_port, make_contact
 from listeners.names import MAX_NAME, candidates, labels_of, plain
+from listeners.wsgi_server import WsgiServer
 
 log = logging.getLogger("canary.listeners.http")
 
@@ -242,64 +240,29 @@ def token_url(_error):
     return Response(GIF, 200, mimetype="image/gif", headers=nocache)
 
 
-class _BoundedThreadedServer(ThreadedWSGIServer):
-    """werkzeug's thread-per-connection server, with a bound on the threads: a flood of
-    idle connections costs at most `max_connections` threads; beyond, new ones are closed."""
-
-    def __init__(self, *args, max_connections: int, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._slots = threading.BoundedSemaphore(max_connections)
-
-    def process_request(self, request, client_address):
-        if not self._slots.acquire(blocking=False):
-            self.shutdown_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request, client_address):
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-
 class HttpServer:
-    """The HTTP listener: werkzeug's threaded server around `create_app`, in a thread."""
+    """The HTTP listener: `create_app` served by waitress (listeners/wsgi_server.py), in a thread."""
 
     def __init__(self, settings, recorder, host: str = "127.0.0.1", port: int = 8080, idle_seconds: float = 30,
-                 max_connections: int = 512):
+                 max_connections: int = 512, max_connections_per_source: int = 32, threads: int = 16):
         self.app = create_app(settings, recorder)
-        # A socket timeout per connection: a client that connects and says nothing
-        # (slowloris) holds its thread for `idle_seconds` at most.
-        # No "Server: Werkzeug/... Python/..." either: a tracking pixel served by a Python
-        # development server is exactly the oddity a careful thief looks for.
-        handler = type("IdleLimitedHandler", (WSGIRequestHandler,),
-                       {"timeout": idle_seconds, "version_string": lambda self: "httpd"})
-        # We bind the socket ourselves: on a busy port werkzeug would print and sys.exit(),
-        # where we want an OSError that `canary serve` reports in one line.
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        with socket.create_server((host, port), family=family) as listening:
-            self.server = _BoundedThreadedServer(host, port, self.app, handler, fd=listening.fileno(),
-                                                 max_connections=max_connections)
-        self.port = self.server.socket.getsockname()[1]
-        self._thread: threading.Thread | None = None
+        # Idle connections are closed after `idle_seconds` (slowloris) and hold no thread meanwhile;
+        # no "Server:" banner: a tracking pixel served by an odd server is what a careful thief looks for.
+        self.server = WsgiServer(self.app, host, port, threads=threads, idle_seconds=idle_seconds,
+                                 max_connections=max_connections, max_connections_per_source=max_connections_per_source,
+                                 max_body_bytes=self.app.config["MAX_CONTENT_LENGTH"], name="http")
+        self.port = self.server.port
 
     @classmethod
     def from_settings(cls, settings, recorder, host: str, port: int) -> "HttpServer":
-        return cls(settings, recorder, host, port, idle_seconds=float(settings["http"]["idle_seconds"]))
+        http = settings["http"]
+        return cls(settings, recorder, host, port, idle_seconds=float(http["idle_seconds"]),
+                   max_connections=int(http["max_connections"]),
+                   max_connections_per_source=int(http["max_connections_per_source"]))
 
     def start(self) -> "HttpServer":
-        # A short poll interval: stop() returns quickly (shutdown waits for the next poll).
-        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), name="http", daemon=True)
-        self._thread.start()
+        self.server.start()
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        if self._thread is not None:
-            self._thread.join()
+        self.server.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import json
 import logging
 import queue
 import threading
@@ -17,6 +18,8 @@ import time
 from typing import Callable
 
 from canary.store import Store
+
+from .budget import ContactBudget
 
 log = logging.getLogger("canary.listeners")
 
@@ -27,9 +30,12 @@ class Recorder:
     """Resolves identifiers and records contacts through the store, committing in groups."""
 
     def __init__(self, store: Store, *, max_batch: int = 1000, unknown_flush_seconds: float = 5.0,
-                 on_recorded: Callable[[list[dict]], None] | None = None, host: str | None = None):
+                 on_recorded: Callable[[list[dict]], None] | None = None, budget: ContactBudget | None = None,
+                 host: str | None = None):
         self.store = store  # reads: resolution happens on the callers' threads
         self.host = host  # this listener host's name, on every contact it records
+        # None: every contact stored whole (tests of the recorder itself); listeners pass one.
+        self.budget = budget
         self.max_batch = max_batch
         self.unknown_flush_seconds = unknown_flush_seconds
         self.on_recorded = on_recorded
@@ -38,43 +44,62 @@ class Recorder:
         self._unknown_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.recorded = 0
+        self.tallied = 0
 
     # -- what the listeners call --------------------------------------------------------
     def resolve(self, values: list[str]) -> dict | None:
         """The first candidate value that is a known identifier, resolved to its owner."""
         return self.store.resolve_any(values)
 
-    def submit(self, contact: dict) -> concurrent.futures.Future:
-        """Queue a contact; the future completes (with its id) once it is committed."""
+    def submit(self, contact: dict, over_budget: str | None = None) -> concurrent.futures.Future:
+        """Queue a contact; the future completes (with its id, None if tallied) once it is committed."""
         if self._thread is None:
             raise RuntimeError("recorder not started")
         future: concurrent.futures.Future = concurrent.futures.Future()
-        self._queue.put((contact, future))
+        self._queue.put((self._budgeted(contact, over_budget), future))
         return future
 
-    def notify(self, contact: dict, loop: asyncio.AbstractEventLoop, callback: Callable) -> None:
+    def notify(self, contact: dict, loop: asyncio.AbstractEventLoop, callback: Callable,
+               over_budget: str | None = None) -> None:
         """Queue a contact; once committed, `callback(error_or_None)` runs on `loop`.
 
         The writer wakes each event loop once per group commit, not once per contact.
         """
         if self._thread is None:
             raise RuntimeError("recorder not started")
-        self._queue.put((contact, (loop, callback)))
+        self._queue.put((self._budgeted(contact, over_budget), (loop, callback)))
 
-    def record(self, contact: dict, timeout: float | None = 30) -> int:
+    def record(self, contact: dict, timeout: float | None = 30) -> int | None:
         """Store a contact and return once it is on disk (threads: HTTP handlers)."""
         return self.submit(contact).result(timeout)
 
-    async def arecord(self, contact: dict) -> None:
-        """Store a contact and return once it is on disk (coroutines: DNS, SMTP)."""
+    async def arecord(self, contact: dict, over_budget: str | None = None) -> None:
+        """Store a contact and return once it is on disk (coroutines: DNS, SMTP).
+
+        `over_budget` names a bound the caller already knows is spent (e.g. "recipients"):
+        the contact is tallied, not stored whole."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
 
         def settle(error):
             if not future.done():
                 future.set_exception(error) if error else future.set_result(None)
-        self.notify(contact, loop, settle)
+        self.notify(contact, loop, settle, over_budget)
         await future
+
+    def _budgeted(self, contact: dict, over_budget: str | None) -> dict:
+        """The contact, marked with its tally when its identifier's or source's budget is spent."""
+        if self.budget is None and over_budget is None:
+            return contact
+        budget = self.budget or ContactBudget()
+        size = len(json.dumps(contact.get("details") or {}, ensure_ascii=False))
+        if over_budget is not None:
+            tally = budget.tally(contact.get("source"), over_budget, size)
+        else:
+            tally = budget.spend(contact["identifier_id"], contact.get("source"), size)
+        if tally is not None:
+            contact["tally"] = tally
+        return contact
 
     def count_unknown(self, channel: str, kind: str, count: int = 1) -> None:
         """Count a contact with a name we do not know; never stored one by one."""
@@ -124,24 +149,30 @@ class Recorder:
     def _commit(self, writer_store: Store, batch: list) -> None:
         if not batch:
             return
-        contacts = [contact for contact, _ in batch]
         if self.host is not None:
-            for contact in contacts:
+            for contact, _ in batch:
                 contact.setdefault("host", self.host)
+        whole = [contact for contact, _ in batch if "tally" not in contact]
+        tallied = [contact for contact, _ in batch if "tally" in contact]
         try:
-            ids = writer_store.record_contacts(contacts)
+            stored = iter(writer_store.record_contacts(whole, tallied))
+            ids = [None if "tally" in contact else next(stored) for contact, _ in batch]
         except Exception:  # one bad contact must not cost the others theirs: retry one by one
             log.exception("group commit of %d contacts failed; retrying one by one", len(batch))
             ids = []
             for contact, future in batch:
                 try:
-                    ids.append(writer_store.record_contacts([contact])[0])
+                    if "tally" in contact:
+                        writer_store.record_contacts([], [contact])
+                        ids.append(None)
+                    else:
+                        ids.append(writer_store.record_contacts([contact])[0])
                 except Exception as error:
                     ids.append(error)
         done, wake = [], {}
         for (contact, waiter), contact_id in zip(batch, ids):
             error = contact_id if isinstance(contact_id, Exception) else None
-            if error is None:
+            if error is None and contact_id is not None:
                 contact["id"] = contact_id
                 done.append(contact)
             if isinstance(waiter, tuple):
@@ -157,6 +188,7 @@ class Recorder:
             except RuntimeError:  # that loop is closed: its listener stopped without waiting
                 pass
         self.recorded += len(done)
+        self.tallied += len(tallied)
         if self.on_recorded and done:
             try:
                 self.on_recorded(done)
@@ -182,5 +214,3 @@ def _run_callbacks(callbacks: list) -> None:
         except Exception:
             log.exception("contact callback failed")
 
-
-#END

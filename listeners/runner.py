@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import signal
 import sys
 import threading
@@ -12,6 +13,7 @@ from canary.summaries.contacts import one_line
 from canary.settings import parse_listen
 from canary.store import Store
 
+from listeners.budget import BudgetLimits, ContactBudget
 from listeners.dns_server import DnsServer
 from listeners.heartbeat import Heartbeat
 from listeners.http import HttpServer
@@ -67,7 +69,8 @@ class Listeners:
         # transaction of the alert worker or the dashboard on the caller's connection.
         self.store = Store(store.location)
         self.host = settings.host_name
-        self.recorder = Recorder(self.store, on_recorded=self._log_contacts, host=self.host)
+        self.recorder = Recorder(self.store, on_recorded=self._log_contacts, host=self.host,
+                                 budget=ContactBudget(BudgetLimits.from_settings(settings)))
         self.heartbeat: Heartbeat | None = None
         listen = listen or {}
         # None: the address from settings; "" or "off": that listener is not started.
@@ -124,8 +127,29 @@ class Listeners:
         self.store.close()
 
 
+def raise_file_limit() -> int:
+    """Soft limit of open files up to the hard one (systemd's LimitNOFILE): the connection caps
+    of the three listeners together need more than the usual 1,024. Returns the limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        return hard
+    return soft
+
+
+class _QuietAcceptErrors(logging.Filter):
+    """Out of file descriptors, asyncio logs a traceback each time it retries accept(): one line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "out of system resource" in record.getMessage():
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def serve(listeners: Listeners, stop: threading.Event | None = None) -> None:
     """Run until SIGINT or SIGTERM (or `stop` is set), then stop everything cleanly."""
+    raise_file_limit()
+    logging.getLogger("asyncio").addFilter(_QuietAcceptErrors())
     stop = stop or threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

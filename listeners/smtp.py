@@ -14,10 +14,12 @@ import logging
 import ssl
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 from canary import clock
 from canary.generation.identifiers import IdentifierError, normalise_email
 
+from listeners.caps import ConnectionCaps
 from listeners.contact import host_port, make_contact
 
 log = logging.getLogger("canary.listeners.smtp")
@@ -25,6 +27,7 @@ log = logging.getLogger("canary.listeners.smtp")
 NO_SUCH_USER = "550 5.1.1 No such user here"
 TOO_MANY = "452 4.5.3 Too many recipients"
 LOCAL_ERROR = "451 4.3.0 Requested action aborted: local error in processing"
+TOO_BUSY = "421 4.7.0 Too many connections, try again later"
 
 
 def _clean(text) -> str | None:
@@ -97,9 +100,11 @@ class CanaryHandler:
             if contact is None:
                 self.recorder.count_unknown("smtp", "rcpt")
                 return NO_SUCH_USER
-            await self.recorder.arecord(contact)
             if len(envelope.rcpt_tos) >= self.max_recipients:
+                # Counted (tallied), not stored whole: 1,100 RCPTs in one session made 1,000 contacts.
+                await self.recorder.arecord(contact, over_budget="recipients")
                 return TOO_MANY
+            await self.recorder.arecord(contact)
             envelope.rcpt_tos.append(address)
             envelope.rcpt_options.append(rcpt_options)
             envelope.canary_recipients = getattr(envelope, "canary_recipients", []) + [contact]
@@ -136,8 +141,50 @@ class CanaryHandler:
         return "421 4.3.0 Service not available, closing transmission channel"
 
 
+class _CappedSMTP(SMTP):
+    """aiosmtpd's SMTP session, refused with a 421 beyond the listener's connection caps."""
+
+    def __init__(self, handler, caps: ConnectionCaps, **kwargs):
+        super().__init__(handler, **kwargs)
+        self._caps, self._slot = caps, None
+
+    def connection_made(self, transport) -> None:
+        peer = transport.get_extra_info("peername")
+        source = str(peer[0]) if isinstance(peer, (tuple, list)) and peer else "unknown"
+        if self._slot is None and self.transport is None:   # not the STARTTLS re-entry
+            if not self._caps.admit(source):
+                transport.write(TOO_BUSY.encode() + b"\r\n")
+                transport.close()
+                return
+            self._slot = source
+        super().connection_made(transport)
+
+    def connection_lost(self, error) -> None:
+        if self._slot is None:
+            return   # refused: aiosmtpd never set this session up
+        self._caps.release(self._slot)
+        self._slot = None
+        super().connection_lost(error)
+
+    def data_received(self, data) -> None:
+        if self._slot is not None:
+            super().data_received(data)
+
+    def eof_received(self):
+        if self._slot is not None:
+            return super().eof_received()
+        return False
+
+
 class _Controller(Controller):
-    """aiosmtpd's Controller, able to bind port 0 (tests) and tell which port it got."""
+    """aiosmtpd's Controller, able to bind port 0 (tests) and tell which port it got, and capping connections."""
+
+    def __init__(self, handler, *, caps: ConnectionCaps, **kwargs):
+        super().__init__(handler, **kwargs)
+        self.caps = caps
+
+    def factory(self):
+        return _CappedSMTP(self.handler, self.caps, **self.SMTP_kwargs)
 
     def _create_server(self):
         return self._bind()
@@ -154,14 +201,16 @@ class SmtpServer:
 
     def __init__(self, recorder, host: str = "127.0.0.1", port: int = 2525, *, hostname: str = "localhost",
                  max_message_bytes: int = 1_048_576, max_stored_bytes: int = 262_144, max_recipients: int = 20,
-                 idle_seconds: float = 60, tls_cert: str = "", tls_key: str = "", max_commands: int = 1000):
+                 idle_seconds: float = 60, tls_cert: str = "", tls_key: str = "", max_commands: int = 1000,
+                 max_connections: int = 400, max_connections_per_source: int = 20):
         self.handler = CanaryHandler(recorder, max_recipients=max_recipients, max_stored_bytes=max_stored_bytes)
         tls_context = None
         if tls_cert:
             tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             tls_context.load_cert_chain(tls_cert, tls_key or None)
         self.controller = _Controller(
-            self.handler, hostname=host, port=port, server_hostname=hostname,
+            self.handler, caps=ConnectionCaps(max_connections, max_connections_per_source),
+            hostname=host, port=port, server_hostname=hostname,
             ident="ESMTP",                      # banner "220 <hostname> ESMTP": no software name
             data_size_limit=max_message_bytes,
             timeout=idle_seconds,
@@ -179,7 +228,8 @@ class SmtpServer:
         return cls(recorder, host, port, hostname=settings.smtp_hostname,
                    max_message_bytes=int(smtp["max_message_bytes"]), max_stored_bytes=int(smtp["max_stored_bytes"]),
                    max_recipients=int(smtp["max_recipients"]), idle_seconds=float(smtp["idle_seconds"]),
-                   tls_cert=cert, tls_key=key)
+                   tls_cert=cert, tls_key=key, max_connections=int(smtp["max_connections"]),
+                   max_connections_per_source=int(smtp["max_connections_per_source"]))
 
     @property
     def port(self) -> int:

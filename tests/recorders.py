@@ -13,6 +13,7 @@ class MemoryRecorder:
         rows = known.values() if isinstance(known, dict) else known
         self.known = {row["value"]: row for row in rows}
         self.contacts: list[dict] = []
+        self.tallied: list[dict] = []
         self.unknown: collections.Counter = collections.Counter()
 
     def resolve(self, values: list[str]) -> dict | None:
@@ -22,7 +23,10 @@ class MemoryRecorder:
         self.contacts.append(contact)
         return len(self.contacts)
 
-    async def arecord(self, contact: dict) -> int:
+    async def arecord(self, contact: dict, over_budget: str | None = None) -> int:
+        if over_budget is not None:
+            self.tallied.append(contact)
+            return 0
         return self.record(contact)
 
     def notify(self, contact: dict, loop, callback) -> None:

@@ -44,3 +44,15 @@ def test_a_deeply_nested_signed_json_webhook_is_a_400_not_a_500(served, deployme
                            headers={"X-Canary-Signature": json_signature(secret, body),
                                     "Content-Type": "application/json"})
     assert answer.status_code == 400 and json.loads(answer.text)["error"]
+
+
+def test_no_server_banner_from_the_listener_nor_the_dashboard(served, deployment):
+    """Issue 11: `Server: Werkzeug/... Python/...` was sent; both now run on waitress, without a banner."""
+    from canary.web.serving import dashboard_server
+    assert "Server" not in requests.get(served + "/", timeout=5).headers
+    dashboard = dashboard_server(deployment.settings, "127.0.0.1", 0).start()
+    try:
+        page = requests.get(f"http://127.0.0.1:{dashboard.port}/login", timeout=5)
+        assert page.status_code == 200 and "Server" not in page.headers
+    finally:
+        dashboard.stop()

@@ -62,7 +62,9 @@ def tokens(home):
 
 def test_acknowledged_contacts_survive_sigkill(home, tokens):
     # One client sends 300 queries: without the rate limit, so that every one is answered.
-    process, ports = start_serve(home, CANARY_DNS_RRL_RATE="0")
+    # Beyond 100 contacts the token's storage budget is spent: the others are tallied, durably too.
+    process, ports = start_serve(home, CANARY_DNS_RRL_RATE="0", CANARY_BUDGET_CONTACTS_PER_IDENTIFIER="100",
+                                 CANARY_DNS_UDP_QUERIES_PER_NETWORK="0")
     try:
         acknowledged = []
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -90,8 +92,13 @@ def test_acknowledged_contacts_survive_sigkill(home, tokens):
     try:
         contacts = deployment.store.contacts()
         stored = {c["details"].get("qname") for c in contacts if c["channel"] == "dns"}
-        assert len(acknowledged) == 300 and set(acknowledged) <= stored
-        assert {c["channel"] for c in contacts} == {"dns", "smtp", "http"}
+        tallies = deployment.store.contact_tallies()
+        tallied = sum(t["count"] for t in tallies if t["channel"] == "dns")
+        assert len(acknowledged) == 300 and len(stored) == 100 and tallied == 200
+        assert {name for name in acknowledged if name in stored} == stored
+        # The HTTP request named the same (spent) token: tallied as well.
+        assert {c["channel"] for c in contacts} | {t["channel"] for t in tallies} == {"dns", "smtp", "http"}
+        assert deployment.store.audit_tables() == []
         assert deployment.store.verify_evidence().ok
     finally:
         deployment.close()

@@ -100,3 +100,48 @@ def test_a_mistyped_password_still_leads_to_the_page_asked_for(client, login):
     retry_page = client.post("/login", data=form).text
     form.update(password=ADMIN_PASSWORD, next=re.search(r'name="next" value="([^"]*)"', retry_page).group(1))
     assert client.post("/login", data=form).headers["Location"] == "/contacts?channel=dns"
+
+
+def test_parallel_wrong_passwords_from_one_address_get_exactly_the_limit_checked(app, client):
+    """Issue 11: 60 parallel wrong passwords got 26 checked with a limit of 10."""
+    import concurrent.futures
+
+    token = csrf_from(client.get("/login").text)
+    cookie = client.get_cookie("canary_session").value
+
+    def attempt(_):
+        with app.test_client() as other:
+            other.set_cookie("canary_session", cookie)
+            return other.post("/login", data={"csrf_token": token, "username": "admin",
+                                              "password": "guess guess guess"}).status_code
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        codes = list(pool.map(attempt, range(60)))
+    assert codes.count(401) == 10 and codes.count(429) == 50
+
+
+def test_many_addresses_meet_the_account_and_global_limits_and_cannot_reset_the_table(app, client, login):
+    app.config.update(LOGIN_FAILURES_PER_ACCOUNT=5, LOGIN_FAILURES_GLOBAL=8)
+    token = csrf_from(client.get("/login").text)
+
+    def attempt(address, username="admin"):
+        return client.post("/login", data={"csrf_token": token, "username": username, "password": "guess guess"},
+                           environ_base={"REMOTE_ADDR": address}).status_code
+    codes = [attempt(f"198.51.100.{n}") for n in range(1, 20)]   # 300 addresses got 300 tries before
+    assert codes.count(401) == 5 and codes[5:] == [429] * 14      # the account's limit
+    others = [attempt(f"203.0.113.{n}", username=f"user{n}") for n in range(1, 20)]
+    assert others.count(401) == 3 and others[3:] == [429] * 16    # the global limit: 8 in all
+    assert login().status_code == 429   # flooding did not empty the table: still locked
+
+
+def test_logout_ends_the_session_server_side(client, login):
+    login()
+    stolen = client.get_cookie("canary_session").value
+    assert client.get("/").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/").text)})
+    client.set_cookie("canary_session", stolen)   # a copy of the cookie taken before logout
+    assert client.get("/").status_code == 302
+
+
+def test_the_store_is_created_readable_by_its_owner_only(home):
+    import stat
+    assert stat.S_IMODE((home / "canary.db").stat().st_mode) == 0o600

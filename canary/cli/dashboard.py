@@ -16,15 +16,13 @@ def dashboard(deployment, listen):
 
     Example: canary dashboard --listen 127.0.0.1:8000
     """
-    from werkzeug.serving import run_simple
-
-    from ..web import create_app
+    from ..web.serving import dashboard_server
     host, port = parse_listen(listen or deployment.settings["dashboard"]["listen"])
-    app = create_app(deployment.settings)
+    server = dashboard_server(deployment.settings, host, port)
     if not deployment.store.users():
         click.echo("No dashboard user yet: add one with `canary user add admin`.", err=True)
-    click.echo(f"Dashboard on http://{host}:{port}/ (public URL {deployment.settings['dashboard']['public_url']})")
-    run_simple(host, port, app, threaded=True)
+    click.echo(f"Dashboard on http://{host}:{server.port}/ (public URL {deployment.settings['dashboard']['public_url']})")
+    server.serve_forever()   # until Ctrl-C
 
 
 @click.group()

@@ -93,29 +93,22 @@ def touch_hints(deployment: Deployment) -> list[str]:
 
 def run_demo(home: str | os.PathLike, host: str, port: int, echo=print, stop=None) -> None:
     """Listeners, alerts and the dashboard of the demo deployment, until Ctrl-C / SIGTERM (or `stop` is set)."""
-    import threading
-
-    from werkzeug.serving import make_server
-
     from listeners.runner import Listeners, serve
 
     from ..alerts import worker_for
-    from ..web import create_app
+    from ..web.serving import dashboard_server
     deployment, password = open_demo(home, {"dashboard": {"public_url": f"http://{host}:{port}"}})
     try:
         settings = deployment.settings
-        dashboard = make_server(host, port, create_app(settings), threaded=True)
-        thread = threading.Thread(target=dashboard.serve_forever, args=(0.2,), name="canary-dashboard", daemon=True)
-        thread.start()
+        dashboard = dashboard_server(settings, host, port).start()
         echo(f"Demo deployment in {settings.home}")
-        echo(f"Dashboard: http://{host}:{dashboard.server_port}/   login: admin / {password}")
+        echo(f"Dashboard: http://{host}:{dashboard.port}/   login: admin / {password}")
         for hint in touch_hints(deployment):
             echo(hint)
         echo(f"Alerts go to {settings.home / 'alerts.jsonl'}")
         try:
             serve(Listeners(settings, deployment.store, workers=[worker_for(deployment)], log=echo), stop)
         finally:
-            dashboard.shutdown()
-            thread.join()
+            dashboard.stop()
     finally:
         deployment.close()

@@ -5,6 +5,8 @@ says. Each problem names the row and the event, so an examiner can look at both.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 
 from .part import StorePart
@@ -23,7 +25,8 @@ def _owner(found) -> str:
 class EvidenceAudit(StorePart):
     def audit_tables(self) -> list[str]:
         """Every disagreement between the registry, contacts, sightings, plantings and their evidence events."""
-        return self._audit_registry() + self._audit_contacts() + self._audit_sightings() + self._audit_plantings()
+        return (self._audit_registry() + self._audit_contacts() + self._audit_raw_messages() + self._audit_tallies()
+                + self._audit_sightings() + self._audit_plantings())
 
     def _audit_registry(self) -> list[str]:
         """Which canary or token owns each identifier, and which target holds each canary, decide
@@ -84,6 +87,43 @@ class EvidenceAudit(StorePart):
             if event["seq"] not in referenced:
                 problems.append(f"evidence event {event['seq']}: a contact with no row in the contacts table "
                                 "(deleted?)")
+        return problems
+
+    def _audit_raw_messages(self) -> list[str]:
+        """A message is stored once, apart from its contacts: its bytes must still hash to what the
+        contact's evidence event says (details.raw_stored_sha256)."""
+        problems = []
+        for row in self._rows("SELECT c.id, c.raw_sha256, c.details, m.raw_base64 FROM contacts c "
+                              "LEFT JOIN raw_messages m ON m.sha256 = c.raw_sha256 WHERE c.raw_sha256 IS NOT NULL "
+                              "ORDER BY c.id"):
+            where = f"contact {row['id']}"
+            if json.loads(row["details"]).get("raw_stored_sha256") != row["raw_sha256"]:
+                problems.append(f"{where}: its message reference differs from its details")
+            elif row["raw_base64"] is None:
+                problems.append(f"{where}: its stored message {row['raw_sha256']} is missing (deleted?)")
+            elif hashlib.sha256(base64.b64decode(row["raw_base64"])).hexdigest() != row["raw_sha256"]:
+                problems.append(f"{where}: its stored message no longer hashes to {row['raw_sha256']} (edited?)")
+        return problems
+
+    def _audit_tallies(self) -> list[str]:
+        """Contacts beyond the storage budget are counted: the counts must be the sum of the tally events."""
+        expected: dict[tuple, list[int]] = {}
+        for event in self._rows("SELECT payload FROM evidence WHERE kind = 'contacts.tallied' ORDER BY seq"):
+            for delta in json.loads(event["payload"]).get("tallies", []):
+                key = (delta["period"], delta["identifier_id"], delta["channel"], delta["source"])
+                counted = expected.setdefault(key, [0, 0])
+                counted[0] += delta["count"]
+                counted[1] += delta["bytes"]
+        problems = []
+        for row in self._rows("SELECT * FROM contact_tallies"):
+            key = (row["period"], row["identifier_id"], row["channel"], row["source"])
+            counted = expected.pop(key, None)
+            if counted != [row["count"], row["bytes"]]:
+                problems.append(f"contact tally {key}: {row['count']} contacts, {row['bytes']} bytes in the table but "
+                                f"{counted or [0, 0]} in the evidence log")
+        for key, counted in expected.items():
+            problems.append(f"contact tally {key}: {counted[0]} contacts in the evidence log, none in the table "
+                            "(deleted?)")
         return problems
 
     def _audit_sightings(self) -> list[str]:

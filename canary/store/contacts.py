@@ -1,6 +1,8 @@
 """Contacts: the outside world touching an identifier. Stored whole, never capped."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 
 from .. import clock
@@ -8,17 +10,24 @@ from .part import StorePart
 
 
 class ContactStore(StorePart):
-    def record_contacts(self, contacts: list[dict]) -> list[int]:
+    def record_contacts(self, contacts: list[dict], tallied: list[dict] = ()) -> list[int]:
         """Store contacts and their evidence events in one durable transaction; return their ids.
 
         Each contact: time (UTC ISO, default now), channel, identifier_id, canary_id or
         token_id, source, details (a JSON-serialisable dict, attacker-controlled), host (the
-        listener host that recorded it).
+        listener host that recorded it). A message's stored bytes (details["raw_base64"]) go to
+        raw_messages once; the contact and its event carry their sha256. `tallied`: contacts
+        beyond the storage budget (each with "tally": {"period", "source", "reason", "bytes"}),
+        added to contact_tallies in the same transaction, with one contacts.tallied event of the deltas.
         """
         ids = []
         last_write: dict[str, str] = {}
         with self.transaction():
             for contact in contacts:
+                details = dict(contact.get("details") or {})
+                raw_sha256 = self._store_raw(details.pop("raw_base64", None), contact.get("time"))
+                if raw_sha256:
+                    details["raw_stored_sha256"] = raw_sha256
                 row = {
                     "time": contact.get("time") or clock.utc_now(),
                     "channel": contact["channel"],
@@ -27,10 +36,11 @@ class ContactStore(StorePart):
                     "token_id": contact.get("token_id"),
                     "source": contact.get("source"),
                     "host": contact.get("host"),
-                    "details": json.dumps(contact.get("details") or {}, sort_keys=True, ensure_ascii=False),
+                    "details": json.dumps(details, sort_keys=True, ensure_ascii=False),
+                    "raw_sha256": raw_sha256,
                 }
                 payload = {key: value for key, value in row.items()
-                           if key != "details" and not (key == "host" and value is None)}
+                           if key not in ("details", "raw_sha256") and not (key == "host" and value is None)}
                 payload["details"] = json.loads(row["details"])
                 payload["identifier"] = contact.get("identifier") or contact.get("value")
                 event = self.append_event("contact", payload, time=row["time"])
@@ -41,7 +51,55 @@ class ContactStore(StorePart):
             for host, time in last_write.items():
                 self.conn.execute("UPDATE listener_hosts SET last_write = ? WHERE name = ? "
                                   "AND (last_write IS NULL OR last_write < ?)", (time, host, time))
+            if tallied:
+                self._add_tallies(tallied)
         return ids
+
+    def _store_raw(self, raw_base64: str | None, time: str | None) -> str | None:
+        """A message's stored bytes, once (a message to 20 canaries, or sent 400 times, is one row)."""
+        if raw_base64 is None:
+            return None
+        raw = base64.b64decode(raw_base64)
+        digest = hashlib.sha256(raw).hexdigest()
+        self.conn.execute("INSERT INTO raw_messages (sha256, size, raw_base64, first_time) VALUES (?, ?, ?, ?) "
+                          "ON CONFLICT (sha256) DO NOTHING", (digest, len(raw), raw_base64, time or clock.utc_now()))
+        return digest
+
+    def _add_tallies(self, tallied: list[dict]) -> None:
+        deltas: dict[tuple, dict] = {}
+        for contact in tallied:
+            tally = contact["tally"]
+            time = contact.get("time") or clock.utc_now()
+            key = (tally["period"], contact["identifier_id"], contact["channel"], tally["source"])
+            delta = deltas.setdefault(key, {"period": key[0], "identifier_id": key[1], "channel": key[2],
+                                            "source": key[3], "reason": tally["reason"], "count": 0, "bytes": 0,
+                                            "first_time": time, "last_time": time})
+            delta["count"] += 1
+            delta["bytes"] += int(tally["bytes"])
+            delta["first_time"], delta["last_time"] = min(delta["first_time"], time), max(delta["last_time"], time)
+        for delta in deltas.values():
+            self.conn.execute(
+                "INSERT INTO contact_tallies (period, identifier_id, channel, source, reason, count, bytes, first_time, "
+                "last_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (period, identifier_id, channel, source) "
+                "DO UPDATE SET count = contact_tallies.count + excluded.count, "
+                "bytes = contact_tallies.bytes + excluded.bytes, "
+                "first_time = CASE WHEN excluded.first_time < contact_tallies.first_time THEN excluded.first_time "
+                "ELSE contact_tallies.first_time END, "
+                "last_time = CASE WHEN excluded.last_time > contact_tallies.last_time THEN excluded.last_time "
+                "ELSE contact_tallies.last_time END",
+                tuple(delta[k] for k in ("period", "identifier_id", "channel", "source", "reason", "count", "bytes",
+                                          "first_time", "last_time")))
+        self.append_event("contacts.tallied", {"tallies": list(deltas.values())})
+
+    def contact_tallies(self) -> list[dict]:
+        """Contacts counted beyond the storage budget, per period, identifier, channel and source."""
+        return self._rows("SELECT ct.*, i.value AS identifier FROM contact_tallies ct "
+                          "JOIN identifiers i ON i.id = ct.identifier_id "
+                          "ORDER BY ct.period, ct.identifier_id, ct.channel, ct.source")
+
+    def raw_message(self, sha256: str) -> bytes | None:
+        row = self._row("SELECT raw_base64 FROM raw_messages WHERE sha256 = ?", (sha256,))
+        return base64.b64decode(row["raw_base64"]) if row else None
 
     def count_unknown(self, counts: dict[tuple[str, str], int], day: str | None = None) -> None:
         """Add to the per-day tallies of contacts with unknown names: {(channel, kind): n}."""
@@ -88,8 +146,9 @@ CONTACT_SELECT = (
     "c.label AS canary_label, "
     "trim(coalesce(json_extract(c.patient, '$.first_name'), '') || ' ' || "
     "coalesce(json_extract(c.patient, '$.last_name'), '')) AS canary_name, "
-    "tg.name AS target, s.name AS site, ev.hash AS evidence_hash "
+    "tg.name AS target, s.name AS site, ev.hash AS evidence_hash, rm.raw_base64 AS raw_base64 "
     "FROM contacts ct JOIN identifiers i ON i.id = ct.identifier_id "
+    "LEFT JOIN raw_messages rm ON rm.sha256 = ct.raw_sha256 "
     "JOIN evidence ev ON ev.seq = ct.evidence_seq "
     "LEFT JOIN tokens tk ON tk.id = ct.token_id "
     "LEFT JOIN canaries c ON c.id = ct.canary_id "
@@ -112,4 +171,7 @@ def _contact_filters(**filters) -> tuple[str, list]:
 def _decoded(rows: list[dict]) -> list[dict]:
     for row in rows:
         row["details"] = json.loads(row["details"])
+        raw = row.pop("raw_base64", None)
+        if raw is not None:   # stored once in raw_messages; readers see it where it always was
+            row["details"]["raw_base64"] = raw
     return rows

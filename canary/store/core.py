@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import pathlib
 import sqlite3
 import threading
@@ -72,6 +73,9 @@ class CoreStore(StorePart):
         path = pathlib.Path(location)
         if path.exists():
             raise Conflict(f"{path} already exists")
+        # 0600 from the first byte: the store holds password and API-token hashes. SQLite gives
+        # its -wal and -shm files the permissions of the database.
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         SqliteDialect(path).connect().close()
         return cls(path)
 

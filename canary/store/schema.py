@@ -190,6 +190,33 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     -- leader (the last one died) frees every claim at once instead of waiting for them to expire.
     ALTER TABLE alert_deliveries ADD COLUMN claimed_until TEXT;
     """),
+    (5, """
+    -- A message's stored bytes, once, whatever the number of its recipients (contacts refer
+    -- to it by the sha256 of what is stored; the evidence event carries that hash).
+    CREATE TABLE raw_messages (
+        sha256      TEXT PRIMARY KEY,         -- of the stored (possibly cut) bytes
+        size        INTEGER NOT NULL,         -- bytes stored
+        raw_base64  TEXT NOT NULL,
+        first_time  TEXT NOT NULL
+    );
+    ALTER TABLE contacts ADD COLUMN raw_sha256 TEXT REFERENCES raw_messages (sha256);
+    -- Contacts beyond the storage budget of their identifier or source in a period: counted,
+    -- never stored one by one (each group commit appends a contacts.tallied event of its deltas).
+    CREATE TABLE contact_tallies (
+        period        TEXT NOT NULL,          -- UTC start of the budget period
+        identifier_id INTEGER NOT NULL REFERENCES identifiers (id),
+        channel       TEXT NOT NULL,
+        source        TEXT NOT NULL,          -- address without port; '*' beyond the global budget
+        reason        TEXT NOT NULL,          -- identifier, source, global: which budget was spent
+        count         INTEGER NOT NULL,
+        bytes         INTEGER NOT NULL,
+        first_time    TEXT NOT NULL,
+        last_time     TEXT NOT NULL,
+        PRIMARY KEY (period, identifier_id, channel, source)
+    );
+    -- Logging out ends every session of the user: sessions carry the generation they began in.
+    ALTER TABLE users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0;
+    """),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

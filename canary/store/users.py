@@ -33,6 +33,11 @@ class UserStore(StorePart):
     def find_user_by_id(self, user_id: int) -> dict | None:
         return self._row("SELECT * FROM users WHERE id = ?", (user_id,))
 
+    def end_user_sessions(self, user_id: int) -> None:
+        """Every session the user opened so far ends (logout): sessions carry the generation they began in."""
+        with self.transaction():
+            self.conn.execute("UPDATE users SET session_generation = session_generation + 1 WHERE id = ?", (user_id,))
+
     def users(self) -> list[dict]:
         return self._rows("SELECT id, name, created_at FROM users ORDER BY name")
 

@@ -32,8 +32,10 @@ def create_app(settings_or_home: Settings | str | os.PathLike | None = None, tes
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=str(dashboard["public_url"]).startswith("https://"),
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
-        LOGIN_FAILURES_ALLOWED=10,
-        LOGIN_FAILURE_WINDOW_SECONDS=900,
+        LOGIN_FAILURES_ALLOWED=int(dashboard["login_failures_per_address"]),
+        LOGIN_FAILURES_PER_ACCOUNT=int(dashboard["login_failures_per_account"]),
+        LOGIN_FAILURES_GLOBAL=int(dashboard["login_failures_global"]),
+        LOGIN_FAILURE_WINDOW_SECONDS=float(dashboard["login_failure_window_seconds"]),
     )
     if test_config:
         app.config.from_mapping(test_config)

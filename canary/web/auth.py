@@ -1,52 +1,27 @@
 """Logging in and out of the dashboard; every other page requires a logged-in user."""
 from __future__ import annotations
 
-import collections
 import functools
-import threading
-import time
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 
 from .. import accounts
 from .db import get_store
+from .login_limits import LoginLimiter, LoginLimits
 
 bp = Blueprint("auth", __name__)
 
 
-class LoginFailures:
-    """Failed logins per client address in a sliding window: slows password guessing to a crawl."""
-
-    MAX_ADDRESSES = 10_000  # bounded, so a flood of addresses cannot exhaust memory
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._failures: dict[str, collections.deque] = {}
-
-    def blocked(self, address: str, allowed: int, window: float) -> bool:
-        with self._lock:
-            recent = self._recent(address, window)
-            return len(recent) >= allowed
-
-    def record(self, address: str, window: float) -> None:
-        with self._lock:
-            if len(self._failures) >= self.MAX_ADDRESSES:
-                self._failures.clear()
-            self._recent(address, window).append(time.monotonic())
-
-    def forget(self, address: str) -> None:
-        with self._lock:
-            self._failures.pop(address, None)
-
-    def _recent(self, address: str, window: float) -> collections.deque:
-        recent = self._failures.setdefault(address, collections.deque())
-        while recent and recent[0] < time.monotonic() - window:
-            recent.popleft()
-        return recent
+def _limiter() -> LoginLimiter:
+    return current_app.extensions.setdefault("canary_login_limiter", LoginLimiter())
 
 
-def _failures() -> LoginFailures:
-    return current_app.extensions.setdefault("canary_login_failures", LoginFailures())
+def _limits() -> LoginLimits:
+    config = current_app.config
+    return LoginLimits(per_address=config["LOGIN_FAILURES_ALLOWED"],
+                       per_account=config["LOGIN_FAILURES_PER_ACCOUNT"],
+                       global_=config["LOGIN_FAILURES_GLOBAL"],
+                       window_seconds=config["LOGIN_FAILURE_WINDOW_SECONDS"])
 
 
 @bp.before_app_request
@@ -58,8 +33,9 @@ def load_logged_in_user():
     if user_id is None:
         return
     user = get_store().find_user_by_id(user_id)
-    # A changed password ends every session opened with the old one.
-    if user is not None and session.get("password") == accounts.password_fingerprint(user):
+    # A changed password ends every session opened with the old one; logging out ends them all.
+    if (user is not None and session.get("password") == accounts.password_fingerprint(user)
+            and session.get("generation") == user["session_generation"]):
         g.user = user
     else:
         session.clear()
@@ -88,20 +64,20 @@ def login():
     error = None
     if request.method == "POST":
         address = request.remote_addr or "?"
-        allowed = current_app.config["LOGIN_FAILURES_ALLOWED"]
-        window = current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"]
-        if _failures().blocked(address, allowed, window):
-            abort(429, description="Too many failed logins from your address: wait a few minutes.")
-        user = accounts.authenticate(get_store(), request.form.get("username", ""), request.form.get("password", ""))
+        name = request.form.get("username", "")
+        ticket = _limiter().begin(address, name, _limits())
+        if ticket is None:
+            abort(429, description="Too many failed logins: wait a few minutes.")
+        user = accounts.authenticate(get_store(), name, request.form.get("password", ""))
         if user is None:
-            _failures().record(address, window)
             error = "Wrong user name or password."
         else:
-            _failures().forget(address)
+            _limiter().succeeded(ticket)
             session.clear()  # a fresh session on login: nothing planted before it survives
             session.permanent = True
             session["user_id"] = user["id"]
             session["password"] = accounts.password_fingerprint(user)
+            session["generation"] = user["session_generation"]
             return redirect(_safe_next(request.form.get("next")))
     # After a mistyped password the form comes back still leading to the page first asked for.
     return render_template("login.html", error=error, next=request.values.get("next", "")), (401 if error else 200)
@@ -109,5 +85,9 @@ def login():
 
 @bp.route("/logout", methods=("POST",))
 def logout():
+    # The cookie is signed, not stored: clearing it here would leave a copy of it valid. Moving
+    # the user to a new session generation ends every session opened before, server-side.
+    if g.user is not None:
+        get_store().end_user_sessions(g.user["id"])
     session.clear()
     return redirect(url_for("auth.login"))
