@@ -29,6 +29,9 @@ class Deployment:
         self.store.close()
 
 
+SMTP_CERT, SMTP_KEY = "smtp-cert.pem", "smtp-key.pem"
+
+
 def init_deployment(home: str | os.PathLike, zones: list[str], mail_domains: list[str] | None = None,
                     phone_pool: str | None = None, mail_mode: str = "per-canary",
                     name: str | None = None) -> Deployment:
@@ -55,8 +58,12 @@ def init_deployment(home: str | os.PathLike, zones: list[str], mail_domains: lis
         from .phones import load_phone_pool
         load_phone_pool(pool_path)  # raises, naming the file and line, before anything is written
     home.mkdir(parents=True, exist_ok=True)
+    # STARTTLS as every mail server offers it: a self-signed certificate for the MX name.
+    from .tls import write_self_signed
+    write_self_signed(home / SMTP_CERT, home / SMTP_KEY, f"mx.{zones[0]}")
     write_new_settings(home, {"name": name or home.name, "zones": zones, "mail_domains": mail_domains,
-                              "mail_mode": mail_mode, "phone_pool": pool_path})
+                              "mail_mode": mail_mode, "phone_pool": pool_path},
+                       {"smtp": {"tls_cert": SMTP_CERT, "tls_key": SMTP_KEY}})
     store = Store.create(home / STORE_FILE)
     store.append_event("deployment.created", {"zones": zones, "mail_domains": mail_domains,
                                               "mail_mode": mail_mode, "phone_pool": pool_path})

@@ -40,13 +40,18 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "listen": "127.0.0.1:2525",
         # Name the MX records point at; default mx.<first zone>.
         "hostname": "",
-        "max_message_bytes": 1_048_576,
+        # Postfix's default message_size_limit: what EHLO announces as SIZE.
+        "max_message_bytes": 10_240_000,
         # Of a message, this much is stored as evidence (its sha256 covers all of it).
         "max_stored_bytes": 262_144,
         "max_recipients": 20,
         "idle_seconds": 60,
+        # `canary init` writes a self-signed pair here (STARTTLS, as every MTA offers); replace at will.
         "tls_cert": "",
         "tls_key": "",
+        # Every RCPT is answered this long after it arrived, a canary's (stored first) or not:
+        # answer times must not tell canaries apart. Above the store's commit time.
+        "rcpt_answer_ms": 30,
     },
     "http": {
         "listen": "127.0.0.1:8080",
@@ -191,10 +196,11 @@ class Settings:
         return self.values["smtp"]["hostname"] or f"mx.{self.zones[0]}"
 
 
-def write_new_settings(home: pathlib.Path, deployment: dict) -> pathlib.Path:
-    """Write canary.toml for a new deployment, with freshly generated secrets."""
+def write_new_settings(home: pathlib.Path, deployment: dict, sections: dict | None = None) -> pathlib.Path:
+    """Write canary.toml for a new deployment, with freshly generated secrets (and any other `sections`)."""
     values = {
         "deployment": {**deployment, "secret": secrets.token_urlsafe(32)},
+        **(sections or {}),
         "webhooks": {
             "twilio_auth_token": secrets.token_hex(16),
             "hmac_secret": secrets.token_urlsafe(32),
