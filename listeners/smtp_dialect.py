@@ -9,9 +9,13 @@ tests/test_smtp_reference.py holds the same probe set against a real Postfix.
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import re
 
 from aiosmtpd.smtp import MISSING, SMTP
+
+log = logging.getLogger("canary.listeners.smtp")
 
 # Replies aiosmtpd writes from code we do not override (its command loop, STARTTLS).
 _TRANSLATED = {
@@ -67,7 +71,7 @@ class _Commands(dict):
         self.unknown = unknown
 
     def get(self, command, default=None):
-        return super().get(command) or self.unknown
+        return super().get(command) or functools.partial(self.unknown, command)
 
 
 class PostfixSMTP(SMTP):
@@ -95,7 +99,8 @@ class PostfixSMTP(SMTP):
             await super().push(f"421 4.7.0 {self.hostname} Error: too many errors")
             self.transport.close()
 
-    async def _unrecognised(self, arg) -> None:
+    async def _unrecognised(self, command, arg) -> None:
+        log.warning("%r unrecognised: %s", self.session.peer, command)   # escaped by the serve log
         await self.push(UNKNOWN_COMMAND)
 
     def _in_transaction(self) -> bool:
