@@ -137,3 +137,60 @@ local_transport = discard
     finally:
         subprocess.run(["postfix", "-c", str(conf), "stop"], capture_output=True)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def private_nsd(directory: pathlib.Path, zone: str, records: list[str], serial: int, ttl: int = 300):
+    """NSD on a free 127.0.0.1 port (UDP and TCP) serving `zone` with `records` (zone-file lines)."""
+    _root_or_skip("/usr/sbin/nsd")
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    (directory / "zone").write_text(
+        f"$ORIGIN {zone}.\n$TTL {ttl}\n"
+        f"@ IN SOA ns1.{zone}. hostmaster.{zone}. {serial} 3600 600 86400 {ttl}\n" + "\n".join(records) + "\n")
+    # Debian's nsd.conf defaults, plus what a private instance needs (no chroot, no user switch).
+    (directory / "nsd.conf").write_text(f"""\
+server:
+    ip-address: 127.0.0.1
+    port: {port}
+    username: ""
+    chroot: ""
+    zonesdir: "{directory}"
+    pidfile: "{directory}/nsd.pid"
+    database: ""
+    xfrdfile: "{directory}/xfrd.state"
+    zonelistfile: "{directory}/zone.list"
+    logfile: "{directory}/nsd.log"
+    server-count: 1
+    hide-version: yes
+    hide-identity: yes
+    minimal-responses: yes
+remote-control:
+    control-enable: no
+zone:
+    name: "{zone}"
+    zonefile: "zone"
+""")
+    process = subprocess.Popen(["nsd", "-d", "-c", str(directory / "nsd.conf")], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_dns(port, zone, process, directory)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _wait_for_dns(port: int, zone: str, process, directory, seconds: float = 20) -> None:
+    import dns.exception
+    import dns.message
+    import dns.query
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            dns.query.udp(dns.message.make_query(zone, "SOA"), "127.0.0.1", port=port, timeout=0.2)
+            return
+        except (TimeoutError, OSError, dns.exception.Timeout):
+            if process.poll() is not None or time.monotonic() > deadline:
+                log = directory / "nsd.log"
+                raise RuntimeError(f"nsd did not answer: {log.read_text() if log.exists() else ''}") from None
