@@ -71,6 +71,17 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "public_url": "http://127.0.0.1:8000",
         "max_upload_bytes": 200 * 1024 * 1024,
     },
+    "scan": {
+        # Bounds on what one leaked file may cost (docs/limits.md): beyond one, the scan of
+        # that file stops with a one-line error naming the setting.
+        "max_seconds": 3600,
+        # Temporary disk: standard input, or a zip inside a gzip/bzip2/xz, is spooled to a file.
+        "max_temp_bytes": 1 << 30,
+        # One line, JSON element or SQL row held in memory at once.
+        "max_record_bytes": 16 << 20,
+        # An .xlsx part openpyxl reads whole (shared strings, styles); worksheets are streamed.
+        "max_xlsx_part_bytes": 16 << 20,
+    },
     "attribution": {
         # Conservative probability that one canary reached a file some other way.
         "p": 0.01,

@@ -26,6 +26,7 @@ Labels = tuple[bytes, ...]
 
 EDNS_UDP_SIZE = 1232       # the DNS flag day 2020 value: no IP fragmentation
 PLAIN_UDP_SIZE = 512       # RFC 1035 without EDNS
+MAX_NAME = 253             # bytes of a name in text, without its final dot
 BADVERS = 16
 OPTION_CLIENT_SUBNET = 8   # RFC 7871
 HEADER = struct.Struct("!HHHHHH")
@@ -102,11 +103,17 @@ def candidates(labels: Labels, zone: Labels) -> list[str]:
     """
     below = labels[:len(labels) - len(zone)]
     zone_text = b".".join(zone).decode("ascii")
-    found: list[str] = []
-    for start in range(len(below)):
-        parts = below[start:]
-        if all(_plain(part) for part in parts):
-            found.append(".".join(part.decode("ascii") for part in parts) + "." + zone_text)
+    # Whole names, from the longest: only a tail of plain labels within MAX_NAME bytes can be an
+    # identifier, so this is linear in the name whatever its length (a 32 KB HTTP Host of
+    # 16,000 labels made every suffix of every suffix: 28 s and 615 MB).
+    suffixes: list[str] = []
+    name = zone_text
+    for part in reversed(below):
+        if not _plain(part) or len(name) + len(part) + 1 > MAX_NAME:
+            break
+        name = part.decode("ascii") + "." + name
+        suffixes.append(name)
+    found = suffixes[::-1]
     for part in below:
         if _plain(part):
             found.append(part.decode("ascii") + "." + zone_text)

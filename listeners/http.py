@@ -20,7 +20,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-from .dns import _labels, _plain, candidates
+from .dns import MAX_NAME, _labels, _plain, candidates
 from .recorder import host_port, make_contact
 
 log = logging.getLogger("canary.listeners.http")
@@ -31,13 +31,19 @@ PAGE = "<!doctype html><html><head><title>Loading</title></head><body></body></h
 JSON_SIGNATURE_HEADER = "X-Canary-Signature"
 MAX_HEADER_VALUE = 2048
 MAX_BODY_TEXT = 4096
+# Of a URL path, this much is looked at for a token (the whole path is still stored, cut at
+# MAX_HEADER_VALUE): identifiers sit in the first few segments of a short URL.
+MAX_URL_PATH = 2048
+MAX_PATH_SEGMENTS = 16
 
 
 # -- pure parts: request facts -> candidates / signatures / contacts -----------------------
 def url_candidates(host: str, path: str, zones: list[str]) -> list[str]:
     """Identifier values a request may carry: its URL, names in its host, labels in its path."""
     host = host.lower().rsplit(":", 1)[0] if not host.startswith("[") else host.lower()
-    path = path or "/"
+    if len(host) > MAX_NAME:
+        host = ""   # not a DNS name (at most 253 bytes): no identifier can be in it, nor in its URL
+    path = (path or "/")[:MAX_URL_PATH]
     found = [f"http://{host}{path}".lower(), f"https://{host}{path}".lower()]
     if path != "/":
         found += [f"http://{host}/", f"https://{host}/"]
@@ -49,7 +55,7 @@ def url_candidates(host: str, path: str, zones: list[str]) -> list[str]:
         zone_labels = _labels(zone)
         if len(host_labels) > len(zone_labels) and host_labels[-len(zone_labels):] == zone_labels:
             found += candidates(host_labels, zone_labels)
-    for segment in path.lower().split("/"):
+    for segment in path.lower().split("/")[:MAX_PATH_SEGMENTS]:
         segment = segment.split(".")[0]  # /abc123.gif
         if _plain(segment.encode("ascii", "replace")):
             found += [f"{segment}.{zone}" for zone in zones]
@@ -172,7 +178,7 @@ def create_app(settings, recorder) -> Flask:
             channel = event["channel"]
             if channel not in ("sms", "call") or not isinstance(event.get("to"), str):
                 raise ValueError
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):   # RecursionError: nested too deeply
             return Response('{"error": "expected {channel: sms|call, from, to, body?, time?}"}\n', 400,
                             mimetype="application/json")
         details = {"provider": "json", "provider_time": str(event.get("time", "")) or None,
@@ -197,7 +203,7 @@ def create_app(settings, recorder) -> Flask:
             recorder.count_unknown("http", "path")
             return Response("Not Found\n", 404, mimetype="text/plain")
         headers = {name: value[:MAX_HEADER_VALUE] for name, value in request.headers.items()}
-        details = {"method": request.method, "host": request.host, "path": request.path,
+        details = {"method": request.method, "host": request.host[:MAX_HEADER_VALUE], "path": request.path[:MAX_HEADER_VALUE],
                    "query": request.query_string.decode("latin-1")[:MAX_HEADER_VALUE],
                    "user_agent": request.headers.get("User-Agent", "")[:MAX_HEADER_VALUE],
                    "headers": headers, "peer": request.remote_addr, "scheme": request.scheme}

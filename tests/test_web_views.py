@@ -202,3 +202,26 @@ def test_numbers_too_big_for_the_database_are_not_found_or_refused(client, login
     for path in (f"/contacts?page={huge}", f"/canaries/{demo_lab.leaked[0]}?page={huge}"):
         assert client.get(path).status_code == 200, path
     assert "bad canary" in client.get(f"/contacts?canary={huge}").text
+
+
+def test_an_upload_of_a_padded_gzip_is_scanned_and_a_bad_one_hides_the_temporary_path(client, login, tmp_path):
+    """Issue 11: a gzip followed by zero padding looped forever in a dashboard worker; the error page named
+    the upload's temporary path."""
+    import threading
+
+    import hostile_files
+    login()
+    token = csrf_from(client.get("/scan").text)
+    pages = []
+
+    def upload(path):
+        pages.append(client.post("/scan", data={"csrf_token": token, "file": (io.BytesIO(path.read_bytes()), path.name)},
+                                  content_type="multipart/form-data"))
+    worker = threading.Thread(target=upload, args=(hostile_files.padded(tmp_path, "gz"),), daemon=True)
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive(), "the scan of a padded gzip never ends"
+    assert pages[0].status_code == 200 and "(scan 1, evidence" in pages[0].text
+    upload(hostile_files.zip_version(tmp_path))
+    assert pages[1].status_code == 200 and "version 9.2" in pages[1].text
+    assert "canary-upload-" not in pages[1].text and "/tmp" not in pages[1].text

@@ -7,9 +7,15 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import json
+import zipfile
+from xml.etree import ElementTree
 from typing import Iterable, Iterator
 
 from .layers import Layer, ScanInputError, TruncatedInput
+from .limits import ScanBudget, ScanLimits
+
+_XLSX_ROWS_PER_CHECK = 4096   # rows between two looks at the clock
+_CONTENT_TYPES = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 
 
 def flatten_values(value) -> list[str]:
@@ -25,13 +31,14 @@ def record_bytes(values: list[str]) -> bytes:
     return "\t".join(values).replace("\n", " ").replace("\r", " ").encode("utf-8")
 
 
-def json_records(chunks: Iterable[bytes], encoding: str) -> Iterator[tuple[int, bytes]]:
+def json_records(chunks: Iterable[bytes], encoding: str,
+                 budget: ScanBudget | None = None) -> Iterator[tuple[int, bytes]]:
     """Stream a JSON document: the elements of its top-level array, or of the arrays its
     top-level object (or an object inside it) holds, one record each, without loading the
-    whole document."""
+    whole document. One element may be at most scan.max_record_bytes long."""
     decoder = json.JSONDecoder()
     text_chunks = codecs.iterdecode(chunks, encoding, errors="replace")
-    buffer = _JsonBuffer(text_chunks)
+    buffer = _JsonBuffer(text_chunks, budget or ScanLimits().budget("JSON document"))
     index = 0
     opener = buffer.skip_space()
     if opener not in "[{":
@@ -65,19 +72,28 @@ def json_records(chunks: Iterable[bytes], encoding: str) -> Iterator[tuple[int, 
                 buffer.pos += 1
                 continue
         index += 1
-        yield index, record_bytes(flatten_values(buffer.decode(decoder)))
+        try:
+            values = flatten_values(buffer.decode(decoder))
+        except RecursionError:
+            raise ScanInputError(f"{buffer.budget.name}: JSON record {index:,} is nested too deeply to read "
+                                 f"(hundreds of levels; a real record nests a few)") from None
+        yield index, record_bytes(values)
 
 
 class _JsonBuffer:
     """A sliding window over decoded text: enough to decode the next value, no more."""
 
-    def __init__(self, chunks: Iterator[str]):
+    def __init__(self, chunks: Iterator[str], budget: ScanBudget):
         self.chunks, self.text, self.pos = iter(chunks), "", 0
+        self.budget = budget
 
     def _more(self) -> bool:
         chunk = next(self.chunks, None)
         if chunk is None:
             return False
+        if len(self.text) - self.pos > self.budget.limits.max_record_bytes:
+            # One value this long (a 500 MB string in a 500 KB .json.gz) would be held whole in memory.
+            raise self.budget.exceeded("max_record_bytes", "a JSON value is too long to hold in memory")
         self.text = self.text[self.pos:] + chunk
         self.pos = 0
         return True
@@ -108,6 +124,8 @@ class _JsonBuffer:
 def xlsx_records(layer: Layer) -> Iterator[tuple[str, int, bytes]]:
     """(sheet label, row number, record) for every row of every sheet."""
     import openpyxl
+    budget = layer.budget or ScanLimits().budget(layer.name)
+    _check_xlsx_parts(layer, budget)
     try:
         workbook = openpyxl.load_workbook(layer.stream, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds on a damaged workbook
@@ -115,10 +133,37 @@ def xlsx_records(layer: Layer) -> Iterator[tuple[str, int, bytes]]:
     try:
         for sheet in workbook.worksheets:
             label = f"{layer.name}[{sheet.title}]"
+            # The declared dimension is the leaker's ("A1:XFD1048576"): rows are read as they are
+            # in the file, never padded out to what it claims.
+            sheet.reset_dimensions()
             for number, row in enumerate(sheet.iter_rows(values_only=True), 1):
+                if number % _XLSX_ROWS_PER_CHECK == 0:
+                    budget.check_time()
                 yield label, number, record_bytes([_cell_text(v) for v in row if v is not None])
     finally:
         workbook.close()
+
+
+def _check_xlsx_parts(layer: Layer, budget: ScanBudget) -> None:
+    """openpyxl loads every part but the worksheets whole (5 million shared strings: 883 MB): bound them.
+
+    Worksheets (streamed row by row) are the parts [Content_Types].xml declares as such, wherever they sit.
+    """
+    archive, limit = layer.zip_file, budget.limits.max_xlsx_part_bytes
+    worksheets: set[str] = set()
+    try:
+        types = archive.getinfo("[Content_Types].xml")
+        if types.file_size <= limit:
+            for override in ElementTree.fromstring(archive.read(types)).iter(_CONTENT_TYPES + "Override"):
+                if override.get("ContentType", "").endswith(".worksheet+xml"):
+                    worksheets.add(override.get("PartName", "").lstrip("/"))
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError, ValueError):
+        pass  # openpyxl will say what is wrong with the workbook
+    for info in archive.infolist():
+        if info.filename in worksheets or info.file_size <= limit:
+            continue
+        raise budget.exceeded("max_xlsx_part_bytes", f"its part {info.filename} is {info.file_size:,} bytes once "
+                              "decompressed, too large to read whole")
 
 
 def _cell_text(value) -> str:

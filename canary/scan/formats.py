@@ -21,10 +21,10 @@ from typing import Iterable, Iterator
 
 from .documents import flatten_values, json_records, record_bytes, xlsx_records
 from .layers import Layer, ScanInputError, TruncatedInput
+from .limits import ScanBudget, ScanLimits
 
 SAMPLE_BYTES = 1 << 16
 BLOCK_BYTES = 4 << 20
-MAX_RECORD_BYTES = 16 << 20   # a longer "line" is cut at a field separator, keeping its number
 _SEPARATORS = (b"\t", b";", b",", b"|", b" ", b")")
 _SQL = re.compile(r"^\s*(INSERT\s+INTO\s|COPY\s+\S+.*\sFROM\s+stdin)", re.IGNORECASE | re.MULTILINE)
 _INSERT_TUPLE = re.compile(rb"\((?:'(?:[^'\\]|\\.|'')*'|[^()'])*\)", re.DOTALL)
@@ -52,9 +52,10 @@ class Member:
 def read_member(layer: Layer) -> tuple[Member, Iterator[Block]]:
     """Detect what `layer` holds and return its description and its blocks."""
     member = Member(layer.name, layer.compression)
+    budget = layer.budget = layer.budget or ScanLimits().budget(layer.name)
     if layer.zip_file is not None:
         member.format, member.encoding, member.unit = "xlsx", "utf-8", "row"
-        return member, _counted(member, _batch(xlsx_records(layer)))
+        return member, _counted(member, _batch(xlsx_records(layer)), budget)
     chunks = _chunks(layer)
     sample = next(chunks, b"")
     if not sample:
@@ -72,16 +73,17 @@ def read_member(layer: Layer) -> tuple[Member, Iterator[Block]]:
     member.format = detect_format(text)
     if member.format == "json":
         member.unit = "record"
-        return member, _counted(member, _batch(((layer.name, number, data) for number, data in json_records(stream, codec))))
+        records = json_records(stream, codec, budget)
+        return member, _counted(member, _batch(((layer.name, number, data) for number, data in records)), budget)
     if "\r" in text and "\n" not in text:
         # Classic Mac line ends (Excel's "CSV (Macintosh)"): without this the whole file would be one record.
         stream = (chunk.replace(b"\r", b"\n") for chunk in stream)
-    blocks = _line_blocks(layer.name, stream)
+    blocks = _line_blocks(layer.name, stream, budget.limits.max_record_bytes)
     if member.format == "jsonl":
         blocks = _unescape_json_lines(blocks)
     elif member.format == "sql":
         blocks = _split_sql_inserts(blocks)
-    return member, _counted(member, blocks)
+    return member, _counted(member, blocks, budget)
 
 
 def detect_encoding(sample: bytes) -> str:
@@ -124,7 +126,7 @@ def detect_format(text: str) -> str:
     if text[0] in "[{":
         try:
             first = json.loads(text.split("\n", 1)[0])
-        except ValueError:
+        except (ValueError, RecursionError):   # RecursionError: nested deeper than Python can decode
             return "json"
         # A whole (small, minified) document on one line is a document, not one record.
         return "json" if _holds_records(first) else "jsonl"
@@ -183,21 +185,23 @@ def _transcode(chunks: Iterable[bytes], encoding: str) -> Iterator[bytes]:
         yield text.lstrip("\ufeff").encode("utf-8")
 
 
-def _counted(member: Member, blocks: Iterator[Block]) -> Iterator[Block]:
+def _counted(member: Member, blocks: Iterator[Block], budget: ScanBudget) -> Iterator[Block]:
+    """Blocks counted into `member`; the file's time limit is checked between blocks."""
     for block in blocks:
+        budget.check_time()
         member.records += len(block[1])
         member.bytes += len(block[2])
         yield block
 
 
-def _line_blocks(label: str, chunks: Iterable[bytes]) -> Iterator[Block]:
+def _line_blocks(label: str, chunks: Iterable[bytes], max_record_bytes: int) -> Iterator[Block]:
     """Lines in blocks of a few MB, numbered from 1; an endless line is cut at a separator."""
     carry, number = b"", 1
     for chunk in chunks:
         data = carry + chunk if carry else chunk
         cut = data.rfind(b"\n")
         if cut < 0:
-            if len(data) <= MAX_RECORD_BYTES:
+            if len(data) <= max_record_bytes:
                 carry = data
                 continue
             cut = max(data.rfind(sep, 0, len(data) - 256) for sep in _SEPARATORS)
@@ -224,7 +228,7 @@ def _batch(records: Iterator[tuple[str, int, bytes]]) -> Iterator[Block]:
             label = record_label
             numbers.append(number)
             parts.append(data)
-            size += len(data)
+            size += len(data) + 1   # + 1: a flood of empty records fills blocks too
     except TruncatedInput:
         if parts:   # the records before the cut are scanned (--allow-truncated) before it is reported
             yield label, numbers, b"\n".join(parts)
@@ -243,8 +247,8 @@ def _unescape_json_lines(blocks: Iterator[Block]) -> Iterator[Block]:
                 if b"\\" in line:
                     try:
                         lines[index] = record_bytes(flatten_values(json.loads(line)))
-                    except ValueError:
-                        pass  # not JSON after all: keep the raw line
+                    except (ValueError, RecursionError):
+                        pass  # not JSON after all (or nested too deeply to decode): keep the raw line
             data = b"\n".join(lines)
         yield label, numbers, data
 

@@ -11,12 +11,13 @@ import dataclasses
 import hashlib
 import io
 import lzma
-import shutil
 import sys
-import tempfile
 import zipfile
 import zlib
 from typing import BinaryIO, Iterator
+
+from .errors import ScanInputError, TruncatedInput
+from .limits import ScanBudget, ScanLimits
 
 MAGIC = (
     (b"\x1f\x8b", "gzip"),
@@ -27,16 +28,9 @@ MAGIC = (
 )
 _DECOMPRESSORS = {"gzip": lambda: zlib.decompressobj(wbits=47), "bzip2": bz2.BZ2Decompressor,
                   "xz": lzma.LZMADecompressor}
+_MAGIC_OF = {kind: magic for magic, kind in MAGIC}
 _MAX_OUTPUT = 1 << 20  # bytes of decompressed output per step
 _MAX_DEPTH = 3  # a .csv.gz inside a .zip inside a .gz, and no zip bombs of zips
-
-
-class ScanInputError(ValueError):
-    """A file the scan cannot read: says which file and why, in one line."""
-
-
-class TruncatedInput(ScanInputError):
-    """Data that ends early: what came before the cut can still be scanned (--allow-truncated)."""
 
 
 @dataclasses.dataclass
@@ -45,6 +39,7 @@ class Layer:
     stream: BinaryIO      # decompressed bytes
     compression: list[str]
     zip_file: zipfile.ZipFile | None = None   # set when the layer is an .xlsx workbook
+    budget: ScanBudget | None = None          # the bounds of the file it comes from
 
 
 def sniff_compression(head: bytes) -> str | None:
@@ -63,12 +58,11 @@ def file_digest(stream: BinaryIO) -> tuple[str, int]:
 
 
 @contextlib.contextmanager
-def open_leak(path: str):
-    """The file as a seekable binary stream; `-` spools stdin to a temporary file first."""
+def open_leak(path: str, budget: ScanBudget | None = None):
+    """The file as a seekable binary stream; `-` spools stdin to a temporary file first (up to scan.max_temp_bytes)."""
     if path == "-":
-        with tempfile.TemporaryFile() as spool:
-            shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
-            spool.seek(0)
+        budget = budget or ScanLimits().budget("<stdin>")
+        with budget.spool(sys.stdin.buffer, "standard input") as spool:
             yield spool
         return
     try:
@@ -81,18 +75,20 @@ def open_leak(path: str):
         yield handle
 
 
-def peel(name: str, stream: BinaryIO, compression: list[str] | None = None, depth: int = 0) -> Iterator[Layer]:
+def peel(name: str, stream: BinaryIO, compression: list[str] | None = None, depth: int = 0,
+         budget: ScanBudget | None = None) -> Iterator[Layer]:
     """Every readable member of `stream`, decompressed, with its name and the layers peeled."""
+    budget = budget or ScanLimits().budget(name)
     compression = list(compression or [])
     head = _peek(stream, 8)
     kind = sniff_compression(head)
     if kind is None or depth >= _MAX_DEPTH:
-        yield Layer(name, stream, compression)
+        yield Layer(name, stream, compression, budget=budget)
         return
     if kind == "zip":
-        yield from _peel_zip(name, stream, compression, depth)
+        yield from _peel_zip(name, stream, compression, depth, budget)
         return
-    yield from peel(name, Decompressed(stream, kind), compression + [kind], depth + 1)
+    yield from peel(name, Decompressed(stream, kind), compression + [kind], depth + 1, budget)
 
 
 class Decompressed:
@@ -114,12 +110,7 @@ class Decompressed:
     def _step(self) -> None:
         decompressor = self.decompressor
         if decompressor.eof:
-            tail = decompressor.unused_data or self.raw.read(1 << 16)
-            if not tail:
-                self.finished = True
-            elif tail.strip(b"\x00"):   # another member (zero bytes are padding)
-                self.decompressor = _DECOMPRESSORS[self.kind]()
-                self._feed(tail)
+            self._next_member(decompressor.unused_data)
             return
         if self.kind == "gzip" and decompressor.unconsumed_tail:
             self._feed(decompressor.unconsumed_tail)
@@ -132,6 +123,30 @@ class Decompressed:
                 self.pending += decompressor.flush()
             self.finished = True
             self.error = EOFError(f"{self.kind} data ends before its end-of-stream marker")
+
+    def _next_member(self, tail: bytes) -> None:
+        """After one member's end: another member (`cat a.gz b.gz`), zero padding, or trailing
+        bytes, read as the standard tools do: gzip -d and bzip2 -d ignore what follows that is
+        not a member, xz -d accepts zero padding only and fails on anything else."""
+        magic = _MAGIC_OF[self.kind]
+        while True:
+            tail = tail.lstrip(b"\x00")    # consumed: a run of padding can never loop
+            if len(tail) >= len(magic):
+                break
+            more = self.raw.read(1 << 16)
+            if not more:
+                break
+            tail += more
+        if not tail:
+            self.finished = True
+        elif tail.startswith(magic):
+            self.decompressor = _DECOMPRESSORS[self.kind]()
+            self._feed(tail)
+        elif self.kind == "xz":
+            self.finished = True
+            self.error = lzma.LZMAError("bytes that are neither padding nor an xz stream after the end of the stream")
+        else:
+            self.finished = True   # trailing garbage: ignored, as gzip -dc and bzip2 -dc do
 
     def _fill(self, size: int) -> None:
         while len(self.pending) < size and not self.finished:
@@ -155,30 +170,35 @@ class Decompressed:
         return False
 
 
-def _peel_zip(name, stream, compression, depth):
-    seekable = stream if stream.seekable() else _spool(stream)
+def _peel_zip(name, stream, compression, depth, budget: ScanBudget):
+    # A zip inside a gzip must be spooled to disk to be read (its member list is at its end).
+    seekable = stream if stream.seekable() else budget.spool(stream, f"the zip inside {' in '.join(compression)}")
     try:
         archive = zipfile.ZipFile(seekable)
     except (zipfile.BadZipFile, EOFError) as error:
         # The member list is at the end of a zip: cut or damaged there, no member can be found.
         raise ScanInputError(f"{name}: damaged or truncated zip archive ({error}): its list of members, "
                              "at the end of the file, is missing, so nothing in it can be read") from None
+    except NotImplementedError as error:   # "zip file version 9.2", an unknown compression method
+        raise ScanInputError(f"{name}: zip archive this reader cannot open ({error})") from None
+    except Exception as error:  # zipfile raises ValueError, struct.error, ... on a forged member list
+        raise ScanInputError(f"{name}: damaged zip archive ({error.__class__.__name__}: {error})") from None
     names = archive.namelist()
     if "xl/workbook.xml" in names:
-        yield Layer(name, seekable, compression + ["xlsx"], zip_file=archive)
+        yield Layer(name, seekable, compression + ["xlsx"], zip_file=archive, budget=budget)
         return
     for member in archive.infolist():
-        if member.is_dir():
+        # Member names are the leaker's: no terminal escapes or newlines in our output; an empty one is named.
+        member_name = "".join(c if c.isprintable() else "?" for c in member.filename) or "(no name)"
+        if member.filename.endswith("/"):   # a folder (ZipInfo.is_dir fails on an empty name)
             continue
         try:
             opened = archive.open(member)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as error:
-            raise ScanInputError(f"{name}!{member.filename}: cannot open zip member ({error})") from None
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError) as error:
+            raise ScanInputError(f"{name}!{member_name}: cannot open zip member ({error})") from None
         with opened:
-            # Member names are the leaker's: no terminal escapes or newlines in our output.
-            member_name = "".join(c if c.isprintable() else "?" for c in member.filename)
             yield from peel(f"{name}!{member_name}", io.BufferedReader(opened, 1 << 20),
-                            compression + ["zip"], depth + 1)
+                            compression + ["zip"], depth + 1, budget)
 
 
 def _peek(stream: BinaryIO, size: int) -> bytes:
@@ -188,10 +208,3 @@ def _peek(stream: BinaryIO, size: int) -> bytes:
     head = stream.read(size)
     stream.seek(position)
     return head
-
-
-def _spool(stream: BinaryIO) -> BinaryIO:
-    spool = tempfile.TemporaryFile()
-    shutil.copyfileobj(stream, spool, 1 << 20)
-    spool.seek(0)
-    return spool

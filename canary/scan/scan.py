@@ -9,6 +9,7 @@ from ..deployment import Deployment
 from .attribution import TargetAttribution, attribute_target
 from .formats import READ_ERRORS, Member, read_member
 from .layers import ScanInputError, TruncatedInput, file_digest, open_leak, peel
+from .limits import ScanLimits
 from .matcher import Corroboration, Hit, IdentifierIndex
 
 LISTED_PER_IDENTIFIER = 100  # occurrences of one identifier in one file listed and recorded; the rest counted
@@ -70,9 +71,10 @@ def scan_files(deployment: Deployment, paths: list[str], *, record: bool = True,
     index.phones_need_corroboration = phones_weak
     files, errors, warnings = [], [], []
     found = _Found()
+    limits = ScanLimits.from_settings(deployment.settings)
     for path in paths:
         try:
-            files.append(_scan_one(path, index, found, warnings, allow_truncated))
+            files.append(_scan_one(path, index, found, warnings, allow_truncated, limits))
         except ScanInputError as error:
             errors.append(str(error))
     if errors:
@@ -132,15 +134,16 @@ class _Found:
         return rows
 
 
-def _scan_one(path, index, found: _Found, warnings, allow_truncated) -> dict:
+def _scan_one(path, index, found: _Found, warnings, allow_truncated, limits: ScanLimits) -> dict:
     name = "<stdin>" if path == "-" else path
-    with open_leak(path) as stream:
+    budget = limits.budget(name)
+    with open_leak(path, budget) as stream:
         sha256, size = file_digest(stream)
         if size == 0:
             raise ScanInputError(f"{name}: empty file (0 bytes)")
         members: list[Member] = []
         try:
-            for layer in peel(name, stream):
+            for layer in peel(name, stream, budget=budget):
                 member, blocks = read_member(layer)
                 members.append(member)
                 for label, numbers, data in blocks:
@@ -156,6 +159,10 @@ def _scan_one(path, index, found: _Found, warnings, allow_truncated) -> dict:
             raise ScanInputError(f"{name}: {error.__class__.__name__}: {error}") from None
         except ValueError as error:
             raise ScanInputError(f"{name}: {error}") from None
+        except RecursionError:
+            raise ScanInputError(f"{name}: data nested too deeply to read (hundreds of levels)") from None
+        except MemoryError:
+            raise ScanInputError(f"{name}: reading it needs more memory than this machine has") from None
     return {"path": name, "sha256": sha256, "size": size,
             "members": [dict(dataclasses.asdict(m), description=m.describe()) for m in members]}
 

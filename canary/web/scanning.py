@@ -46,6 +46,7 @@ def scan():
                 try:
                     result = scan_uploaded(path)
                 except ValueError as problem:  # ScanInputError and friends: a file we cannot read
-                    error = str(problem)
+                    # Said with the uploaded file's name: the server's temporary folder is nobody's business.
+                    error = str(problem).replace(str(path), path.name)
     return render_template("scan.html", available=available, result=result, error=error,
                            limit_mb=get_settings()["dashboard"]["max_upload_bytes"] // (1024 * 1024))

@@ -1,0 +1,14 @@
+"""What a scan reports about a file it cannot read: always one line, naming the file."""
+from __future__ import annotations
+
+
+class ScanInputError(ValueError):
+    """A file the scan cannot read: says which file and why, in one line."""
+
+
+class TruncatedInput(ScanInputError):
+    """Data that ends early: what came before the cut can still be scanned (--allow-truncated)."""
+
+
+class ScanLimitExceeded(ScanInputError):
+    """A file that would cost more than a configured bound (scan.* in the settings)."""
