@@ -9,7 +9,7 @@ from . import identifiers as ids
 from .settings import SETTINGS_FILE, STORE_FILE, Settings, SettingsError, write_new_settings
 from .store import Store
 
-MAIL_MODES = ("per-canary", "shared")
+MAIL_MODES = ("per-canary", "shared", "mailboxes")
 
 
 @dataclass

@@ -53,6 +53,20 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # answer times must not tell canaries apart. Above the store's commit time.
         "rcpt_answer_ms": 30,
     },
+    "mailboxes": {
+        # The mailbox pool: addresses the operator owns at ordinary mail providers, given to
+        # canaries when deployment.mail_mode = "mailboxes"; mail to them is read over IMAP.
+        "addresses": [],
+        "imap_host": "",
+        "imap_port": 993,
+        # "tls" (port 993), "starttls" or "none" (a server on this machine only).
+        "imap_security": "tls",
+        "imap_user": "",
+        # A file holding the IMAP password (relative to the deployment): never canary.toml.
+        "imap_password_file": "",
+        "imap_folder": "INBOX",
+        "poll_seconds": 60,
+    },
     "http": {
         "listen": "127.0.0.1:8080",
         # Trust X-Forwarded-For from this proxy address only ("" trusts nobody).

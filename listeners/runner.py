@@ -13,6 +13,7 @@ from canary.store import Store
 
 from .dns_server import DnsServer
 from .http import HttpServer
+from .imap import ImapWatcher
 from .recorder import Recorder
 from .smtp import SmtpServer
 
@@ -39,6 +40,7 @@ def contact_line(contact: dict) -> str:
     gist = {"dns": lambda: f"{details.get('qtype')} {details.get('qname')} {details.get('transport')}",
             "smtp": lambda: f"{details.get('stage')} from {details.get('mail_from')!r} helo {details.get('helo')!r}",
             "http": lambda: f"{details.get('method')} {details.get('host')}{details.get('path')}",
+            "imap": lambda: f"message {details.get('subject')!r} from {details.get('from')!r}",
             "sms": lambda: f"to {details.get('to')}: {details.get('body', '')[:60]!r}",
             "call": lambda: f"call to {details.get('to')} ({details.get('CallStatus') or details.get('provider')})",
             }.get(contact["channel"], lambda: "")()
@@ -70,7 +72,9 @@ class Listeners:
         self.addresses = {name: (settings[name]["listen"] if listen.get(name) is None else listen[name])
                           for name in SERVERS}
         self.servers: dict[str, object] = {}
-        self.workers = list(workers)
+        # The mailbox pool's watcher records through the same recorder, so it runs in here.
+        watcher = ImapWatcher.from_settings(settings, self.recorder)
+        self.workers = ([watcher] if watcher is not None else []) + list(workers)
 
     def _log_contacts(self, contacts: list[dict]) -> None:
         for contact in contacts:
@@ -90,6 +94,8 @@ class Listeners:
                          + (" (udp, tcp)" if name == "dns" else ""))
             for worker in self.workers:
                 worker.start()
+                if isinstance(worker, ImapWatcher):
+                    self.log(f"imap watching {worker.mailbox} every {worker.poll_seconds:g}s")
         except BaseException:
             self.stop()
             raise

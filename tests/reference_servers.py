@@ -194,3 +194,56 @@ def _wait_for_dns(port: int, zone: str, process, directory, seconds: float = 20)
             if process.poll() is not None or time.monotonic() > deadline:
                 log = directory / "nsd.log"
                 raise RuntimeError(f"nsd did not answer: {log.read_text() if log.exists() else ''}") from None
+
+
+@contextlib.contextmanager
+def private_dovecot(user: str, password: str):
+    """Dovecot's IMAP on a free 127.0.0.1 port, one passwd-file user, plain IMAP (loopback only)."""
+    _root_or_skip("/usr/sbin/dovecot")
+    directory = pathlib.Path(tempfile.mkdtemp(prefix="canary-dovecot-"))
+    directory.chmod(0o755)     # the mail processes run as `mail`
+    (directory / "state").mkdir()
+    (directory / "home").mkdir()
+    shutil.chown(directory / "home", "mail", "mail")
+    (directory / "passwd").write_text(f"{user}:{{PLAIN}}{password}\n")
+    port = free_port()
+    (directory / "dovecot.conf").write_text(f"""\
+base_dir = {directory}/run
+state_dir = {directory}/state
+log_path = {directory}/dovecot.log
+listen = 127.0.0.1
+protocols = imap
+ssl = no
+disable_plaintext_auth = no
+mail_location = maildir:{directory}/home/%u/Maildir
+mail_uid = mail
+mail_gid = mail
+first_valid_uid = 8
+first_valid_gid = 8
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {directory}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=mail gid=mail home={directory}/home/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+""")
+    process = subprocess.Popen(["dovecot", "-F", "-c", str(directory / "dovecot.conf")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(directory, ignore_errors=True)
