@@ -265,13 +265,18 @@ class PostfixSMTP(SMTP):
         if chunks is None:
             chunks = self.envelope.chunks = []
             self.envelope.chunk_bytes = 0
-        data = await self._reader.readexactly(count)
+        # Read in pieces, keeping nothing past the size limit: a client may announce a gigabyte.
+        keep = self.envelope.chunk_bytes + count <= self.data_size_limit
+        remaining = count
+        while remaining:
+            piece = await self._reader.readexactly(min(remaining, 65536))
+            remaining -= len(piece)
+            if keep:
+                chunks.append(piece)
         if not self.envelope.rcpt_tos:
             await self.push("503 5.5.1 Error: need RCPT command")
             return
         self.envelope.chunk_bytes += count
-        if self.envelope.chunk_bytes <= self.data_size_limit:
-            chunks.append(data)
         if not last:
             await self.push(f"250 2.0.0 Ok: {count} bytes")
             return

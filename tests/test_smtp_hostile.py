@@ -142,3 +142,13 @@ def test_binary_garbage_and_idle_clients_are_dropped(server, raw, deployment):
     assert idle.reply()[0] is None       # idle_seconds=1: the server hangs up
     still_answers(server)
     assert deployment.store.contacts() == []
+
+
+def test_a_huge_bdat_chunk_is_read_and_refused_without_being_kept(server, raw, address):
+    client = raw()
+    assert client.command(b"EHLO x") == 250
+    assert client.command(b"MAIL FROM:<a@example.org>") == 250
+    assert client.command(b"RCPT TO:<" + address.encode() + b">") == 250
+    client.send(b"BDAT 300000 LAST\r\n" + b"x" * 300_000)     # over max_message_bytes (20,000)
+    assert client.reply()[0] == 552
+    assert client.command(b"NOOP") == 250
