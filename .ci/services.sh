@@ -40,6 +40,13 @@ else
     pg_ctlcluster "$version" main start
 fi
 
+# MariaDB (Debian's): the mysql planter is tested against a real server. Root logs in over the
+# local socket (unix_socket authentication, Debian's default for root@localhost), as the tests do.
+command -v mariadbd >/dev/null || apt_install mariadb-server
+if ! mariadb-admin --protocol=socket ping >/dev/null 2>&1; then
+    service mariadb start >/dev/null
+fi
+
 # Headless Chromium for the dashboard's browser tests (driven by Playwright's Python
 # package with executable_path; never `playwright install`, which downloads a browser).
 if ! command -v chromium >/dev/null 2>&1; then

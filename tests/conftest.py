@@ -53,6 +53,7 @@ def recorder(deployment):
 # tests/labdb.py, imported here so that the session-scoped build happens once per run.
 from labdb import (lab_db, lab_template, postgres_db, postgres_lab, postgres_lab_template,  # noqa: E402,F401
                    postgres_server)
+from mysqldb import mariadb_db, mariadb_server  # noqa: E402,F401
 
 
 # -- dashboard ------------------------------------------------------------------------------

@@ -28,10 +28,23 @@ class CanaryGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            # `canary plant ... | head`: the reader stopped listening after the work was done (a plant
+            # prints only once committed). Say nothing more, and keep Python's exit-time flush quiet too.
+            _silence_stdout()
+            ctx.exit(0)
         except EXPECTED_ERRORS as error:
             if os.environ.get("CANARY_DEBUG"):
                 raise
             raise click.ClickException(_one_line(error)) from None
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file (a test runner's buffer)
+        pass
 
 
 def _one_line(error: BaseException) -> str:

@@ -91,21 +91,60 @@ def target():
 @click.argument("name")
 @click.option("--site", "site_name", required=True, help="Site the target belongs to.")
 @click.option("--kind", default="manual", show_default=True,
-              help="How canaries are planted: sqlite, postgresql, sql, csv, or manual.")
+              help="How canaries are planted: sqlite, postgresql, mysql, sql, csv, or manual.")
 @click.option("--location", help="DSN or path of the database / extract.")
 @click.option("--mapping", type=click.Path(dir_okay=False), help="Mapping file (TOML) from canary to rows.")
 @click.option("--region", help="Region or department of the target's patients, for realistic addresses.")
+@click.option("--schema", help="Where the lab's tables live: PostgreSQL schema (search_path), MySQL database.")
 @with_deployment
-def target_add(deployment, name, site_name, kind, location, mapping, region):
+def target_add(deployment, name, site_name, kind, location, mapping, region, schema):
     """Add a target to a site.
 
     Example: canary target add lims-prod --site "Labo Rennes Nord" --kind sqlite --location lab.db --mapping lab_mapping.toml
     """
     from ..targets import add_target
-    row = add_target(deployment, name, site_name, kind=kind, location=location, mapping=mapping, region=region)
+    row = add_target(deployment, name, site_name, kind=kind, location=location, mapping=mapping, region=region,
+                     schema=schema)
     click.echo(f"Added target {row['name']} ({row['kind']}) to site {row['site']} (id {row['id']})")
     for note in row["notes"]:
         click.echo(f"  {note}")
+
+
+@target.command("set")
+@click.argument("name")
+@click.option("--location", help="New DSN or path (a copy of the same database: its canaries' rows are there).")
+@click.option("--mapping", type=click.Path(dir_okay=False), help="New mapping file.")
+@click.option("--region", help="New region or department ('' for none).")
+@click.option("--schema", help="PostgreSQL schema (search_path) or MySQL database the tables live in.")
+@with_deployment
+def target_set(deployment, name, location, mapping, region, schema):
+    """Change a target's location, mapping, region or schema (checked as `target add` does; logged).
+
+    Example: canary target set lims-pg --schema lims
+    """
+    from ..targets import set_target
+    row = set_target(deployment, name, location=location, mapping=mapping, region=region, schema=schema)
+    click.echo(f"Target {name}: " + (f"changed {', '.join(row['changed'])}" if row["changed"] else "nothing changed"))
+    for note in row["notes"]:
+        click.echo(f"  {note}")
+
+
+@target.command("remove")
+@click.argument("name")
+@click.option("--retire", "retire_canaries", is_flag=True,
+              help="Delete its canaries' rows from the target first (else a target holding canaries is refused).")
+@with_deployment
+def target_remove(deployment, name, retire_canaries):
+    """Stop planting into a target; its canaries stay registered, so a copy taken before still attributes.
+
+    Example: canary target remove lims-old --retire
+    """
+    from ..targets import remove_target
+    row = remove_target(deployment, name, retire_canaries=retire_canaries)
+    click.echo(f"Removed target {name}: {row['canaries']} canaries stay registered for attribution"
+               + (f", {row['retired']} retired from it now" if row["retired"] else ""))
+    for path in row["scripts"]:
+        click.echo(f"  apply {path}")
 
 
 @target.command("list")

@@ -1,7 +1,9 @@
 """Commands that put canaries into targets and watch them: plant, check, retire, rotate, confirm."""
 from __future__ import annotations
 
+import contextlib
 import random
+import sys
 
 import click
 
@@ -27,6 +29,21 @@ def _echo_rows(planted) -> None:
         click.echo(f"  {row['table']} ({key or 'new'}): {shown}")
 
 
+@contextlib.contextmanager
+def _progress_bar(total: int, label: str):
+    """A bar on stderr when it is a terminal and there is something to wait for; nothing on a pipe."""
+    if total < 20 or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        state = {"done": 0}
+
+        def advance(done: int) -> None:
+            bar.update(done - state["done"])
+            state["done"] = done
+        yield advance
+
+
 @main.command()
 @click.argument("target_name", metavar="TARGET")
 @click.option("--count", type=click.IntRange(min=1, max=10_000), default=1, show_default=True,
@@ -41,7 +58,11 @@ def plant(deployment, target_name, count, dry_run, seed, as_json):
     Example: canary plant lims-prod --count 20
     """
     rng = random.Random(seed) if seed is not None else None
-    result = planting.plant_into_target(deployment, target_name, count, dry_run=dry_run, rng=rng)
+    with _progress_bar(count, f"Planting into {target_name}") as advance:
+        result = planting.plant_into_target(deployment, target_name, count, dry_run=dry_run, rng=rng,
+                                            progress=advance)
+    for note in result.notes:
+        click.echo(f"Note: {note}", err=True)
     if as_json:
         echo_json({"target": result.target["name"], "state": result.state, "scripts": result.scripts,
                    "canaries": [{**_summary(p), "rows": p.rows, "values": p.fingerprint} for p in result.canaries]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol
 
@@ -66,12 +67,26 @@ class Pick:
     column: str
 
 
+@dataclass(frozen=True)
+class Find:
+    """The value of table.column in the one row matching `where` (a lookup table), found when the script runs."""
+    table: str
+    column: str
+    where: tuple          # ((column, value), ...)
+
+
+@dataclass(frozen=True)
+class NextValue:
+    """The next value of a database sequence, taken when the script runs."""
+    sequence: str
+
+
 def direct_value(value):
     """What a direct writer inserts for a planned value: a parent's key is known by now; a Pick is not allowed."""
     if isinstance(value, ParentKey):
         return value.value()
-    if isinstance(value, Pick):
-        raise PlantingError(f"cannot pick {value.table}.{value.column} without reading the target")
+    if isinstance(value, (Pick, Find, NextValue)):
+        raise PlantingError(f"cannot write {value} without reading the target")
     return value
 
 
@@ -107,16 +122,9 @@ def plain(value):
         return str(value)
     if isinstance(value, bytes):
         return value.hex()
+    if isinstance(value, uuid.UUID):
+        return str(value)
     return value
-
-
-def same_value(written, found) -> bool:
-    """Compare what we wrote with what the target holds now, across driver types."""
-    written, found = plain(written), plain(found)
-    # NULL and '' are one thing in a CSV extract, and nobody hides a canary by blanking a NULL.
-    if written in (None, "") or found in (None, ""):
-        return written in (None, "") and found in (None, "")
-    return str(written) == str(found)
 
 
 @contextlib.contextmanager

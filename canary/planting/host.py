@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import collections
+import copy
 import datetime as dt
 import random
 
 from . import formats
-from .base import PlantingError, Pick, Target
+from .base import Find, NextValue, PlantingError, Pick, Target
 from .mapping import Mapping
 
 DEFAULT_SAMPLE_ROWS = 1000
@@ -31,6 +32,7 @@ class HostProfile:
         self._values: dict[tuple[str, str], list] = {}
         self._counters: dict[tuple, int] = {}
         self._formats: dict[tuple, object] = {}
+        self.notes: list[str] = []          # what the operator should know about this plant (shown by the CLI)
 
     # -- reading the host ----------------------------------------------------------------
     def sample(self, table: str) -> list[dict]:
@@ -53,8 +55,11 @@ class HostProfile:
 
     def null_share(self, table: str, column: str) -> float:
         """How often the host leaves this column empty."""
-        rows = self.sample(table)
-        return sum(row.get(column) in (None, "") for row in rows) / len(rows) if rows else 0.0
+        key = ("nulls", table, column)
+        if key not in self._formats:
+            rows = self.sample(table)
+            self._formats[key] = sum(row.get(column) in (None, "") for row in rows) / len(rows) if rows else 0.0
+        return self._formats[key]
 
     def column_sample(self, table: str, column: str) -> list:
         return [row[column] for row in self.sample(table) if row.get(column) is not None]
@@ -136,14 +141,89 @@ class HostProfile:
 
     def like_host(self, table: str, column: str, by: str | None, by_value, rng: random.Random):
         """A value this column takes in some host row (of the same `by` group): one value, never a whole row."""
-        rows = self.sample(table)
-        pool = [r[column] for r in rows if (by is None or r.get(by) == by_value)]
+        key = ("like", table, column, by)
+        if key not in self._formats:
+            pools: dict = collections.defaultdict(list)
+            for row in self.sample(table):
+                pools[row.get(by) if by else None].append(row[column])
+            self._formats[key] = pools
+        pool = self._formats[key].get(by_value if by else None)
         return rng.choice(pool) if pool else None
+
+    def scoped(self, table: str, scope: tuple) -> "HostProfile":
+        """The host as seen through its rows of one type (address part 'commune', identity 'NIR'): typed rows
+        share a column whose habits differ by type (communes in capitals, streets not). Keys stay shared."""
+        if not scope:
+            return self
+        views = self.__dict__.setdefault("_views", {})
+        if (table, scope) not in views:
+            rows = [r for r in self.sample(table) if all(str(r.get(c)) == str(v) for c, v in scope)]
+            view = self
+            if rows:
+                view = copy.copy(self)
+                view._samples = {**self._samples, table: rows}
+                view._formats = {}
+            views[(table, scope)] = view
+        return views[(table, scope)]
+
+    def fraction_digits(self, table: str, column: str) -> int:
+        key = ("fraction", table, column)
+        if key not in self._formats:
+            self._formats[key] = formats.learn_fraction_digits(self.column_sample(table, column))
+        return self._formats[key]
+
+    # -- lookup tables and the database's own key machinery ---------------------------------------
+    def find(self, table: str, column: str, where: dict, place: str):
+        """table.column of the one row matching `where` (identity type 'NIR', address part 'commune')."""
+        match = tuple(sorted(where.items()))
+        if not self.can_read:
+            return Find(table, column, match)
+        key = ("find", table, column, match)
+        if key not in self._formats:
+            found = set(self.target.matching_values(table, column, dict(match)))
+            condition = " and ".join(f"{c} = {v!r}" for c, v in match)
+            if len(found) != 1:
+                listed = ", ".join(sorted(map(str, found))[:5])
+                raise PlantingError(f"{place}: find = \"{table}.{column}\": {table} has "
+                                    f"{'no' if not found else len(found)} rows where {condition}"
+                                    f"{' (' + listed + ')' if found else ''}; write where = {{ ... }} so that "
+                                    "it names exactly one row of the lookup table")
+            self._formats[key] = found.pop()
+        return self._formats[key]
+
+    def check_reference(self, fk, value, place: str) -> None:
+        """A fixed value in a foreign-key column must name a row of the table it points at."""
+        if not self.can_read:
+            return
+        key = ("reference", fk.table, fk.ref_column, value)
+        if key not in self._formats:
+            if not self.target.matching_values(fk.table, fk.ref_column, {fk.ref_column: value}):
+                raise PlantingError(f"{place}: {value!r} is no {fk.table}.{fk.ref_column}, so the key would dangle: "
+                                    f"write a value {fk.table} holds, or find = \"{fk.table}.{fk.ref_column}\", "
+                                    "where = { code = \"...\" }")
+            self._formats[key] = True
+
+    def next_key(self, table: str, column: str, sequence: str | None):
+        """The next value of the sequence the software takes this column's keys from (taken now, or by the script)."""
+        if not self.target.writes_directly:
+            if not sequence:
+                raise PlantingError(f"{table}.{column}: a script takes keys from a sequence it names: write "
+                                    "sequence = \"NAME\"")
+            return NextValue(sequence)
+        next_value = getattr(self.target, "next_value", None)
+        if next_value is None:
+            raise PlantingError(f"{table}.{column}: a {self.target.kind} target has no sequences: use "
+                                "generate = \"auto\" or \"max+1\"")
+        return next_value(table, column, sequence)
 
     def latest_moment(self, now: dt.datetime) -> dt.datetime:
         """The host's most recent activity (a copy frozen in 2020 gets canaries from before then), at most now."""
-        if self.mapping.host.get("clock", "host") == "now":
+        clock = self.mapping.host.get("clock", "host")
+        if clock == "now":
             return now
+        if clock != "host":                 # the date a copy was frozen, given by the mapping
+            frozen = dt.datetime.fromisoformat(str(clock))
+            return min(frozen.replace(tzinfo=None) if frozen.tzinfo else frozen, now)
         latest = None
         for entry in self.mapping.entries:
             for column, spec in entry.columns.items():
@@ -160,7 +240,17 @@ class HostProfile:
                     elif isinstance(moment, dt.date):
                         moment = dt.datetime.combine(moment, dt.time(23, 59))
                     latest = moment if latest is None else max(latest, moment)
-        return min(latest, now) if latest else now
+        if latest is None:
+            # Canaries dated months after a frozen copy's last row stand out: never fall back in silence.
+            why = ("no column the mapping fills with `moment` has dated host rows" if self.can_read
+                   else "the host's rows cannot be read (a script target without [host] database)")
+            if "clock" in self.mapping.host and self.can_read:
+                raise PlantingError(f"mapping {self.mapping.path}: [host] clock = \"host\" but {why}: write "
+                                    "clock = \"now\" (history ends today) or clock = \"YYYY-MM-DD\" (the day "
+                                    "the copy was frozen)")
+            self.notes.append(f"the canaries' history ends now: {why} (set [host] clock to say so, or to a date)")
+            return now
+        return min(latest, now)
 
     # -- region ------------------------------------------------------------------------------------
     def departments(self) -> list[tuple[str, int]]:

@@ -20,22 +20,36 @@ The README section "The mapping format" describes every key.
 """
 from __future__ import annotations
 
-import functools
 import pathlib
 import tomllib
 from dataclasses import dataclass, field
 
 from .base import PlantingError, Schema
+from .fields import canary_fields
 
-SOURCES = ("field", "value", "ref", "pick", "generate", "moment", "host")
-OPTIONS = {"format", "map", "null_if_same", "pattern", "by", "default", "nulls"}
-GENERATORS = ("auto", "max+1", "pattern")
-TABLE_KEYS = {"name", "as", "parent", "count", "key", "lookup", "moment", "sample", "columns"}
+SOURCES = ("field", "value", "ref", "pick", "find", "same", "generate", "moment", "host")
+OPTIONS = {"format", "map", "null_if_same", "pattern", "by", "default", "nulls", "where", "when", "unless",
+           "sequence"}
+GENERATORS = ("auto", "sequence", "max+1", "pattern", "uuid")
+UUID_FORMATS = ("lower", "upper", "hex", "braces")
+TABLE_KEYS = {"name", "as", "parent", "count", "key", "lookup", "moment", "sample", "columns", "when", "unless"}
 HOST_KEYS = {"schema", "database", "sample_rows", "clock"}
 
 
 class MappingError(PlantingError):
     """A mapping that does not fit its target; the message names the file, table and column."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """`when = "birth_name"` (the field is not empty), `when = { sex = "F" }` (equals), `unless = ...` (negated)."""
+    fields: tuple                   # ((path, wanted value or None for "not empty"), ...)
+    negated: bool = False
+
+    def holds(self, values: dict) -> bool:
+        met = all(values.get(path) not in (None, "") if wanted is None else str(values.get(path)) == str(wanted)
+                  for path, wanted in self.fields)
+        return met != self.negated
 
 
 @dataclass
@@ -44,6 +58,7 @@ class ColumnSpec:
     source: str                     # one of SOURCES
     argument: object                # field path, constant, entry name, "table.column", generator, ...
     options: dict = field(default_factory=dict)
+    condition: Condition | None = None   # the column is left out (the database's default) unless it holds
 
 
 @dataclass
@@ -58,6 +73,7 @@ class Entry:
     lookup: str | None = None
     moment: dict = field(default_factory=dict)
     sample: list[str] = field(default_factory=list)
+    condition: "Condition | None" = None     # rows only for canaries that meet it (when / unless)
 
 
 @dataclass
@@ -75,6 +91,15 @@ class Mapping:
             current = self.entry(current.parent)
             chain.append(current)
         return chain
+
+    def conditions(self):
+        """Every when/unless of the mapping with the place it stands, for checking the fields it names."""
+        for entry in self.entries:
+            if entry.condition:
+                yield f"table {entry.table}", entry.condition
+            for column, spec in entry.columns.items():
+                if spec.condition:
+                    yield f"{entry.table}.{column}", spec.condition
 
     def fields(self) -> list[tuple[str, str, ColumnSpec]]:
         """(table, column, spec) of every column filled from a canary field; a column may appear twice."""
@@ -100,8 +125,9 @@ def load_mapping(path: str | pathlib.Path) -> Mapping:
     host = data.get("host", {})
     if set(host) - HOST_KEYS:
         raise MappingError(f"{where}: [host] has unknown key(s) {', '.join(sorted(set(host) - HOST_KEYS))}")
-    if host.get("clock", "host") not in ("host", "now"):
-        raise MappingError(f"{where}: [host] clock must be \"host\" or \"now\"")
+    if not _valid_clock(host.get("clock", "host")):
+        raise MappingError(f"{where}: [host] clock must be \"host\" (the host's latest activity), \"now\" "
+                           "or the date a copy was frozen, e.g. \"2020-06-30\"")
     if not isinstance(host.get("sample_rows", 1), int) or host.get("sample_rows", 1) < 1:
         raise MappingError(f"{where}: [host] sample_rows must be a positive integer")
     blocks = data.get("table")
@@ -111,6 +137,33 @@ def load_mapping(path: str | pathlib.Path) -> Mapping:
     for number, block in enumerate(blocks, 1):
         entries.append(_entry(block, number, entries, where))
     return Mapping(path, entries, host)
+
+
+def _valid_clock(value) -> bool:
+    import datetime as dt
+    if value in ("host", "now"):
+        return True
+    try:
+        dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return isinstance(value, (str, dt.date))
+
+
+def _condition(block: dict, where: str) -> Condition | None:
+    """`when` / `unless` of a [[table]] or a column."""
+    found = [(key, block[key]) for key in ("when", "unless") if key in block]
+    if not found:
+        return None
+    if len(found) > 1:
+        raise MappingError(f"{where}: give when or unless, not both")
+    key, raw = found[0]
+    example = f'{key} = "birth_name" or {key} = {{ sex = "F" }}'
+    if isinstance(raw, str) and raw:
+        return Condition(((raw, None),), negated=key == "unless")
+    if isinstance(raw, dict) and raw and all(isinstance(v, (str, int, bool)) for v in raw.values()):
+        return Condition(tuple(raw.items()), negated=key == "unless")
+    raise MappingError(f"{where}: {key} names a canary field (not empty) or {{ field = value }}: e.g. {example}")
 
 
 def _entry(block: dict, number: int, earlier: list[Entry], where: str) -> Entry:
@@ -152,8 +205,19 @@ def _entry(block: dict, number: int, earlier: list[Entry], where: str) -> Entry:
     moment = block.get("moment", {})
     if not isinstance(moment, dict) or set(moment) - {"days_ago", "after_parent", "after_parent_hours", "hours"}:
         raise MappingError(f"{here}: moment takes days_ago, after_parent, after_parent_hours, hours")
+    for column, spec in columns.items():
+        if spec.source == "same":
+            block_name, _, other = spec.argument.partition(".")
+            if block_name != name and block_name not in known:
+                raise MappingError(f"{where}: {table}.{column}: same = {spec.argument!r} names no earlier [[table]] "
+                                   f"(write same = \"BLOCK.COLUMN\" with BLOCK one of: "
+                                   f"{', '.join(sorted(known | {name}))})")
+            if block_name == name and (other not in columns or list(columns).index(other) >= list(columns).index(column)):
+                raise MappingError(f"{where}: {table}.{column}: same = {spec.argument!r}: in its own row, "
+                                   f"{other} must be a column listed before {column}")
     return Entry(name=name, table=table, columns=columns, parent=parent, count=tuple(count), key=key,
-                 lookup=block.get("lookup"), moment=moment, sample=list(block.get("sample", [])))
+                 lookup=block.get("lookup"), moment=moment, sample=list(block.get("sample", [])),
+                 condition=_condition(block, here))
 
 
 def _column_spec(column: str, raw, where: str) -> ColumnSpec:
@@ -164,33 +228,35 @@ def _column_spec(column: str, raw, where: str) -> ColumnSpec:
     if len(sources) != 1:
         raise MappingError(f"{where}: give exactly one of {', '.join(SOURCES)} (found {', '.join(sources) or 'none'})")
     source = sources[0]
-    options = {key: value for key, value in raw.items() if key != source}
+    options = {key: value for key, value in raw.items() if key not in (source, "when", "unless")}
     if set(options) - OPTIONS:
         raise MappingError(f"{where}: unknown key(s) {', '.join(sorted(set(options) - OPTIONS))}")
     argument = raw[source]
     if source == "generate" and argument not in GENERATORS:
         raise MappingError(f"{where}: generate must be one of {', '.join(GENERATORS)}")
-    if source == "pick" and (not isinstance(argument, str) or argument.count(".") != 1):
-        raise MappingError(f"{where}: pick must be \"table.column\"")
+    if source == "generate" and argument == "uuid" and options.get("format", "lower") not in UUID_FORMATS:
+        raise MappingError(f"{where}: a uuid's format is one of {', '.join(UUID_FORMATS)}")
+    if "sequence" in options and not (source == "generate" and argument in ("sequence", "max+1")):
+        raise MappingError(f"{where}: sequence = \"NAME\" goes with generate = \"sequence\" (take the next value) "
+                           "or generate = \"max+1\" (advance it past the keys we write)")
+    if source in ("pick", "find") and (not isinstance(argument, str) or argument.count(".") != 1):
+        raise MappingError(f"{where}: {source} must be \"table.column\"")
+    if source == "same" and (not isinstance(argument, str) or argument.count(".") != 1):
+        raise MappingError(f"{where}: same must be \"BLOCK.COLUMN\", e.g. same = \"person.guid\"")
+    if source == "find":
+        match = options.get("where")
+        if not isinstance(match, dict) or not match:
+            raise MappingError(f"{where}: find = {argument!r} needs where = {{ column = value }}, e.g. "
+                               f"{{ find = \"{argument}\", where = {{ code = \"NIR\" }} }}")
+    elif "where" in options:
+        raise MappingError(f"{where}: where = {{ ... }} goes with find = \"table.column\"")
     if source in ("field", "ref") and not isinstance(argument, str):
         raise MappingError(f"{where}: {source} must be a string")
     if options.get("nulls", "host") != "host":
         raise MappingError(f"{where}: nulls = \"host\" is the only choice (empty as often as in the host's rows)")
     if "map" in options and not isinstance(options["map"], dict):
         raise MappingError(f"{where}: map must be a table {{ from = \"to\" }}")
-    return ColumnSpec(column, source, argument, options)
-
-
-@functools.cache
-def canary_fields() -> tuple[str, ...]:
-    """The dotted paths of a canary's fields ('last_name', 'address.postal_code', ...)."""
-    import random
-    from ..patients import generate_patient
-
-    def paths(record, prefix=""):
-        for key, value in record.items():
-            yield from paths(value, f"{prefix}{key}.") if isinstance(value, dict) else [f"{prefix}{key}"]
-    return tuple(sorted(paths(generate_patient(random.Random(0)))))
+    return ColumnSpec(column, source, argument, options, _condition(raw, where))
 
 
 def check_mapping(mapping: Mapping, schema: Schema) -> list[str]:
@@ -198,6 +264,11 @@ def check_mapping(mapping: Mapping, schema: Schema) -> list[str]:
     errors = []
     where = f"mapping {mapping.path}"
     fields = canary_fields()
+    for place, condition in mapping.conditions():
+        for path, _ in condition.fields:
+            if path not in fields:
+                errors.append(f"{where}: {place}: when/unless names {path!r}, not a canary field "
+                              f"(fields: {', '.join(fields)})")
     for entry in mapping.entries:
         for column, spec in entry.columns.items():
             for path in (spec.argument if spec.source == "field" else None, spec.options.get("null_if_same")):
@@ -222,7 +293,9 @@ def check_mapping(mapping: Mapping, schema: Schema) -> list[str]:
                 col = table.columns.get(column)
                 if col is not None and not col.auto:
                     errors.append(f"{where}: {entry.table}.{column}: generate = \"auto\" but the target does "
-                                  "not assign it (use \"max+1\" or \"pattern\")")
+                                  "not assign it (no identity, serial, AUTO_INCREMENT or nextval default): use "
+                                  "generate = \"sequence\", sequence = \"NAME\" for the sequence the software "
+                                  "takes its keys from, or \"max+1\" or \"pattern\"")
         for fk in table.foreign_keys:
             spec = entry.columns.get(fk.column)
             if spec is None:
@@ -235,20 +308,29 @@ def check_mapping(mapping: Mapping, schema: Schema) -> list[str]:
                 if parent.table != fk.table:
                     errors.append(f"{where}: {entry.table}.{fk.column} references {fk.table}.{fk.ref_column} "
                                   f"but ref = {spec.argument!r} writes table {parent.table}")
-            elif spec.source == "pick":
+            elif spec.source in ("pick", "find"):
                 if spec.argument != f"{fk.table}.{fk.ref_column}":
                     errors.append(f"{where}: {entry.table}.{fk.column} references {fk.table}.{fk.ref_column} "
-                                  f"but picks {spec.argument}")
-            elif not (spec.source == "value" and spec.argument is None):
+                                  f"but {spec.source}s {spec.argument} (write {spec.source} = "
+                                  f"\"{fk.table}.{fk.ref_column}\")")
+            elif spec.source not in ("value", "host", "same"):
+                # A fixed value is checked against the lookup table at plant time; a host value exists already.
                 errors.append(f"{where}: {entry.table}.{fk.column} references {fk.table}.{fk.ref_column}: "
-                              f"fill it with ref = \"<a [[table]] of {fk.table}>\" or pick = "
-                              f"\"{fk.table}.{fk.ref_column}\", not {spec.source}, or the key would dangle")
+                              f"fill it with ref = \"<a [[table]] of {fk.table}>\", pick = "
+                              f"\"{fk.table}.{fk.ref_column}\", find = \"{fk.table}.{fk.ref_column}\", where = "
+                              f"{{ code = \"...\" }} (a row of a lookup table) or a value {fk.table} holds, "
+                              f"not {spec.source}, or the key would dangle")
         for column, spec in entry.columns.items():
-            if spec.source == "pick":
+            if spec.source in ("pick", "find"):
                 other, _, other_column = spec.argument.partition(".")
                 if other not in schema or other_column not in schema[other].columns:
-                    errors.append(f"{where}: {entry.table}.{column}: pick = {spec.argument!r}: no such "
+                    errors.append(f"{where}: {entry.table}.{column}: {spec.source} = {spec.argument!r}: no such "
                                   "table.column in the target")
+                    continue
+                for match in spec.options.get("where", {}):
+                    if match not in schema[other].columns:
+                        errors.append(f"{where}: {entry.table}.{column}: where = {{ {match} = ... }}: {other} has "
+                                      f"no column {match} (it has: {', '.join(schema[other].columns)})")
     return errors
 
 

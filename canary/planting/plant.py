@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from .. import clock
 from ..deployment import Deployment
 from ..issuing import Issuer
-from .base import ParentKey, Pick, PlantingError, plain, same_value
+from .base import Find, NextValue, ParentKey, Pick, PlantingError, plain
+from .typed import key_value, same_value
 from .host import HostProfile
 from .mapping import validate_mapping
 from .rows import RowRef, build_rows
@@ -42,15 +43,20 @@ class PlantResult:
     canaries: list[Planted] = field(default_factory=list)
     scripts: list[str] = field(default_factory=list)
     script_text: str = ""
+    notes: list[str] = field(default_factory=list)
 
 
 def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_run: bool = False,
-                      rng: random.Random | None = None, now: dt.datetime | None = None) -> PlantResult:
-    """Generate `count` canaries and write them into the target, all or nothing."""
+                      rng: random.Random | None = None, now: dt.datetime | None = None,
+                      progress=None) -> PlantResult:
+    """Generate `count` canaries and write them into the target, all or nothing.
+
+    `progress(done)` is called after each canary's rows are written (a progress bar).
+    """
     if count < 1:
         raise PlantingError("count must be at least 1")
     store = deployment.store
-    target = store.get_target(target_name)
+    target = _live_target(store, target_name)
     rng = rng or random.Random(secrets.randbits(64))
     now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None)
     if target["kind"] == "manual":
@@ -67,14 +73,25 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
                 host = HostProfile(writer, mapping, can_read=can_read_rows(target, mapping),
                                    written=_written_before(store, target))
                 history_until = host.latest_moment(now)
+                result.notes = host.notes
                 regions = _regions(target, host)
+                taken = _host_identifiers(host, mapping)
+                numbered: dict = {}
+                # Fiction ranges are shared with every synthetic data set (the example lab uses them too):
+                # a canary must not carry the number of one of the host's own patients.
+                issuer.phones.used.update(taken.phones)
                 for _ in range(count):
-                    canary = _register(issuer, store, host, mapping, target, regions, rng, history_until)
+                    canary = _register(issuer, store, taken, target, regions, rng, history_until)
                     planned = build_rows(canary, mapping, schema, host, rng, history_until)
+                    _note_numbered_keys(planned, numbered)
                     rows, fingerprint = _write(writer, planned)
                     planting_id = store.record_planting(canary["id"], target["id"], rows, fingerprint,
                                                         state="planted" if writer.writes_directly else "pending")
                     result.canaries.append(Planted(canary, rows, fingerprint, planting_id))
+                    if progress is not None:
+                        progress(len(result.canaries))
+                if numbered and hasattr(writer, "advance_sequences"):
+                    writer.advance_sequences(numbered)
                 if not writer.writes_directly:
                     writer.canary_ids = [planted.canary["id"] for planted in result.canaries]
                 if dry_run:
@@ -90,6 +107,14 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
     return result
 
 
+def _live_target(store, name: str) -> dict:
+    target = store.get_target(name)
+    if target.get("removed_at"):
+        raise PlantingError(f"target {name} was removed on {target['removed_at']} (canary target remove): "
+                            "its canaries stay registered, nothing more is planted or checked")
+    return target
+
+
 def _plant_manual(deployment, target, count, dry_run, rng, now) -> PlantResult:
     """Register canaries for hand entry; they count as planted from `canary confirm`."""
     store = deployment.store
@@ -98,7 +123,7 @@ def _plant_manual(deployment, target, count, dry_run, rng, now) -> PlantResult:
     try:
         with store.transaction():
             for _ in range(count):
-                canary = _register(issuer, store, None, None, target, [], rng, now)
+                canary = _register(issuer, store, _host_identifiers(None, None), target, [], rng, now)
                 planting_id = store.record_planting(canary["id"], target["id"], [], [], state="pending")
                 result.canaries.append(Planted(canary, [], [], planting_id))
             if dry_run:
@@ -123,21 +148,29 @@ def _regions(target: dict, host: HostProfile) -> list[tuple[str, int]]:
     return host.departments()
 
 
-def _register(issuer, store, host, mapping, target, regions, rng, now) -> dict:
+@dataclass
+class HostIdentifiers:
+    """What the host's own patients already carry, read once per plant: a canary must not copy them."""
+    nirs: set[str]
+    phones: set[str]
+
+
+def _host_identifiers(host, mapping) -> HostIdentifiers:
+    from ..phones import normalise_phone
+    return HostIdentifiers({value.replace(" ", "") for value in _host_values(host, mapping, "nir")},
+                           set(filter(None, map(normalise_phone, _host_values(host, mapping, "phone")))))
+
+
+def _register(issuer, store, taken: HostIdentifiers, target, regions, rng, now) -> dict:
     """A new patient, registered with identifiers of its own; its NIR and phone are neither ours already nor the host's."""
     from ..patients import generate_patient
-    from ..phones import normalise_phone
-    host_nirs = {value.replace(" ", "") for value in _host_values(host, mapping, "nir")}
-    # Fiction ranges are shared with every synthetic data set (the example lab uses them too):
-    # a canary must not carry the number of one of the host's own patients.
-    issuer.phones.used.update(filter(None, map(normalise_phone, _host_values(host, mapping, "phone"))))
     for _ in range(_NIR_ATTEMPTS):
         region = None
         if regions:
             names, weights = zip(*regions)
             region = rng.choices(names, weights=weights)[0]
         patient = generate_patient(rng, region=region, today=now.date())
-        if patient["nir"] not in host_nirs and not store.identifier_exists(patient["nir"]):
+        if patient["nir"] not in taken.nirs and not store.identifier_exists(patient["nir"]):
             return issuer.register_canary(patient, target["id"])
     raise PlantingError("could not generate a patient whose NIR is new to the host and the store")
 
@@ -153,6 +186,17 @@ def _host_values(host, mapping, field: str) -> set[str]:
     return found
 
 
+def _note_numbered_keys(planned, numbered: dict) -> None:
+    """The highest key we numbered ourselves (max+1) per column, to advance the database's sequence past it."""
+    for row in planned:
+        for column, spec in row.entry.columns.items():
+            value = row.values.get(column)
+            if spec.source == "generate" and spec.argument == "max+1" and isinstance(value, int):
+                key = (row.table, column)
+                if value > numbered.get(key, (value - 1, None))[0]:
+                    numbered[key] = (value, spec.options.get("sequence"))
+
+
 def _write(writer, planned) -> tuple[list[dict], list[dict]]:
     """Insert one canary's rows in order; returns the rows (table and key) and their fingerprint."""
     known: dict[int, dict] = {}
@@ -165,6 +209,8 @@ def _write(writer, planned) -> tuple[list[dict], list[dict]]:
                 value = ParentKey(parent.table, value.column, tuple(known[value.index].items()), parent.entry.lookup)
             values[column] = value
         key = writer.insert(row.table, values, row.key_columns, row.entry.lookup)
+        # numeric(10,0) keys come back as Decimal: the store keeps JSON.
+        key = {c: v if isinstance(v, dict) else key_value(v) for c, v in key.items()}
         # What we know the row holds: a script leaves picks and generated parent keys to the database.
         concrete = {}
         for column, value in values.items():
@@ -172,7 +218,7 @@ def _write(writer, planned) -> tuple[list[dict], list[dict]]:
                 if value.value() is None:
                     continue
                 value = value.value()
-            if not isinstance(value, Pick):
+            if not isinstance(value, (Pick, Find, NextValue)):
                 concrete[column] = value
         known[row.index] = {**{c: v for c, v in concrete.items() if v is not None},
                             **{c: v for c, v in key.items() if not isinstance(v, dict)}}
@@ -193,7 +239,7 @@ class CheckedCanary:
 def check_target(deployment: Deployment, target_name: str) -> list[CheckedCanary]:
     """Compare every planted canary's rows with what was written; record the result."""
     store = deployment.store
-    target = store.get_target(target_name)
+    target = _live_target(store, target_name)
     if target["kind"] == "manual":
         raise PlantingError(f"target {target_name} is manual: canary cannot read it, check it by hand")
     mapping = load_target_mapping(target)
@@ -203,6 +249,7 @@ def check_target(deployment: Deployment, target_name: str) -> list[CheckedCanary
     writer = open_writer(target, mapping)
     report = []
     try:
+        schema = writer.schema()
         for planting in store.plantings(target["id"], states=("planted",)):
             checked = CheckedCanary(planting["canary_id"], planting["id"], "present")
             for row, written in zip(planting["rows"], planting["fingerprint"]):
@@ -212,8 +259,9 @@ def check_target(deployment: Deployment, target_name: str) -> list[CheckedCanary
                     checked.status = "missing"
                     checked.problems.append(f"{where}: row missing")
                     continue
+                columns = schema[row["table"]].columns if row["table"] in schema else {}
                 for column, value in written.items():
-                    if not same_value(value, found.get(column)):
+                    if not same_value(value, found.get(column), getattr(columns.get(column), "type", "")):
                         if checked.status == "present":
                             checked.status = "altered"
                         checked.problems.append(f"{where}: {column} was {value!r}, now {plain(found.get(column))!r}")
@@ -277,7 +325,7 @@ def confirm(deployment: Deployment, target_name: str, script: str | None = None)
     return deployment.store.confirm_plantings(target["id"], canary_ids=canary_ids)
 
 
-ROTATED_KINDS = ("sqlite", "postgresql", "csv", "sql")
+ROTATED_KINDS = ("sqlite", "postgresql", "mysql", "csv", "sql")
 
 
 @dataclass

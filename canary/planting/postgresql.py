@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 
 from .base import Column, ForeignKey, PlantingError, Schema, Table, direct_value
 
@@ -29,6 +30,9 @@ WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace
 """
 
 
+_NEXTVAL = re.compile(r"nextval\('([^']+)'")
+
+
 def _psycopg():
     try:
         import psycopg
@@ -42,6 +46,7 @@ class PostgresqlTarget:
     writes_directly = True
 
     def __init__(self, dsn: str):
+        self._defaults: dict[tuple[str, str], str] = {}
         psycopg = _psycopg()
         self.psycopg = psycopg
         self.dsn = dsn
@@ -61,13 +66,28 @@ class PostgresqlTarget:
         tables: dict[str, Table] = {}
         for r in self._execute(_COLUMNS):
             auto = r["identity"] or r["default_expr"].startswith("nextval(")
+            self._defaults[(r["table"], r["column"])] = r["default_expr"]
             tables.setdefault(r["table"], Table(r["table"], {})).columns[r["column"]] = Column(
                 r["column"], r["type"], r["notnull"], r["has_default"] or r["identity"], r["primary_key"], auto)
         for r in self._execute(_FOREIGN_KEYS):
             table = r["table"].strip('"')
             if table in tables:
-                tables[table].foreign_keys.append(ForeignKey(r["column"], r["ref_table"].strip('"'), r["ref_column"]))
+                tables[table].foreign_keys.append(ForeignKey(r["column"], r["ref_table"].strip('"').split(".")[-1],
+                                                             r["ref_column"]))
+        if not tables:
+            raise PlantingError(self._no_tables_hint())
         return tables
+
+    def _no_tables_hint(self) -> str:
+        current = self._execute("SELECT current_schema() AS s").fetchone()["s"]
+        rows = self._execute("SELECT n.nspname AS s, count(*) AS n FROM pg_class c JOIN pg_namespace n "
+                             "ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN "
+                             "('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%' "
+                             "GROUP BY n.nspname ORDER BY n.nspname").fetchall()
+        found = ", ".join(f"{r['s']} ({r['n']} tables)" for r in rows)
+        return (f"postgresql target: no tables in schema {current or '(none on the search_path)'}"
+                + (f"; schemas with tables: {found}: give the target --schema NAME "
+                   "(canary target set TARGET --schema NAME)" if found else ""))
 
     def _ident(self, *names):
         sql = self.psycopg.sql
@@ -87,6 +107,50 @@ class PostgresqlTarget:
         query = sql.SQL("SELECT {c} AS v FROM {t} WHERE {c} IS NOT NULL").format(
             c=sql.Identifier(column), t=sql.Identifier(table))
         return [r["v"] for r in self._execute(query)]
+
+    def matching_values(self, table: str, column: str, where: dict) -> list:
+        sql = self.psycopg.sql
+        query = sql.SQL("SELECT {} AS v FROM {} WHERE {}").format(sql.Identifier(column), sql.Identifier(table),
+                                                                  self._where(where))
+        return [r["v"] for r in self._execute(query, list(where.values()))]
+
+    # -- the database's own key machinery -------------------------------------------------------------
+    def _sequence_of(self, table: str, column: str, sequence: str | None) -> str | None:
+        """The sequence a column's keys come from: named by the mapping, owned (serial, identity) or its default's."""
+        if sequence:
+            return sequence
+        found = self._execute("SELECT pg_get_serial_sequence(quote_ident(%s), %s) AS s", (table, column)).fetchone()
+        if found["s"]:
+            return found["s"]
+        if not self._defaults:
+            self.schema()
+        match = _NEXTVAL.search(self._defaults.get((table, column), ""))
+        return match.group(1) if match else None
+
+    def next_value(self, table: str, column: str, sequence: str | None):
+        """nextval() of the column's sequence: the key the lab's software would have taken."""
+        name = self._sequence_of(table, column, sequence)
+        if name is None:
+            raise PlantingError(f"{table}.{column}: no sequence to take keys from: write sequence = \"NAME\" "
+                                "(the one the software calls nextval on), or generate = \"auto\" for an "
+                                "identity or serial column")
+        try:
+            return self.conn.execute("SELECT nextval(%s::regclass) AS v", (name,)).fetchone()["v"]
+        except self.psycopg.Error as error:
+            raise PlantingError(f"{table}.{column}: sequence {name}: {' '.join(str(error).split())}") from None
+
+    def advance_sequences(self, highest: dict) -> None:
+        """Keys we numbered ourselves (max+1): the sequence the software draws from must pass them, or its
+        next insert would collide with a canary. setval never moves a sequence backwards here."""
+        for (table, column), (value, sequence) in highest.items():
+            name = self._sequence_of(table, column, sequence)
+            if name is None:
+                continue
+            try:
+                self.conn.execute("SELECT setval(%s::regclass, %s) WHERE %s > coalesce("
+                                  "pg_sequence_last_value(%s::regclass), 0)", (name, int(value), int(value), name))
+            except self.psycopg.Error as error:
+                raise PlantingError(f"{table}.{column}: sequence {name}: {' '.join(str(error).split())}") from None
 
     @contextlib.contextmanager
     def transaction(self):

@@ -4,10 +4,12 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
+import uuid
 from dataclasses import dataclass, field
 
-from . import formats
-from .base import PlantingError, Schema
+from . import formats, typed
+from .base import Find, PlantingError, Schema
+from .fields import field_values
 from .host import HostProfile
 from .mapping import Entry, Mapping, MappingError
 
@@ -54,11 +56,15 @@ def build_rows(canary: dict, mapping: Mapping, schema: Schema, host: HostProfile
                now: dt.datetime) -> list[PlannedRow]:
     """Every row one canary needs, in write order."""
     patient = canary["patient"]
+    fields = field_values(patient)
     # Nobody is registered at a lab before being born.
     born = dt.datetime.fromisoformat(patient["birth_date"]) + dt.timedelta(days=1)
     rows: list[PlannedRow] = []
     by_entry: dict[str, list[int]] = {}
     for entry in mapping.entries:
+        if entry.condition and not entry.condition.holds(fields):
+            by_entry[entry.name] = []       # a birth-name row only for a canary that has one
+            continue
         if entry.parent is None:
             parents = [None]
         else:
@@ -70,7 +76,7 @@ def build_rows(canary: dict, mapping: Mapping, schema: Schema, host: HostProfile
             moments = sorted(_moment(entry, parent_row, rng, now, born) for _ in range(rng.randint(*entry.count)))
             used: set = set()
             for moment in moments:
-                row = _plan_row(len(rows), entry, patient, mapping, schema, host, rng, moment, parent_row, rows, used)
+                row = _plan_row(len(rows), entry, fields, mapping, schema, host, rng, moment, parent_row, rows, used)
                 rows.append(row)
                 indexes.append(row.index)
         by_entry[entry.name] = indexes
@@ -105,7 +111,7 @@ def _moment(entry: Entry, parent: PlannedRow | None, rng: random.Random, now: dt
     return min(moment, now)
 
 
-def _plan_row(index, entry, patient, mapping, schema, host, rng, moment, parent, rows, used) -> PlannedRow:
+def _plan_row(index, entry, fields, mapping, schema, host, rng, moment, parent, rows, used) -> PlannedRow:
     row = PlannedRow(index, entry, {}, key_columns(entry, schema), moment, parent.index if parent else None)
     if entry.sample:
         # Different analyses in one file: redraw a few times rather than repeat one.
@@ -116,18 +122,31 @@ def _plan_row(index, entry, patient, mapping, schema, host, rng, moment, parent,
         used.add(tuple(drawn.values()))
         row.values.update(drawn)
     table = schema[entry.table]
+    # Typed rows learn their habits from the host's rows of the same type.
+    found = {column: host.find(*spec.argument.split("."), spec.options["where"], f"{entry.table}.{column}")
+             for column, spec in entry.columns.items() if spec.source == "find"}
+    keys = host
+    host = host.scoped(entry.table, tuple((c, v) for c, v in found.items() if not isinstance(v, Find)))
     for column, spec in entry.columns.items():
         where = f"{entry.table}.{column}"
+        if spec.condition and not spec.condition.holds(fields):
+            continue                        # left to the database's default
         if spec.source == "generate":
             if spec.argument == "auto":
                 row.auto.append(column)
                 continue
             if spec.argument == "max+1":
-                row.values[column] = host.next_number(entry.table, column)
+                row.values[column] = keys.next_number(entry.table, column)
                 continue
-            pattern = spec.options.get("pattern") or host.key_pattern(entry.table, column)
+            if spec.argument == "uuid":
+                row.values[column] = _uuid(rng, spec.options.get("format", "lower"))
+                continue
+            if spec.argument == "sequence":
+                row.values[column] = keys.next_key(entry.table, column, spec.options.get("sequence"))
+                continue
+            pattern = spec.options.get("pattern") or keys.key_pattern(entry.table, column)
             try:
-                row.values[column] = formats.render_key(pattern, host.next_sequence(entry.table, column, pattern),
+                row.values[column] = formats.render_key(pattern, keys.next_sequence(entry.table, column, pattern),
                                                         moment)
             except PlantingError as error:
                 raise MappingError(f"{where}: {error}") from None
@@ -142,19 +161,52 @@ def _plan_row(index, entry, patient, mapping, schema, host, rng, moment, parent,
         elif spec.source == "pick":
             other, _, other_column = spec.argument.partition(".")
             row.values[column] = host.pick(other, other_column, rng)
+        elif spec.source == "find":
+            row.values[column] = found[column]
+        elif spec.source == "same":
+            row.values[column] = _same(spec.argument, row, rows, parent, mapping, where)
         elif spec.source == "host":
             by = spec.options.get("by")
             row.values[column] = host.like_host(entry.table, column, by, row.values.get(by) if by else None, rng)
         elif spec.source == "moment":
-            row.values[column] = formats.format_date(
-                moment, spec.options.get("format") or host.date_format(entry.table, column, with_time=True))
+            form = spec.options.get("format") or host.date_format(entry.table, column, with_time=True)
+            # Written as the host writes it, down to the microseconds its own rows carry (or their absence).
+            digits = formats.fraction_digits(form) if form != "native" else host.fraction_digits(entry.table, column)
+            stamped = moment.replace(microsecond=rng.randrange(10 ** 6) // 10 ** (6 - digits) * 10 ** (6 - digits)
+                                     if digits else 0)
+            row.values[column] = formats.format_date(stamped, form)
         elif spec.source == "value":
             row.values[column] = spec.argument
+            fk = table.foreign_key(column)
+            if fk is not None and spec.argument is not None:
+                host.check_reference(fk, spec.argument, where)
         else:
-            row.values[column] = _field_value(spec, patient, host, entry.table, column, where)
+            row.values[column] = _field_value(spec, fields, host, entry.table, column, where)
         if spec.options.get("nulls") == "host" and rng.random() < host.null_share(entry.table, column):
             row.values[column] = None
+        if column in table.columns:
+            row.values[column] = typed.for_column(table.columns[column].type, row.values[column])
     return row
+
+
+def _uuid(rng: random.Random, form: str) -> str:
+    """A random (version 4) UUID from the plant's seeded rng: the same seed plants the same canaries."""
+    value = uuid.UUID(int=rng.getrandbits(128), version=4)
+    return {"lower": str(value), "upper": str(value).upper(), "hex": value.hex, "braces": "{" + str(value) + "}"}[form]
+
+
+def _same(argument: str, row: PlannedRow, rows: list[PlannedRow], parent, mapping, where: str):
+    """The value this canary's row of BLOCK holds in COLUMN (a generated id in two places, for instance)."""
+    block, _, column = argument.partition(".")
+    source = row if block == row.entry.name else _ancestor(rows, parent, block, mapping)
+    if source is None:
+        raise MappingError(f"{where}: same = {argument!r}: {block} is not an ancestor of this row "
+                           f"(set parent = {block!r})")
+    if column in source.values:
+        return source.values[column]
+    if column in source.auto or column in source.key_columns:
+        return RowRef(source.index, column)      # the database assigns it: known once that row is written
+    return None
 
 
 def _ancestor(rows, parent, name, mapping) -> PlannedRow | None:
@@ -167,27 +219,16 @@ def _ancestor(rows, parent, name, mapping) -> PlannedRow | None:
     return next((r for r in rows if r.entry.name == name and mapping.entry(name).parent is None), None)
 
 
-def field_of(patient: dict, path: str, where: str):
-    value = patient
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            raise MappingError(f"{where}: field {path!r} is not a canary field "
-                               f"(fields: {', '.join(sorted(_paths(patient)))})")
-        value = value[part]
-    return value
+def field_of(fields: dict, path: str, where: str):
+    if path not in fields:
+        raise MappingError(f"{where}: field {path!r} is not a canary field (fields: {', '.join(sorted(fields))})")
+    return fields[path]
 
 
-def _paths(record: dict, prefix: str = "") -> list[str]:
-    out = []
-    for key, value in record.items():
-        out += _paths(value, f"{prefix}{key}.") if isinstance(value, dict) else [f"{prefix}{key}"]
-    return out
-
-
-def _field_value(spec, patient, host: HostProfile, table: str, column: str, where: str):
-    value = field_of(patient, spec.argument, where)
+def _field_value(spec, fields, host: HostProfile, table: str, column: str, where: str):
+    value = field_of(fields, spec.argument, where)
     same = spec.options.get("null_if_same")
-    if same is not None and value == field_of(patient, same, where):
+    if same is not None and value == field_of(fields, same, where):
         value = None
     if "map" in spec.options and value is not None:
         mapped = spec.options["map"]

@@ -97,6 +97,12 @@ class SqliteTarget:
         return [r[0] for r in self.conn.execute(
             f"SELECT {quote(column)} FROM {quote(table)} WHERE {quote(column)} IS NOT NULL")]
 
+    @_reading
+    def matching_values(self, table: str, column: str, where: dict) -> list:
+        condition = " AND ".join(f"{quote(c)} = ?" for c in where)
+        return [r[0] for r in self.conn.execute(
+            f"SELECT {quote(column)} FROM {quote(table)} WHERE {condition}", list(where.values()))]
+
     @contextlib.contextmanager
     def transaction(self):
         try:

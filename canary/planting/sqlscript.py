@@ -12,7 +12,10 @@ import pathlib
 import tempfile
 
 from .. import clock
-from .base import ParentKey, Pick, PlantingError, Schema
+from .base import Find, NextValue, ParentKey, Pick, PlantingError, Schema
+
+# Values only the database knows when the script runs: not a key to find the row again by.
+_UNKNOWN = (ParentKey, Pick, Find, NextValue)
 
 DIALECTS = ("postgresql", "mysql")
 APPLY = {"postgresql": "PGCLIENTENCODING=UTF8 psql -v ON_ERROR_STOP=1 -f FILE (or sqlite3 -bail DB < FILE)",
@@ -84,6 +87,13 @@ def expression(value, dialect: str) -> str:
     if isinstance(value, Pick):
         random = "RAND()" if dialect == "mysql" else "random()"
         return f"(SELECT {q(value.column)} FROM {q(value.table)} ORDER BY {random} LIMIT 1)"
+    if isinstance(value, Find):
+        condition = " AND ".join(f"{q(c)} = {literal(v, dialect)}" for c, v in value.where)
+        return f"(SELECT {q(value.column)} FROM {q(value.table)} WHERE {condition})"
+    if isinstance(value, NextValue):
+        if dialect == "mysql":
+            return f"NEXTVAL({q(value.sequence)})"
+        return f"nextval({literal(value.sequence, dialect)})"
     return literal(value, dialect)
 
 
@@ -147,9 +157,9 @@ class SqlScriptTarget:
 
     def insert(self, table: str, values: dict, key_columns: list[str], lookup: str | None) -> dict:
         self._statements.append(("insert", {"table": table, "values": dict(values)}))
-        if lookup and lookup in values and not isinstance(values[lookup], (ParentKey, Pick)):
+        if lookup and lookup in values and not isinstance(values[lookup], _UNKNOWN):
             return {lookup: values[lookup]}
-        return {c: _stored(v) for c, v in values.items() if v is not None and not isinstance(v, Pick)}
+        return {c: _stored(v) for c, v in values.items() if v is not None and not isinstance(v, _UNKNOWN[1:])}
 
     def delete(self, table: str, key: dict) -> int:
         self._statements.append(("delete", {"table": table, "key": key}))

@@ -6,7 +6,7 @@ import pathlib
 from .base import PlantingError
 from .mapping import Mapping, load_mapping
 
-WRITER_KINDS = ("sqlite", "postgresql", "sql", "csv")
+WRITER_KINDS = ("sqlite", "postgresql", "mysql", "sql", "csv")
 
 
 def is_postgresql_dsn(location: str) -> bool:
@@ -14,7 +14,10 @@ def is_postgresql_dsn(location: str) -> bool:
 
 
 def open_database(location: str):
-    """A readable database: a PostgreSQL DSN or an SQLite file."""
+    """A readable database: a PostgreSQL DSN, a mysql:// location or an SQLite file."""
+    from .mysql import MysqlTarget, is_mysql_location
+    if is_mysql_location(location):
+        return MysqlTarget(location)
     if is_postgresql_dsn(location):
         from .postgresql import PostgresqlTarget
         return PostgresqlTarget(location)
@@ -42,6 +45,9 @@ def open_writer(target: dict, mapping: Mapping):
         if kind == "postgresql":
             from .postgresql import PostgresqlTarget
             return PostgresqlTarget(location)
+        if kind == "mysql":
+            from .mysql import MysqlTarget
+            return MysqlTarget(location)
         if kind == "csv":
             from .csvfile import CsvTarget
             return CsvTarget(location)
@@ -56,7 +62,7 @@ def script_source(mapping: Mapping):
     """What a `sql` target learns the schema (and, with [host] database, formats) from."""
     database = mapping.host.get("database")
     if database:
-        if not is_postgresql_dsn(database):
+        if not is_postgresql_dsn(database) and not database.startswith(("mysql://", "mariadb://")):
             database = str(mapping.resolve_path(database))
         return open_database(database)
     schema = mapping.host.get("schema")

@@ -64,13 +64,41 @@ class RegistryStore:
             raise NotFound(f"no target named {name!r} (see `canary target list`)")
         return target
 
-    def targets(self, site: str | None = None) -> list[dict]:
+    def targets(self, site: str | None = None, *, removed: bool = False) -> list[dict]:
         sql = ("SELECT t.*, s.name AS site, "
                "(SELECT count(*) FROM canaries c WHERE c.target_id = t.id) AS canaries "
-               "FROM targets t JOIN sites s ON s.id = t.site_id")
+               "FROM targets t JOIN sites s ON s.id = t.site_id"
+               + ("" if removed else " WHERE t.removed_at IS NULL"))
+        joiner = " AND " if not removed else " WHERE "
         if site is None:
             return self._rows(sql + " ORDER BY s.name, t.name")
-        return self._rows(sql + " WHERE s.name = ? ORDER BY t.name", (site,))
+        return self._rows(sql + joiner + "s.name = ? ORDER BY t.name", (site,))
+
+    def update_target(self, name: str, changes: dict) -> dict:
+        """Change a target's location, mapping or region; the evidence log keeps what it was."""
+        with self.transaction():
+            before = self.get_target(name)
+            changes = {column: value for column, value in changes.items() if before[column] != value}
+            if changes:
+                sets = ", ".join(f"{column} = ?" for column in changes)
+                self.conn.execute(f"UPDATE targets SET {sets} WHERE id = ?", (*changes.values(), before["id"]))
+                self.append_event("target.changed", {
+                    "target_id": before["id"], "name": name,
+                    "changes": {column: {"from": before[column], "to": value} for column, value in changes.items()}})
+        return {**self.get_target(name), "changed": sorted(changes)}
+
+    def remove_target(self, name: str, retired: int) -> dict:
+        """Mark a target removed: no more plants or rotations; its canaries stay registered for attribution."""
+        with self.transaction():
+            target = self.get_target(name)
+            now = clock.utc_now()
+            self.conn.execute("UPDATE targets SET removed_at = ? WHERE id = ?", (now, target["id"]))
+            registered = self._row("SELECT count(*) AS n FROM canaries WHERE target_id = ?", (target["id"],))["n"]
+            self.append_event("target.removed", {
+                "target_id": target["id"], "name": name, "site": target["site"], "canaries_registered": registered,
+                "canaries_retired_now": retired,
+                "canaries": "registration kept: a copy taken before still attributes to this target"})
+        return {**target, "removed_at": now, "canaries": registered}
 
     # -- canaries, tokens, identifiers ------------------------------------------------------
     def add_canary(self, patient: dict, label: str, identifiers: list[tuple[str, str]],

@@ -169,6 +169,10 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     );
     CREATE INDEX alert_deliveries_due ON alert_deliveries (state, next_at);
     """),
+    (3, """
+    -- A removed target keeps its row: its canaries stay registered, so a copy taken before still attributes.
+    ALTER TABLE targets ADD COLUMN removed_at TEXT;
+    """),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]
