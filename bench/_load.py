@@ -62,14 +62,14 @@ def smtp_load(port: int, recipient: str, seconds: float, result) -> None:
     result.put({"sent": sent, "seconds": time.perf_counter() - start})
 
 
-def in_processes(target, args_list: list[tuple]) -> list[dict]:
+def in_processes(target, args_list: list[tuple], timeout: float = 120) -> list[dict]:
     """Run `target(*args, result_queue)` in one process per args tuple and collect their results."""
     context = multiprocessing.get_context("fork")
     result = context.Queue()
     processes = [context.Process(target=target, args=(*args, result)) for args in args_list]
     for process in processes:
         process.start()
-    results = [result.get(timeout=120) for _ in processes]
+    results = [result.get(timeout=timeout) for _ in processes]
     for process in processes:
         process.join()
     errors = [r["error"] for r in results if "error" in r]

@@ -62,7 +62,7 @@ def measure(recorder, address_plan, answer_seconds: float) -> dict[str, list[flo
                         answer_seconds=answer_seconds, max_recipients=SESSION)
     server.start()
     try:
-        [times] = in_processes(rcpt_timing_load, [(server.port, address_plan, CONCURRENCY)])
+        [times] = in_processes(rcpt_timing_load, [(server.port, address_plan, CONCURRENCY)], timeout=3600)
     finally:
         server.stop()
     return times
