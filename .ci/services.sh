@@ -18,6 +18,10 @@ apt_install() {
 # sqlite3 CLI: the planting tests apply the generated SQL script with it.
 command -v sqlite3 >/dev/null || apt_install sqlite3
 
+# openssl CLI: the evidence tests run a real RFC 3161 TSA (`openssl ts -reply`) and verify
+# reports and tokens with `openssl pkeyutl` / `openssl ts -verify`, as a third party would.
+command -v openssl >/dev/null || apt_install openssl
+
 # PostgreSQL (Debian's): the postgresql planter is tested against a real server.
 command -v pg_ctlcluster >/dev/null && ls /etc/postgresql/*/main >/dev/null 2>&1 || apt_install postgresql
 version=$(ls /etc/postgresql | sort -V | tail -n 1)

@@ -123,7 +123,7 @@ def main() -> int:
               "fiction-range phone number")
         print(f"canary scan:                {scan_time:6.2f} s, {len(found)} of {len(hidden)} canaries found, "
               f"{len(result.targets)} targets attributed, "
-              f"{sum(result.uncorroborated_phones.values()):,} strangers' rows with a canary's number set aside")
+              f"{sum(result.uncorroborated.values()):,} strangers' rows with a canary's NIR or number set aside")
         print(f"canaries named by an email, NIR, hostname or URL: grep {grep_canaries(leak, values, identifiers, locale)}"
               f" of {len(hidden)}, scan {len({m.owner.canary_id for m in result.matches if m.owner.kind != 'phone'})}"
               f" of {len(hidden)}")

@@ -1,12 +1,16 @@
 """Creating and opening a deployment: its settings file and its store, side by side."""
 from __future__ import annotations
 
+import fcntl
 import os
 import pathlib
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from . import identifiers as ids
-from .settings import SETTINGS_FILE, STORE_FILE, Settings, SettingsError, write_new_settings
+from . import signing_keys
+from .settings import SETTINGS_FILE, STORE_FILE, Settings, SettingsError, save_setting, write_new_settings
 from .store import Store
 
 MAIL_MODES = ("per-canary", "shared", "mailboxes")
@@ -27,6 +31,28 @@ class Deployment:
 
     def close(self) -> None:
         self.store.close()
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The deployment's Ed25519 key. A deployment made before keys existed gets one on first use:
+        saved in canary.toml and its public half recorded in the evidence log."""
+        if not self.settings["deployment"]["signing_key"]:
+            with open(self.settings.home / (SETTINGS_FILE + ".lock"), "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)   # two first uses at once must not make two keys
+                current = Settings.load(self.settings.home)["deployment"]["signing_key"]
+                if not current:
+                    current = signing_keys.new_private_key_text()
+                    save_setting(self.settings.home, "deployment", "signing_key", current)
+                    record_signing_key(self.store, signing_keys.load_private_key(current), "created on first use")
+                self.settings.values["deployment"]["signing_key"] = current
+        return signing_keys.load_private_key(self.settings["deployment"]["signing_key"])
+
+
+def record_signing_key(store: Store, key: Ed25519PrivateKey, how: str) -> dict:
+    """The public key in the evidence log: which key signs from this event on."""
+    public = key.public_key()
+    return store.append_event("signing_key.created", {"algorithm": "ed25519", "how": how,
+                                                      "public_key": signing_keys.public_pem(public),
+                                                      "fingerprint": signing_keys.fingerprint(public)})
 
 
 SMTP_CERT, SMTP_KEY = "smtp-cert.pem", "smtp-key.pem"
@@ -67,5 +93,7 @@ def init_deployment(home: str | os.PathLike, zones: list[str], mail_domains: lis
     store = Store.create(home / STORE_FILE)
     store.append_event("deployment.created", {"zones": zones, "mail_domains": mail_domains,
                                               "mail_mode": mail_mode, "phone_pool": pool_path})
+    deployment = Deployment(Settings.load(home), store)
+    record_signing_key(store, deployment.signing_key(), "canary init")
     store.close()
     return Deployment.open(home)

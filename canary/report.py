@@ -14,8 +14,9 @@ import jinja2
 
 from . import clock
 from .deployment import Deployment
-from .report_signing import sign_json, sign_text
-from .scan.attribution import attribute_target
+from . import signing_keys, timestamping
+from .report_signing import Signer, sign_json, sign_text, verification_steps
+from .scan.attribution import SOURCES, attribute_target, format_probability
 from .scan.scan import attribution_p
 from .store import NotFound
 from .verification import verify_store
@@ -60,12 +61,24 @@ def build_report(deployment: Deployment, *, site: str | None = None, target: str
                                            "file", "file_sha256", "line")} for row in sightings],
         "windows": _windows(deployment, sightings, contacts),
         "evidence": verification.as_dict(),
+        "verification": _verification(deployment),
     }
 
 
-def format_probability(probability: float, p: float, k: int) -> str:
-    """1 - p**k readably: '0.990000', or '1 - 1e-08' once six decimals would round to 1."""
-    return f"{probability:.6f}" if p ** k >= 5e-7 else f"1 - {p ** k:.0e}"
+def _verification(deployment: Deployment) -> dict:
+    """What a third party needs to check the report: the public key, and who timestamps it."""
+    public = deployment.signing_key().public_key()
+    return {"algorithm": "ed25519", "public_key": signing_keys.public_pem(public),
+            "fingerprint": signing_keys.fingerprint(public),
+            "timestamping_authority": deployment.settings["timestamping"]["url"] or None}
+
+
+def report_signer(deployment: Deployment, timestamp: bool = True) -> Signer:
+    """The deployment's key, and its TSA unless none is configured or `timestamp` is False."""
+    settings = deployment.settings
+    stamper = (lambda data: timestamping.stamp(settings, data)) if timestamp and settings["timestamping"]["url"] \
+        else None
+    return Signer(deployment.signing_key(), stamper)
 
 
 def _title(site, target, canary_id) -> str:
@@ -103,13 +116,17 @@ def _windows(deployment, sightings, contacts) -> list[dict]:
             found[key].add(sighting["canary_id"])
             files[key].add(sighting["file_sha256"])
     copies: dict[tuple, list[int]] = defaultdict(list)
+    sighted: dict[int, str] = {}
+    for sighting in sightings:
+        sighted.setdefault(sighting["scan_id"], sighting["time"])
     for (scan_id, site, target), canaries in sorted(found.items()):
         copies[(site, target, frozenset(canaries), frozenset(files[(scan_id, site, target)]))].append(scan_id)
     all_plantings = deployment.store.planting_history()
     windows = []
     for (site, target, canaries, _), scan_ids in copies.items():
         history = [row for row in all_plantings if row["target"] == target]
-        attribution = attribute_target(site, target, set(canaries), history, first_contacts, p)
+        attribution = attribute_target(site, target, set(canaries), history, first_contacts, p,
+                                       sighted_at=sighted[scan_ids[0]])
         windows.append({"scan_id": scan_ids[0], "scan_ids": scan_ids, **dataclasses.asdict(attribution)})
     return sorted(windows, key=lambda w: (w["scan_id"], w["site"], w["target"]))
 
@@ -146,11 +163,6 @@ def _scans(scan_ids: list[int]) -> str:
     return f"scan {scan_ids[0]}" if len(scan_ids) == 1 else f"scans {', '.join(map(str, scan_ids))}"
 
 
-_BOUND_REASONS = {"first_later_planting_missing": "the first canary planted later, which the file lacks",
-                  "first_removal_of_a_canary_found": "the removal of a canary the file holds",
-                  "first_contact": "the first contact with one of its canaries"}
-
-
 def _window_entries(windows: list[dict]) -> list[dict]:
     """The date window as two moments on the timeline, each saying why."""
     entries = []
@@ -161,8 +173,7 @@ def _window_entries(windows: list[dict]) -> list[dict]:
                             "text": f"{copy} was taken after this moment (the newest canary it holds was "
                                     "planted)"})
         if window["taken_before"]:
-            reason = next((text for key, text in _BOUND_REASONS.items()
-                           if window["bounds"].get(key) == window["taken_before"]), "a later event")
+            reason = SOURCES.get(window["taken_before_source"], "a later event")
             entries.append({"time": window["taken_before"], "kind": "window",
                             "text": f"{copy} was taken before this moment ({reason})"})
     return entries
@@ -172,16 +183,17 @@ _ENVIRONMENT = jinja2.Environment(loader=jinja2.PackageLoader("canary", "templat
                                   autoescape=True, undefined=jinja2.StrictUndefined)
 
 
-def render(report: dict, fmt: str, secret: str) -> str:
-    """The report in md, html or json, signed with the deployment's secret."""
+def render(report: dict, fmt: str, signer: Signer) -> str:
+    """The report in md, html or json, signed with the deployment's key (and timestamped)."""
     if fmt == "json":
-        return sign_json(report, secret)
+        return sign_json(report, signer)
+    steps = verification_steps(f"report.{fmt}", report["verification"]["fingerprint"])
     context = {"r": report, "timeline": timeline(report), "max_contacts": MAX_LISTED_CONTACTS,
-               "probability": format_probability}
+               "probability": format_probability, "steps": steps}
     if fmt == "html":
-        return sign_text(_ENVIRONMENT.get_template("investigation_report.html").render(**context), secret)
+        return sign_text(_ENVIRONMENT.get_template("investigation_report.html").render(**context), signer)
     if fmt == "md":
-        return sign_text(_markdown(report, context["timeline"]), secret)
+        return sign_text(_markdown(report, context["timeline"], steps), signer)
     raise ValueError(f"unknown report format {fmt!r} (one of {', '.join(FORMATS)})")
 
 
@@ -193,7 +205,7 @@ def _cell(value) -> str:
     return " ".join(text.split())
 
 
-def _markdown(report: dict, entries: list[dict]) -> str:
+def _markdown(report: dict, entries: list[dict], steps: list[tuple[str, str]]) -> str:
     out = [f"# {_cell(report['title'])}", "",
            f"Deployment {_cell(report['deployment'])}, generated {report['generated_at']} (UTC).", ""]
     evidence = report["evidence"]
@@ -232,5 +244,13 @@ def _markdown(report: dict, entries: list[dict]) -> str:
             "| scan | canary | kind | value | file | sha256 | line |", "|---|---|---|---|---|---|---|"]
     out += [f"| {s['scan_id']} | {s['canary_id']} | {s['kind']} | {_cell(s['value'])} | {_cell(s['file'])} | "
             f"{s['file_sha256']} | {s['line']} |" for s in report["sightings"]]
-    out += ["", "Check this report with `canary report --check FILE`: any edit breaks the signature below.", ""]
+    out += ["", "## How to verify this report", "",
+            f"The last line signs every byte above it with the deployment's Ed25519 key (fingerprint "
+            f"`{report['verification']['fingerprint']}`)"
+            + (f" and carries an RFC 3161 timestamp from {_cell(report['verification']['timestamping_authority'])}."
+               if report["verification"]["timestamping_authority"] else "; no timestamping authority is configured.")
+            + " Save this file as report.md, unchanged; then, with OpenSSL alone:", ""]
+    for number, (why, command) in enumerate(steps, 1):
+        out += [f"{number}. {_cell(why)}:", "", "   ```", f"   {command}", "   ```", ""]
+    out += ["The deployment's public key:", "", "```", report["verification"]["public_key"].strip(), "```", ""]
     return "\n".join(out)

@@ -23,6 +23,17 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "mail_mode": "per-canary",
         "phone_pool": "",
         "secret": "",
+        # Ed25519 private key (base64 of 32 bytes) that signs reports and evidence checkpoints;
+        # created by `canary init`, or on first use for a deployment made before it existed.
+        "signing_key": "",
+    },
+    "timestamping": {
+        # RFC 3161 timestamping authority: every report and every `canary evidence anchor`
+        # checkpoint gets a token from it ("" = none, reports say they are not timestamped).
+        "url": "",
+        # The TSA's CA certificate (PEM), to check its tokens; published by the TSA.
+        "ca_file": "",
+        "timeout_seconds": 10,
     },
     "dns": {
         "listen": "127.0.0.1:5353",
@@ -223,8 +234,9 @@ class Settings:
 
 def write_new_settings(home: pathlib.Path, deployment: dict, sections: dict | None = None) -> pathlib.Path:
     """Write canary.toml for a new deployment, with freshly generated secrets (and any other `sections`)."""
+    from .signing_keys import new_private_key_text
     values = {
-        "deployment": {**deployment, "secret": secrets.token_urlsafe(32)},
+        "deployment": {**deployment, "secret": secrets.token_urlsafe(32), "signing_key": new_private_key_text()},
         **(sections or {}),
         "webhooks": {
             "twilio_auth_token": secrets.token_hex(16),
@@ -237,6 +249,22 @@ def write_new_settings(home: pathlib.Path, deployment: dict, sections: dict | No
         tomli_w.dump(values, handle)
     os.chmod(path, 0o600)
     return path
+
+
+def save_setting(home: pathlib.Path, section: str, key: str, value) -> None:
+    """Set one value in canary.toml (a secret created after `canary init`): written whole to a
+    temporary file, then renamed over, so a crash leaves the old file or the new one."""
+    path = home / SETTINGS_FILE
+    values = tomllib.loads(path.read_text("utf-8"))
+    values.setdefault(section, {})[key] = value
+    temporary = path.with_name(path.name + ".new")
+    with open(temporary, "wb") as handle:
+        os.chmod(temporary, 0o600)
+        handle.write(b"# canary deployment settings. Keep this file secret: it holds the signing key.\n")
+        tomli_w.dump(values, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
 
 
 def parse_listen(text: str) -> tuple[str, int]:

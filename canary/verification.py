@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
+from . import timestamping
 from .evidence import ChainCheck
 from .store import Store
 
@@ -44,9 +46,10 @@ class Verification:
 
 
 def verify_store(store: Store, anchors: list[tuple[int, str]] = ()) -> Verification:
-    """The chain, the tables against it, and each anchor (seq, hash) kept from an earlier check."""
-    problems = []
-    for seq, digest in anchors:
+    """The chain, the tables against it, each anchor (seq, hash) kept from an earlier check, and
+    each checkpoint `canary evidence anchor` recorded."""
+    checkpoints, problems = _recorded_checkpoints(store)
+    for seq, digest in [*anchors, *checkpoints]:
         stored = store.event_hash_at(seq)
         if stored is None:
             problems.append(f"event {seq} is gone (the log was cut or rewritten after the anchor was taken)")
@@ -54,3 +57,24 @@ def verify_store(store: Store, anchors: list[tuple[int, str]] = ()) -> Verificat
             problems.append(f"event {seq} now hashes to {stored[:16]}..., not {digest[:16]}... "
                             "(the log was rewritten after the anchor was taken)")
     return Verification(store.verify_evidence(), store.audit_tables(), problems)
+
+
+def _recorded_checkpoints(store: Store) -> tuple[list[tuple[int, str]], list[str]]:
+    """The heads that `canary evidence anchor` signed and timestamped, each of which must still hold,
+    and the checkpoints whose timestamp no longer stamps their statement (a rewritten checkpoint)."""
+    heads, problems = [], []
+    for event in store.events(kind="evidence.checkpoint"):
+        payload = event["payload"]
+        try:
+            statement = json.loads(payload["statement"])
+            heads.append((int(statement["seq"]), str(statement["hash"])))
+        except (KeyError, TypeError, ValueError):
+            problems.append(f"checkpoint at event {event['seq']}: unreadable statement")
+            continue
+        if payload.get("timestamp"):
+            try:
+                timestamping.read_stamp(timestamping.decode(payload["timestamp"].get("response"), "checkpoint"),
+                                        payload["statement"].encode("utf-8"), f"checkpoint at event {event['seq']}")
+            except (timestamping.TimestampError, AttributeError) as error:
+                problems.append(f"{error} (the checkpoint was rewritten after the TSA stamped it)")
+    return heads, problems

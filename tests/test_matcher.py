@@ -8,6 +8,8 @@ from canary.scan.matcher import IdentifierIndex, phone_forms
 CANARY = {"id": 1, "target": "prod", "site": "Lab",
           "patient": {"first_name": "Hélène", "last_name": "Le Goff", "birth_name": "Kerbrat",
                       "birth_date": "1985-03-12"}}
+SECOND = {"id": 2, "target": "prod", "site": "Lab",
+          "patient": {"first_name": "Jean", "last_name": "Dupont", "birth_date": "1985-03-20"}}
 
 
 def ident(n, kind, value, canary_id=1, token=None):
@@ -23,7 +25,7 @@ def index():
                             ident(3, "nir", "285032A12345678"),
                             ident(4, "hostname", "abc123.canary.test"),
                             ident(5, "url", "http://abc123.canary.test/"),
-                            ident(6, "nir", "185033523812345", canary_id=2)], [CANARY])
+                            ident(6, "nir", "185033523812345", canary_id=2)], [CANARY, SECOND])
 
 
 def kinds(index, text: str, free_text: bool = False) -> list[tuple[str, int]]:
@@ -40,12 +42,12 @@ def test_phone_forms_cover_the_french_writings():
 @pytest.mark.parametrize("written", ["06 39 98 12 34", "0639981234", "+33 6 39 98 12 34", "0033 6 39 98 12 34",
                                      "06.39.98.12.34", "06-39-98-12-34", "+33 (0)6 39 98 12 34"])
 def test_every_phone_writing_with_the_birth_date(index, written):
-    assert kinds(index, f"LE GOFF;12/03/1985;{written}") == [("phone", 1)]
+    assert kinds(index, f"LE GOFF;HELENE;12/03/1985;{written}") == [("phone", 1)]
 
 
 def test_numbers_written_side_by_side_in_plain_text(index):
-    assert kinds(index, "le goff tel 06 39 98 12 34 35000 rennes 12 03 1985", free_text=True) == [("phone", 1)]
-    text = "Le Goff 1 85 03 35 238 123 45 06 39 98 12 34 12 03 1985"
+    assert kinds(index, "le goff helene tel 06 39 98 12 34 35000 rennes 12 03 1985", free_text=True) == [("phone", 1)]
+    text = "Le Goff Hélène, Dupont Jean 1 85 03 35 238 123 45 06 39 98 12 34 12 03 1985"
     assert kinds(index, text, free_text=True) == [("nir", 1), ("phone", 1)]
 
 
@@ -54,7 +56,8 @@ def test_a_number_inside_a_longer_number_is_not_a_match(index):
 
 
 def test_corsican_nir_with_and_without_key_and_spaces(index):
-    assert kinds(index, "a;2 85 03 2A 123 456 78\nb;285032a123456\nc;285032B12345678") == [("nir", 1), ("nir", 2)]
+    text = "Le Goff;Hélène;2 85 03 2A 123 456 78\nLE GOFF;HELENE;285032a123456\nLe Goff;Hélène;285032B12345678"
+    assert kinds(index, text) == [("nir", 1), ("nir", 2)]
 
 
 def test_upper_case_email_and_url_and_lookalikes(index):
@@ -74,12 +77,33 @@ def test_corroboration_needs_birth_date_and_full_name_folded(index):
     assert [(c.canary_id, c.line) for c in result.corroborations] == [(1, 1)]
 
 
-def test_a_phone_needs_the_birth_date_and_a_name(index):
+def test_a_phone_needs_the_last_name_first_name_and_birth_date(index):
     counted = index.scan_block("f", [1], "Hélène Le Goff 06 39 98 12 34 1985-03-12".encode())
-    assert [h.corroborated_by for h in counted.hits] == ["birth_date+name"]
-    for stranger in ("Hélène Le Goff 06 39 98 12 34", "Paul Martin 06 39 98 12 34 12/03/1985"):
+    assert [h.corroborated_by for h in counted.hits] == ["last_name+first_name+birth_date"]
+    for stranger in ("Hélène Le Goff 06 39 98 12 34", "Paul Martin 06 39 98 12 34 12/03/1985",
+                     "Paul Le Goff 06 39 98 12 34 12/03/1985", "Hélène Martin 06 39 98 12 34 12/03/1985"):
         result = index.scan_block("f", [1], stranger.encode())
-        assert result.hits == [] and result.uncorroborated_phones == {1: 1}
+        assert result.hits == [] and result.uncorroborated == {("phone", 1): 1}
+
+
+def test_a_nir_needs_the_last_name_and_first_name(index):
+    """A NIR is a real person's number: a stranger born the same month in the same place may hold it."""
+    counted = index.scan_block("f", [1], "DUPONT;JEAN;1 85 03 35 238 123 45".encode())
+    assert [(h.owner.kind, h.corroborated_by) for h in counted.hits] == [("nir", "last_name+first_name")]
+    for stranger in ("MARTIN;PAUL;185033523812345;20/03/1985", "DUPONT;PAUL;185033523812345",
+                     "MARTIN;JEAN;1850335238123"):
+        result = index.scan_block("f", [1], stranger.encode())
+        assert result.hits == [] and result.uncorroborated == {("nir", 2): 1}
+
+
+def test_a_stranger_with_a_canarys_phone_and_nir_but_another_name_is_not_counted(index):
+    result = index.scan_block("f", [1], "Martin;Paul;12/03/1985;285032A12345678;06 39 98 12 34".encode())
+    assert result.hits == [] and result.uncorroborated == {("phone", 1): 1, ("nir", 1): 1}
+
+
+def test_our_hostnames_emails_and_urls_count_alone(index):
+    result = index.scan_block("f", [1], "Martin;Paul;paul@abc123.canary.test".encode())
+    assert [(h.owner.kind, h.corroborated_by) for h in result.hits] == [("hostname", None)]
 
 
 def test_matches_say_what_the_file_wrote(index):
@@ -92,11 +116,12 @@ def test_in_a_long_record_a_phone_needs_its_name_and_birth_date_nearby(index):
     filler = b"Paul;Martin;01/01/1970;0100000000;" * 3000       # ~100 KB of strangers
     far = b"Le Goff;Helene;12/03/1985;" + filler + b"Paul;Martin;06 39 98 12 34"
     result = index.scan_block("f", [1], far)
-    assert result.hits == [] and result.uncorroborated_phones == {1: 1}
+    assert result.hits == [] and result.uncorroborated == {("phone", 1): 1}
     near = filler + b"Le Goff;Helene;12/03/1985;06 39 98 12 34;" + filler
-    assert [h.corroborated_by for h in index.scan_block("f", [1], near).hits] == ["birth_date+name"]
+    counted = ["last_name+first_name+birth_date"]
+    assert [h.corroborated_by for h in index.scan_block("f", [1], near).hits] == counted
     stranger_first = b"Paul;Martin;06 39 98 12 34;" + near     # the same number on a stranger's row first
-    assert [h.corroborated_by for h in index.scan_block("f", [1], stranger_first).hits] == ["birth_date+name"]
+    assert [h.corroborated_by for h in index.scan_block("f", [1], stranger_first).hits] == counted
 
 
 def test_hits_in_a_record_of_megabytes_are_written_out_quickly():

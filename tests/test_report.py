@@ -7,8 +7,10 @@ import pytest
 from click.testing import CliRunner
 
 from canary.cli import main
-from canary.report import build_report, render
-from canary.report_signing import ReportCheckError, check_report
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from canary.report import build_report, render, report_signer
+from canary.report_signing import ReportCheckError, Signer, check_report
 from canary.scan import scan_files
 from canary.scan.leakgen import population, write_leak
 
@@ -97,26 +99,27 @@ def test_text_added_after_the_signature_fails_the_check(world, tmp_path, fmt):
 
 
 def test_a_report_signed_by_another_deployment_is_refused(world):
-    text = render(build_report(world.deployment, target="lims-prod"), "md", "another deployment's secret")
-    with pytest.raises(ReportCheckError, match="not this deployment's"):
-        check_report(text, world.deployment.settings.secret)
+    text = render(build_report(world.deployment, target="lims-prod"), "md", Signer(Ed25519PrivateKey.generate()))
+    public_key = world.deployment.signing_key().public_key()
+    with pytest.raises(ReportCheckError, match="signed by another key"):
+        check_report(text, public_key=public_key)
     with pytest.raises(ReportCheckError, match="not a signed canary report"):
-        check_report("# some notes\n", world.deployment.settings.secret)
+        check_report("# some notes\n", public_key=public_key)
 
 
 def test_html_is_a_timeline_with_every_contact_field_escaped(world):
-    html = render(build_report(world.deployment, target="lims-prod"), "html", world.deployment.settings.secret)
+    html = render(build_report(world.deployment, target="lims-prod"), "html", report_signer(world.deployment))
     assert "<script>" not in html and "&lt;script&gt;" in html.replace("\\u003c", "&lt;").replace("\\u003e", "&gt;")
     assert html.index("planted in Labo Rennes Nord") < html.index("smtp contact") < html.index("found canaries")
     assert html.index("was taken after this moment") < html.index("was taken before this moment (the first contact")
-    markdown = render(build_report(world.deployment, target="lims-prod"), "md", world.deployment.settings.secret)
+    markdown = render(build_report(world.deployment, target="lims-prod"), "md", report_signer(world.deployment))
     assert "<script>" not in markdown and "\\*\\*bold\\*\\*" in markdown
 
 
 def test_json_report_is_json_with_a_signature(world, tmp_path):
     result = run(world, "report", "--canary", str(world.canaries["lims-prod"][0]["id"]), "--format", "json")
     document = json.loads(result.output)
-    assert document["signature"].startswith("canary-report-v1:")
+    assert (document["signature"]["scheme"], document["signature"]["algorithm"]) == ("canary-report-v2", "ed25519")
     assert document["report"]["scope"]["canary"] == world.canaries["lims-prod"][0]["id"]
 
 
@@ -131,7 +134,7 @@ def test_markdown_says_how_many_contacts_only_the_json_lists(world, monkeypatch)
     import canary.report as report_module
     report = build_report(world.deployment, target="lims-prod")
     monkeypatch.setattr(report_module, "MAX_LISTED_CONTACTS", 0)
-    text = render(report, "md", world.deployment.settings.secret)
+    text = render(report, "md", report_signer(world.deployment))
     assert f"{len(report['contacts'])} more contacts are in the JSON report" in text
 
 
@@ -140,4 +143,4 @@ def test_reports_anchor_the_chain_head_they_were_signed_with(world, fmt):
     report = build_report(world.deployment, target="lims-prod")
     head = report["evidence"]["head"]
     assert head == f"{report['evidence']['events']}:{world.deployment.store.events()[-1]['hash']}"
-    assert f"canary evidence verify --anchor {head}" in render(report, fmt, world.deployment.settings.secret)
+    assert f"canary evidence verify --anchor {head}" in render(report, fmt, report_signer(world.deployment))

@@ -45,7 +45,7 @@ def test_100000_patients_attributed_to_exactly_three_targets_with_their_windows(
     nantes = by_target["backup-nightly"]   # complete, nothing planted later: the June contact bounds it
     assert (nantes.taken_after, nantes.taken_before) == (PLANTED[4], CONTACT_TIME)
     brest = by_target["vendor-export"]     # partial: lacks March's canary, so April's absence is no bound
-    assert (brest.taken_after, brest.taken_before, brest.complete) == (PLANTED[3], None, False)
+    assert (brest.taken_after, brest.taken_before_source, brest.complete) == (PLANTED[3], "sighting", False)
     assert brest.bounds["chance_later_missed_by_sampling"] == pytest.approx(0.25)
     assert "partial copy" in brest.notes[0]
     lines = {m.line for m in result.matches}
@@ -94,7 +94,7 @@ def test_each_phone_writing_matches_on_its_own(world, tmp_path, small_population
                           columns=("last_name", "first_name", "birth_date", "phone"))
         result = scan(world, path)
         assert found_targets(result) == EXPECTED, style
-        assert {m.corroborated_by for m in result.matches} == {"birth_date+name"}
+        assert {m.corroborated_by for m in result.matches} == {"last_name+first_name+birth_date"}
 
 
 def test_columns_reordered_and_dropped_rows_shuffled_and_sampled(world, tmp_path, small_population):
@@ -113,7 +113,7 @@ def test_a_phone_number_alone_never_counts(world, tmp_path, small_population):
     strangers = [dict(small_population[i], phone=row["phone"]) for i, row in enumerate(world.leaked_rows())]
     result = scan(world, write_leak(mix(small_population[100:400], strangers), tmp_path / "leak.csv"))
     assert result.targets == [] and result.matches == []
-    assert sum(result.uncorroborated_phones.values()) == len(strangers)
+    assert sum(result.uncorroborated.values()) == len(strangers)
 
 
 def test_name_and_birth_date_alone_are_corroboration_not_proof(world, tmp_path, small_population):

@@ -52,6 +52,20 @@ def test_a_consistent_rewrite_passes_the_chain_but_not_an_anchor(logged):
         "(the log was rewritten after the anchor was taken)"]
 
 
+def test_a_recorded_checkpoint_catches_a_rewrite_made_after_it(logged):
+    """`canary evidence anchor` records the signed head in the log itself: no anchor need be passed."""
+    from canary.checkpoints import take_checkpoint
+    store = logged.store
+    checkpoint = take_checkpoint(logged, timestamp=False)
+    assert verify_store(store).ok
+    site_event = next(e for e in store.events() if e["kind"] == "site.added")
+    _rewrite_from(store.path, site_event["seq"], {**site_event["payload"], "name": "Someone else"})
+    rewritten = verify_store(store)
+    assert rewritten.chain.ok and not rewritten.ok
+    seq = json.loads(checkpoint["statement"])["seq"]
+    assert rewritten.anchor_problems[0].startswith(f"event {seq} now hashes to")
+
+
 def test_an_anchor_on_a_cut_event_reports_it_gone(logged):
     store = logged.store
     anchor = parse_anchor(verify_store(store).head)

@@ -138,7 +138,7 @@ def test_an_uploaded_file_is_scanned_and_attributed(client, login, monkeypatch):
                     {"canary_id": 1, "token": None, "kind": "email", "value": "a@b.canary.test",
                      "found": "<script>x</script>", "line": 3}],
                 "targets": [{"site": "Labo", "target": "lims-prod", "canaries_found": 1, "canaries_expected": 1,
-                             "probability": 0.99, "taken_after": "2026-11-01", "taken_before": None,
+                             "probability": 0.99, "probability_text": "0.990000", "taken_after": "2026-11-01", "taken_before": None,
                              "complete": True, "notes": []}]}
 
     monkeypatch.setattr(scanning, "scanning_available", lambda: True)

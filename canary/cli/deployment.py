@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .. import accounts, listing
+from .. import accounts, listing, signing_keys
 from ..deployment import MAIL_MODES, init_deployment
 from ..issuing import TOKEN_KINDS, Issuer
 from .common import echo_json, echo_rows, echo_table, json_option, main, with_deployment
@@ -52,6 +52,9 @@ def init(home, zones, mail_domains, mail_mode, phone_pool, name, admin_password)
                    f"`canary user add {accounts.ADMIN}`)")
     else:
         click.echo(f"  dashboard login: {accounts.ADMIN} (password as given)")
+    public = deployment.signing_key().public_key()
+    click.echo(f"  signing key: Ed25519, fingerprint {signing_keys.fingerprint(public)} (publish it: "
+               "`canary evidence public-key`)")
     click.echo("Keep canary.toml secret: it holds the signing key.")
     deployment.close()
 

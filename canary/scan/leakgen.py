@@ -66,6 +66,68 @@ def population(count: int, seed: int, base: int = 4000) -> Iterator[dict]:
         yield row
 
 
+def write_strangers_csv(path: str | pathlib.Path, count: int, seed: int, *, carrying: list[dict] = (),
+                        every: int = 200, base: int = 500) -> dict:
+    """A CSV of `count` strangers (COLUMNS, quoted like write_leak's csv), written fast: 491,840 rows in
+    seconds, where population() + write_leak take most of a minute.
+
+    Same recipe as population(): names, birth dates and addresses recombined from `base`
+    generated patients, fresh NIR order numbers, fiction-range phones. Then every `every`-th
+    stranger carries a NIR and a phone number of one of `carrying` (canaries' patients, in
+    turn), written in the styles leaks use: another person holding the same values, as a
+    real population can. A stranger is another person: one bearing the canary's last name
+    is skipped for the next row. Returns {"rows": count, "carriers": how many carry one}.
+    """
+    rng = random.Random(seed)
+    patients = [leak_row(p) for p in generate_patients(min(base, count), seed)]
+    size = len(patients)
+    quote = _csv_cell
+    lasts = [quote(p["last_name"]) for p in patients]
+    last_folded = [fold(p["last_name"]) for p in patients]
+    people = [(quote(p["first_name"]), quote(p["birth_date"]), quote(p["sex"]), _slug(p["first_name"]))
+              for p in patients]
+    slugs = [_slug(p["last_name"]) for p in patients]
+    heads = [p["nir"][:10] for p in patients]
+    # The key is 97 - (head * 1000 + order) mod 97: the head's share computed once per patient.
+    head_mods = [(97 - nir_key(head + "000")) % 97 for head in heads]
+    places = [",".join(quote(p[k]) for k in ("address", "postal_code", "commune")) for p in patients]
+    tails = [",".join(quote(p[k]) for k in ("blood_group", "physician", "insurer", "comment")) for p in patients]
+    blocks = [block.replace(" ", "")[1:] for block in FICTION_RANGES]
+    carried = [(c["nir"], c["phone"], {fold(c["last_name"]), fold(c.get("birth_name") or c["last_name"])})
+               for c in carrying]
+    nir_styles, phone_styles = ("as-stored", "spaced", "no-key"), PHONE_STYLES
+    carriers, due = 0, every
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        out.write(",".join(quote(c) for c in COLUMNS) + "\r\n")
+        lines = []
+        for i in range(count):
+            x = rng.getrandbits(64)
+            n = i % size
+            first, born, sex, first_slug = people[x % size]
+            order = (x >> 16) % 899 + 1
+            nir = f"{heads[n]}{order:03d}{97 - (head_mods[n] + order) % 97:02d}"
+            phone = "+33" + blocks[(x >> 28) % len(blocks)] + f"{(x >> 36) % 10000:04d}"
+            due -= 1
+            if carried and due <= 0:
+                canary_nir, canary_phone, names = carried[carriers % len(carried)]
+                if last_folded[n] not in names:
+                    nir = write_nir(canary_nir, nir_styles[carriers % 3])
+                    phone = write_phone(canary_phone, phone_styles[carriers % len(phone_styles)])
+                    carriers += 1
+                    due = every
+            lines.append(f"{lasts[n]},{first},{born},{sex},\"{nir}\",\"{phone}\","
+                         f"\"{first_slug}.{slugs[n]}{i}@example.com\",{places[(x >> 50) % size]},{tails[n]}\r\n")
+            if len(lines) == 20000:
+                out.write("".join(lines))
+                lines = []
+        out.write("".join(lines))
+    return {"rows": count, "carriers": carriers}
+
+
+def _csv_cell(value) -> str:
+    return '"' + str(value).replace('"', '""') + '"'
+
+
 def _slug(text: str) -> str:
     return "".join(c for c in fold(text) if c.isalnum())
 

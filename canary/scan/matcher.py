@@ -19,6 +19,7 @@ from collections import defaultdict
 from itertools import chain, compress, count, islice
 from operator import not_
 
+from .corroboration import agreement, needs_agreement
 from .formats import decode_record
 
 _SEPARATORS = b" .-/()"
@@ -103,7 +104,7 @@ class Person:
 class BlockResult:
     hits: list[Hit]
     corroborations: list[Corroboration]
-    uncorroborated_phones: dict[int, int]   # canary_id -> records with its phone alone
+    uncorroborated: dict[tuple[str, int], int]   # (kind, canary_id) -> records with its NIR or phone alone
 
 
 def phone_forms(e164: str) -> list[bytes]:
@@ -148,8 +149,6 @@ class IdentifierIndex:
         self.hosts: dict[bytes, Owner] = {}
         self.url_hosts: dict[bytes, Owner] = {}
         self.emails: dict[bytes, Owner] = {}
-        # True unless the operator owns the numbers (phone pool): see scan.scan_files.
-        self.phones_need_corroboration = True
         suffixes = set()
         for row in identifiers:
             owner = Owner(row["identifier_id"], row["kind"], row["value"], row.get("canary_id"),
@@ -310,7 +309,7 @@ class IdentifierIndex:
             yield index, key
 
     def _judge(self, label, numbers, lines, per_record, births) -> BlockResult:
-        hits, corroborations, lone_phones = [], [], defaultdict(int)
+        hits, corroborations, alone = [], [], defaultdict(int)
         for index in sorted(set(per_record) | set(births)):
             line = lines[index]
             number = numbers[index]
@@ -321,14 +320,15 @@ class IdentifierIndex:
                     continue
                 seen.add(owner.identifier_id)
                 corroborated_by = None
-                if owner.kind == "phone" and owner.canary_id is not None and self.phones_need_corroboration:
+                if needs_agreement(owner.kind, owner.canary_id):
                     if len(line) > _LONG_RECORD:
-                        corroborated_by = self._phone_support_nearby(owner.canary_id, line, found)
+                        corroborated_by = self._agreement_nearby(owner, line, found)
                     else:
                         text = text if text is not None else fold(decode_record(line))
-                        corroborated_by = self._phone_support(owner.canary_id, births.get(index, ()), text)
+                        corroborated_by = agreement(owner.kind, self.people.get(owner.canary_id), text,
+                                                    owner.canary_id in births.get(index, ()))
                     if corroborated_by is None:
-                        lone_phones[owner.canary_id] += 1
+                        alone[(owner.kind, owner.canary_id)] += 1
                         continue
                 hits.append(Hit(owner, label, number, _as_written(owner.kind, line, found), corroborated_by))
             for canary_id in births.get(index, ()):
@@ -337,30 +337,16 @@ class IdentifierIndex:
                 if person.names.search(text) and person.first_name.search(text):
                     corroborations.append(Corroboration(canary_id, person.target, person.site, label, number,
                                                         _excerpt(decode_record(line))))
-        return BlockResult(hits, corroborations, dict(lone_phones))
+        return BlockResult(hits, corroborations, dict(alone))
 
-    def _phone_support(self, canary_id: int, born: set[int], text: str) -> str | None:
-        """A fiction-range number is shared with any fiction: it needs the birth date and a name.
-
-        Weaker rules failed on 491,840 generated rows, where every row has a fiction-range
-        number: a canary's number beside a stranger with the same last name (or the same
-        first and last name, or by chance the same birth date) would have counted.
-        """
-        person = self.people.get(canary_id)
-        if person is None or canary_id not in born:
-            return None
-        if person.names.search(text) or person.first_name.search(text):
-            return "birth_date+name"
-        return None
-
-    def _phone_support_nearby(self, canary_id: int, line: bytes, found: bytes) -> str | None:
-        """_phone_support within _NEARBY bytes of the number: a record without line breaks (a whole
-        file, or a huge cell) holds every name and birth date somewhere, a patient's row does not."""
+    def _agreement_nearby(self, owner: Owner, line: bytes, found: bytes) -> str | None:
+        """corroboration.agreement within _NEARBY bytes of the value: a record without line breaks
+        (a whole file, or a huge cell) holds every name and birth date somewhere, a patient's row does not."""
         for match in islice(_written_pattern(found).finditer(line), _NEARBY_TRIED):
             near = line[max(0, match.start() - _NEARBY):match.end() + _NEARBY]
             runs = near.lower().translate(_DIGITS_AND_NEWLINES, _SEPARATORS).split()
-            born = {c for run in runs for c in self.birth_dates.get(run, ())}
-            support = self._phone_support(canary_id, born, fold(decode_record(near)))
+            born = any(owner.canary_id in self.birth_dates.get(run, ()) for run in runs)
+            support = agreement(owner.kind, self.people.get(owner.canary_id), fold(decode_record(near)), born)
             if support is not None:
                 return support
         return None

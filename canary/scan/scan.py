@@ -5,8 +5,11 @@ import dataclasses
 import json
 from collections import defaultdict
 
+from .. import clock
 from ..deployment import Deployment
 from .attribution import TargetAttribution, attribute_target
+from .corroboration import explain
+from .databases import read_database
 from .formats import READ_ERRORS, Member, read_member
 from .layers import ScanInputError, TruncatedInput, file_digest, open_leak, peel
 from .limits import ScanLimits
@@ -20,10 +23,9 @@ class ScanResult:
     files: list[dict]
     matches: list[Hit]
     corroborations: list[Corroboration]
-    uncorroborated_phones: dict[int, int]
+    uncorroborated: dict[tuple[str, int], int]
     targets: list[TargetAttribution]
     warnings: list[str]
-    phones_need_corroboration: bool
     further_occurrences: list[dict] = dataclasses.field(default_factory=list)
     scan_id: int | None = None
     evidence_seq: int | None = None
@@ -35,8 +37,9 @@ class ScanResult:
             "files": self.files,
             "matches": [match_dict(hit) for hit in self.matches],
             "corroborations": [dataclasses.asdict(c) for c in self.corroborations],
-            "uncorroborated_phone_records": {str(k): v for k, v in sorted(self.uncorroborated_phones.items())},
-            "phones_need_corroboration": self.phones_need_corroboration,
+            # NIRs and phone numbers found without the agreement corroboration.py asks for: not counted.
+            "uncorroborated_records": [{"kind": kind, "canary_id": canary_id, "records": count}
+                                       for (kind, canary_id), count in sorted(self.uncorroborated.items())],
             "further_occurrences": self.further_occurrences,
             "targets": [t.as_dict() for t in self.targets],
             "warnings": self.warnings,
@@ -65,10 +68,6 @@ def scan_files(deployment: Deployment, paths: list[str], *, record: bool = True,
     if not paths:
         raise ScanInputError("give at least one file to scan (or - for standard input)")
     index = index or build_index(deployment)
-    # Without an operator's phone pool, numbers come from fiction ranges that any
-    # generator (and real test data) also uses: a number alone proves nothing.
-    phones_weak = not deployment.settings["deployment"]["phone_pool"]
-    index.phones_need_corroboration = phones_weak
     files, errors, warnings = [], [], []
     found = _Found()
     limits = ScanLimits.from_settings(deployment.settings)
@@ -80,8 +79,8 @@ def scan_files(deployment: Deployment, paths: list[str], *, record: bool = True,
     if errors:
         raise ScanInputError("; ".join(errors))
     targets = attribute(deployment, found.hits)
-    result = ScanResult(files, found.hits, found.corroborations, dict(found.lone_phones), targets, warnings,
-                        phones_weak, found.further())
+    result = ScanResult(files, found.hits, found.corroborations, dict(found.uncorroborated), targets, warnings,
+                        found.further())
     if record:
         recorded = deployment.store.record_scan(files, {"targets": [t.as_dict() for t in targets],
                                                         "further_occurrences": result.further_occurrences,
@@ -98,7 +97,7 @@ class _Found:
     def __init__(self):
         self.hits: list[Hit] = []
         self.corroborations: list[Corroboration] = []
-        self.lone_phones: dict[int, int] = defaultdict(int)
+        self.uncorroborated: dict[tuple[str, int], int] = defaultdict(int)
         self.occurrences: dict[tuple, int] = defaultdict(int)
         self.first: dict[tuple, Hit | Corroboration] = {}
 
@@ -109,8 +108,8 @@ class _Found:
         for corroboration in result.corroborations:
             if self._listed(("corroboration", corroboration.canary_id, corroboration.file), corroboration):
                 self.corroborations.append(corroboration)
-        for canary_id, count in result.uncorroborated_phones.items():
-            self.lone_phones[canary_id] += count
+        for key, count in result.uncorroborated.items():
+            self.uncorroborated[key] += count
 
     def _listed(self, key: tuple, found) -> bool:
         self.occurrences[key] += 1
@@ -144,7 +143,7 @@ def _scan_one(path, index, found: _Found, warnings, allow_truncated, limits: Sca
         members: list[Member] = []
         try:
             for layer in peel(name, stream, budget=budget):
-                member, blocks = read_member(layer)
+                member, blocks = read_database(layer) or read_member(layer)
                 members.append(member)
                 for label, numbers, data in blocks:
                     found.add(index.scan_block(label, numbers, data, free_text=member.format == "text"))
@@ -175,7 +174,8 @@ def _truncated(error: TruncatedInput, allowed: bool, warnings: list[str]) -> Non
 
 
 def counted_canaries(hits: list[Hit]) -> dict[tuple[str, str], set[int]]:
-    """Canaries found, per (site, target); the matcher already dropped phones it could not corroborate."""
+    """Canaries found, per (site, target); the matcher already dropped NIRs and phones it could not
+    corroborate (corroboration.py), so every hit here counts."""
     by_target: dict[tuple[str, str], set[int]] = defaultdict(set)
     for hit in hits:
         owner = hit.owner
@@ -194,11 +194,34 @@ def attribute(deployment: Deployment, hits: list[Hit]) -> list[TargetAttribution
     target_ids = {row["name"]: row["id"] for row in store.targets()}
     history = store.planting_history(target_ids=[target_ids[t] for _, t in by_target])
     contacts = store.first_contact_times(sorted({c for found in by_target.values() for c in found}))
+    evidence = counted_by(hits)
+    now = clock.utc_now()
     results = []
     for (site, target), found in sorted(by_target.items()):
         plantings = [row for row in history if row["target"] == target]
-        results.append(attribute_target(site, target, found, plantings, contacts, p))
+        results.append(attribute_target(site, target, found, plantings, contacts, p, sighted_at=now,
+                                        evidence=[evidence[c] for c in sorted(found)]))
     return results
+
+
+def counted_by(hits: list[Hit]) -> dict[int, dict]:
+    """Per canary: each identifier that made it count, how (alone or with which agreement), where first,
+    and in how many listed records."""
+    per_canary: dict[int, dict[tuple, dict]] = defaultdict(dict)
+    for hit in hits:
+        owner = hit.owner
+        if owner.canary_id is None:
+            continue
+        key = (owner.identifier_id, hit.corroborated_by)
+        row = per_canary[owner.canary_id].get(key)
+        if row is None:
+            per_canary[owner.canary_id][key] = {
+                "kind": owner.kind, "value": owner.value, "corroborated_by": hit.corroborated_by,
+                "why": explain(hit.corroborated_by), "first_file": hit.file, "first_line": hit.line, "records": 1}
+        else:
+            row["records"] += 1
+    return {canary_id: {"canary_id": canary_id, "identifiers": list(rows.values())}
+            for canary_id, rows in per_canary.items()}
 
 
 def attribution_p(deployment: Deployment) -> float:

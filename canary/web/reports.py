@@ -5,8 +5,9 @@ from flask import Blueprint, Response, abort, request
 
 from ..deployment import Deployment
 from ..overview import parse_id
-from ..report import FORMATS, build_report, render
+from ..report import FORMATS, build_report, render, report_signer
 from ..store import NotFound
+from ..timestamping import TimestampError
 from .auth import login_required
 from .db import get_settings, get_store
 
@@ -26,14 +27,17 @@ def report():
         abort(400, description=str(error))
     if fmt not in FORMATS or sum(value is not None for value in (*scope.values(), canary)) > 1:
         abort(400, description=f"format is one of {', '.join(FORMATS)}; give at most one of site, target, canary")
-    settings = get_settings()
+    deployment = Deployment(get_settings(), get_store())
     try:
-        built = build_report(Deployment(settings, get_store()), **scope,
-                             canary_id=canary_id)
+        built = build_report(deployment, **scope, canary_id=canary_id)
     except NotFound:
         abort(404)
     name = "-".join(["canary-report", *(value for value in (*scope.values(), canary) if value)])
     safe_name = "".join(char if char.isalnum() or char in "-_" else "_" for char in name)[:80]
     # Always a download: the report quotes attackers, so it is never rendered inside the dashboard's origin.
-    return Response(render(built, fmt, settings.secret), mimetype=MIMETYPES[fmt],
+    try:
+        text = render(built, fmt, report_signer(deployment))
+    except TimestampError as error:
+        abort(502, description=str(error))
+    return Response(text, mimetype=MIMETYPES[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{safe_name}.{fmt}"'})
