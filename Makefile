@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOME_DIR ?= demo
 
-.PHONY: run test bench install clean
+.PHONY: run test test-postgresql bench install clean
 
 $(BIN)/canary: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ run: install
 test: install
 	@if [ "$$(id -u)" = 0 ]; then bash .ci/services.sh; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The same suite with every test deployment's store on PostgreSQL (.ci/run runs both).
+test-postgresql: install
+	CANARY_TEST_STORE=postgresql $(MAKE) test
 
 bench: install
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done

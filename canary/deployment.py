@@ -12,6 +12,7 @@ from . import identifiers as ids
 from . import signing_keys
 from .settings import SETTINGS_FILE, STORE_FILE, Settings, SettingsError, save_setting, write_new_settings
 from .store import Store
+from .store.dialect import is_postgres
 
 MAIL_MODES = ("per-canary", "shared", "mailboxes")
 
@@ -27,7 +28,7 @@ class Deployment:
         settings = Settings.load(home, overrides=overrides)
         if not settings.zones:
             raise SettingsError(f"{settings.home / SETTINGS_FILE}: deployment.zones is empty")
-        return cls(settings, Store(settings.store_path))
+        return cls(settings, Store(settings.store_location))
 
     def close(self) -> None:
         self.store.close()
@@ -60,10 +61,16 @@ SMTP_CERT, SMTP_KEY = "smtp-cert.pem", "smtp-key.pem"
 
 def init_deployment(home: str | os.PathLike, zones: list[str], mail_domains: list[str] | None = None,
                     phone_pool: str | None = None, mail_mode: str = "per-canary",
-                    name: str | None = None) -> Deployment:
-    """Create canary.toml (with fresh secrets) and the store; everything is checked before anything is written."""
+                    name: str | None = None, store: str | None = None) -> Deployment:
+    """Create canary.toml (with fresh secrets) and the store; everything is checked before anything is written.
+
+    `store`: a postgresql:// DSN whose database holds no canary store yet; default canary.db in `home`.
+    """
     home = pathlib.Path(home).expanduser().resolve()
-    for existing in (SETTINGS_FILE, STORE_FILE):
+    if store and not is_postgres(store):
+        raise SettingsError(f"--store {store!r}: expected a postgresql:// URL (the default store is canary.db "
+                            "beside canary.toml)")
+    for existing in (SETTINGS_FILE,) if store else (SETTINGS_FILE, STORE_FILE):
         if (home / existing).exists():
             raise SettingsError(f"{home / existing} exists: refusing to overwrite a deployment")
     if not zones:
@@ -84,16 +91,46 @@ def init_deployment(home: str | os.PathLike, zones: list[str], mail_domains: lis
         from .phones import load_phone_pool
         load_phone_pool(pool_path)  # raises, naming the file and line, before anything is written
     home.mkdir(parents=True, exist_ok=True)
-    # STARTTLS as every mail server offers it: a self-signed certificate for the MX name.
-    from .tls import write_self_signed
-    write_self_signed(home / SMTP_CERT, home / SMTP_KEY, f"mx.{zones[0]}")
-    write_new_settings(home, {"name": name or home.name, "zones": zones, "mail_domains": mail_domains,
-                              "mail_mode": mail_mode, "phone_pool": pool_path},
-                       {"smtp": {"tls_cert": SMTP_CERT, "tls_key": SMTP_KEY}})
-    store = Store.create(home / STORE_FILE)
-    store.append_event("deployment.created", {"zones": zones, "mail_domains": mail_domains,
-                                              "mail_mode": mail_mode, "phone_pool": pool_path})
-    deployment = Deployment(Settings.load(home), store)
-    record_signing_key(store, deployment.signing_key(), "canary init")
-    store.close()
+    created = Store.create(store or home / STORE_FILE)  # a database already holding a store is refused here
+    try:
+        # STARTTLS as every mail server offers it: a self-signed certificate for the MX name.
+        from .tls import write_self_signed
+        write_self_signed(home / SMTP_CERT, home / SMTP_KEY, f"mx.{zones[0]}")
+        write_new_settings(home, {"name": name or home.name, "zones": zones, "mail_domains": mail_domains,
+                                  "mail_mode": mail_mode, "phone_pool": pool_path},
+                           {"url": store} if store else None,
+                           {"smtp": {"tls_cert": SMTP_CERT, "tls_key": SMTP_KEY}})
+        created.append_event("deployment.created", {"zones": zones, "mail_domains": mail_domains,
+                                                    "mail_mode": mail_mode, "phone_pool": pool_path})
+        deployment = Deployment(Settings.load(home), created)
+        record_signing_key(created, deployment.signing_key(), "canary init")
+    finally:
+        created.close()
     return Deployment.open(home)
+
+
+def move_store(deployment: Deployment, url: str, force: bool = False) -> dict[str, int]:
+    """Copy the deployment's SQLite store into the empty PostgreSQL database at `url`, check the copy
+    (rows, an intact chain with the same head), then point canary.toml at it. Returns rows per table."""
+    from .hosts import listener_hosts
+    if not is_postgres(url):
+        raise SettingsError(f"--to {url!r}: expected a postgresql:// URL")
+    if deployment.store.kind != "sqlite":
+        raise SettingsError(f"this deployment's store is already {deployment.store.describe()}")
+    alive = [row["name"] for row in listener_hosts(deployment.store,
+                                                    float(deployment.settings["store"]["heartbeat_seconds"]))
+             if row["state"] == "alive"]
+    if alive and not force:
+        raise SettingsError(f"listener hosts still running on this store: {', '.join(alive)}; stop them "
+                            "first (contacts recorded during the move would stay behind), or pass --force")
+    check = deployment.store.verify_evidence()
+    if not check.ok:
+        raise SettingsError(f"the evidence chain is broken at event {check.broken_at} ({check.reason}): "
+                            "not moving a store that does not verify")
+    destination = Store.create(url)
+    try:
+        counts = deployment.store.copy_into(destination)
+    finally:
+        destination.close()
+    save_setting(deployment.settings.home, "store", "url", url)
+    return counts

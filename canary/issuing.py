@@ -65,15 +65,22 @@ class Issuer:
 
     def register_canary(self, patient: dict, target_id: int | None = None) -> dict:
         """Give a generated patient its own identifiers and store it; returns the canary."""
+        registered, label, identifiers = self.prepare_canary(patient)
+        canary_id = self.store.add_canary(registered, label, identifiers, target_id=target_id)
+        return self.store.get_canary(canary_id)
+
+    def prepare_canary(self, patient: dict, taken: set[str] = frozenset()) -> tuple[dict, str, list[tuple[str, str]]]:
+        """The patient with identifiers of its own (none in the store nor in `taken`), not stored yet:
+        (patient as registered, DNS label, [(kind, value)]). Only reads the store."""
         nir = ids.normalise("nir", patient["nir"])
-        if self.store.identifier_exists(nir):
+        if nir in taken or self.store.identifier_exists(nir):
             raise Conflict(f"NIR {nir} is already registered; generate another patient")
         local = patient["email"].partition("@")[0]
         for _ in range(_LABEL_ATTEMPTS):
             label = ids.new_label()
             hostnames = self._hostnames_for(label)
             email = self._email_for(local, label)
-            if not any(self.store.identifier_exists(value) for value in (*hostnames, email)):
+            if not any(value in taken or self.store.identifier_exists(value) for value in (*hostnames, email)):
                 break
         else:
             raise Conflict("could not find a free DNS label / email address")
@@ -84,8 +91,7 @@ class Issuer:
         registered = {**patient, "email": email, "phone": phone, "phone_kind": phone_kind(phone), "nir": nir}
         identifiers = [("email", email), ("phone", phone), ("nir", nir), ("url", f"http://{hostnames[0]}/")]
         identifiers += [("hostname", name) for name in hostnames]
-        canary_id = self.store.add_canary(registered, label, identifiers, target_id=target_id)
-        return self.store.get_canary(canary_id)
+        return registered, label, identifiers
 
     def issue_token(self, kind: str, note: str | None = None) -> dict:
         """A standalone token of `kind` (dns, email, url, phone), registered like a canary's identifiers."""

@@ -5,6 +5,7 @@ import copy
 import os
 import pathlib
 import secrets
+import socket
 import tomllib
 from typing import Any
 
@@ -34,6 +35,17 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # The TSA's CA certificate (PEM), to check its tokens; published by the TSA.
         "ca_file": "",
         "timeout_seconds": 10,
+    },
+    "store": {
+        # Where contacts, plantings and the evidence log live: "" is canary.db beside this
+        # file (SQLite, one host); postgresql://host/db when listeners run on several hosts
+        # (the password in ~/.pgpass, not here).
+        "url": "",
+        # This host's name on the contacts it records and in `canary hosts`; "" is the
+        # machine's host name.
+        "host": "",
+        # How often `canary serve` tells the store it is alive (`canary hosts`).
+        "heartbeat_seconds": 10,
     },
     "dns": {
         "listen": "127.0.0.1:5353",
@@ -208,7 +220,18 @@ class Settings:
 
     @property
     def store_path(self) -> pathlib.Path:
+        """The SQLite store beside canary.toml (used when [store] url is empty)."""
         return self.home / STORE_FILE
+
+    @property
+    def store_location(self) -> str | pathlib.Path:
+        """What `Store()` opens: [store] url, or canary.db beside canary.toml."""
+        return self.values["store"]["url"] or self.store_path
+
+    @property
+    def host_name(self) -> str:
+        """This host's name on its contacts: [store] host, or the machine's host name."""
+        return self.values["store"]["host"] or socket.gethostname()
 
     @property
     def zones(self) -> list[str]:
@@ -232,11 +255,13 @@ class Settings:
         return self.values["smtp"]["hostname"] or f"mx.{self.zones[0]}"
 
 
-def write_new_settings(home: pathlib.Path, deployment: dict, sections: dict | None = None) -> pathlib.Path:
+def write_new_settings(home: pathlib.Path, deployment: dict, store: dict | None = None,
+                       sections: dict | None = None) -> pathlib.Path:
     """Write canary.toml for a new deployment, with freshly generated secrets (and any other `sections`)."""
     from .signing_keys import new_private_key_text
     values = {
         "deployment": {**deployment, "secret": secrets.token_urlsafe(32), "signing_key": new_private_key_text()},
+        **({"store": store} if store else {}),
         **(sections or {}),
         "webhooks": {
             "twilio_auth_token": secrets.token_hex(16),

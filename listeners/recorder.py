@@ -63,8 +63,9 @@ class Recorder:
     """Resolves identifiers and records contacts through the store, committing in groups."""
 
     def __init__(self, store: Store, *, max_batch: int = 1000, unknown_flush_seconds: float = 5.0,
-                 on_recorded: Callable[[list[dict]], None] | None = None):
+                 on_recorded: Callable[[list[dict]], None] | None = None, host: str | None = None):
         self.store = store  # reads: resolution happens on the callers' threads
+        self.host = host  # this listener host's name, on every contact it records
         self.max_batch = max_batch
         self.unknown_flush_seconds = unknown_flush_seconds
         self.on_recorded = on_recorded
@@ -135,7 +136,7 @@ class Recorder:
     def start(self) -> "Recorder":
         # The writer has its own connection, so committing (fsync) never blocks the
         # readers resolving names on the listeners' threads.
-        writer_store = Store(self.store.path)
+        writer_store = Store(self.store.location)
         self._thread = threading.Thread(target=self._write_loop, args=(writer_store,),
                                         name="contact-writer", daemon=True)
         self._thread.start()
@@ -182,6 +183,9 @@ class Recorder:
                 self._wake(tallies, [None] * len(tallies))
                 return
         contacts = [contact for contact, _ in batch]
+        if self.host is not None:
+            for contact in contacts:
+                contact.setdefault("host", self.host)
         try:
             ids = writer_store.record_contacts(contacts)
         except Exception:  # one bad contact must not cost the others theirs: retry one by one

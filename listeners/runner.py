@@ -12,6 +12,7 @@ from canary.settings import parse_listen
 from canary.store import Store
 
 from .dns_server import DnsServer
+from .heartbeat import Heartbeat
 from .http import HttpServer
 from .imap import ImapWatcher
 from .recorder import Recorder
@@ -65,8 +66,10 @@ class Listeners:
         self.log = log or (lambda line: print(line, flush=True))
         # A connection of the listeners' own: resolving names never waits behind a
         # transaction of the alert worker or the dashboard on the caller's connection.
-        self.store = Store(store.path)
-        self.recorder = Recorder(self.store, on_recorded=self._log_contacts)
+        self.store = Store(store.location)
+        self.host = settings.host_name
+        self.recorder = Recorder(self.store, on_recorded=self._log_contacts, host=self.host)
+        self.heartbeat: Heartbeat | None = None
         listen = listen or {}
         # None: the address from settings; "" or "off": that listener is not started.
         self.addresses = {name: (settings[name]["listen"] if listen.get(name) is None else listen[name])
@@ -83,6 +86,7 @@ class Listeners:
     def start(self) -> "Listeners":
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # we log contacts, not every request
         self.recorder.start()
+        bound: list[str] = []
         try:
             for name, server_class in SERVERS.items():
                 address = self.addresses[name]
@@ -90,8 +94,11 @@ class Listeners:
                     continue
                 host, port = parse_listen(address)
                 self.servers[name] = server_class.from_settings(self.settings, self.recorder, host, port).start()
+                bound.append(f"{name} {host}:{self.servers[name].port}")
                 self.log(f"{name} listening on {host}:{self.servers[name].port}"
                          + (" (udp, tcp)" if name == "dns" else ""))
+            self.heartbeat = Heartbeat(self.store.location, self.host, ", ".join(bound),
+                                       float(self.settings["store"]["heartbeat_seconds"])).start()
             for worker in self.workers:
                 worker.start()
                 if isinstance(worker, ImapWatcher):
@@ -112,6 +119,9 @@ class Listeners:
             server.stop()
         self.servers.clear()
         self.recorder.stop()
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
+            self.heartbeat = None
         self.store.close()
 
 

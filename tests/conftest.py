@@ -9,13 +9,15 @@ from canary.deployment import Deployment, init_deployment
 
 ZONE = "canary.test"
 
+# CANARY_TEST_STORE=postgresql: every deployment below gets a fresh PostgreSQL store.
+from storemode import ON_POSTGRES, store_database, store_url  # noqa: E402,F401
 
 
 @pytest.fixture
-def home(tmp_path):
-    """An initialised deployment directory, zone canary.test, fiction phone ranges."""
+def home(tmp_path, store_url):
+    """An initialised deployment directory, zone canary.test, fiction phone ranges (store: see storemode.py)."""
     path = tmp_path / "deployment"
-    init_deployment(path, [ZONE]).close()
+    init_deployment(path, [ZONE], store=store_url).close()
     return path
 
 
@@ -80,7 +82,7 @@ def demo_lab_template(tmp_path_factory):
 
 
 @pytest.fixture
-def demo_lab(deployment, demo_lab_template):
+def demo_lab(deployment, demo_lab_template, store_database):
     """The deployment holding the demo lab (same ids as the template's DemoLab) and an admin user.
 
     Its targets are the template's lab files, shared by every test: read them, never plant into them.
@@ -89,11 +91,15 @@ def demo_lab(deployment, demo_lab_template):
 
     from canary import accounts
     path, lab = demo_lab_template
-    source = sqlite3.connect(path)
-    try:
-        source.backup(deployment.store.conn)
-    finally:
-        source.close()
+    if ON_POSTGRES:
+        from storemode import load_sqlite_store
+        load_sqlite_store(deployment, path, store_database)
+    else:
+        source = sqlite3.connect(path)
+        try:
+            source.backup(deployment.store.conn)
+        finally:
+            source.close()
     accounts.set_password(deployment.store, "admin", ADMIN_PASSWORD)
     return lab
 

@@ -56,6 +56,15 @@ def store_tables(store) -> dict:
             for table in ("canaries", "identifiers", "plantings", "checks", "evidence")}
 
 
+def assert_attempt_retired(store, count: int) -> None:
+    """A plant whose target failed at its commit: the store's short transactions kept the attempt on
+    the record: `count` canaries registered, never planted (nothing dates from them), retired."""
+    plantings = store.plantings()
+    assert len(plantings) == count
+    assert all(p["state"] == "retired" and p["planted_at"] is None for p in plantings)
+    assert store.verify_evidence().ok and store.audit_tables() == []
+
+
 # -- PostgreSQL --------------------------------------------------------------------------------
 def postgres_dsn() -> str:
     return os.environ.get("CANARY_TEST_POSTGRES_DSN", DEFAULT_DSN)

@@ -152,11 +152,10 @@ def test_each_script_says_how_to_apply_it_and_the_mysql_one_sets_its_character_s
 
 
 def test_a_disk_full_while_writing_the_scripts_leaves_no_script_and_no_planting(deployment, export, monkeypatch):
-    from labdb import store_tables
+    from labdb import assert_attempt_retired
 
     from canary.planting import sqlscript
     from canary.planting.base import PlantingError
-    store_before = store_tables(deployment.store)
     real_replace, replaced = sqlscript.os.replace, []
 
     def replace_then_disk_full(source, destination):
@@ -169,4 +168,4 @@ def test_a_disk_full_while_writing_the_scripts_leaves_no_script_and_no_planting(
     with pytest.raises(PlantingError, match="cannot write its scripts .*No space left on device"):
         plant_into_target(deployment, "export", 2, rng=random.Random(28))
     assert replaced and list(export.iterdir()) == []
-    assert store_tables(deployment.store) == store_before
+    assert_attempt_retired(deployment.store, 2)

@@ -9,6 +9,7 @@ import smtplib
 import socket
 import subprocess
 import sys
+import threading
 
 import dns.message
 import dns.query
@@ -36,6 +37,18 @@ def start_serve(home, **environ):
         if line.startswith("ready"):
             return process, ports
     raise AssertionError("canary serve did not start:\n" + "".join(lines))
+
+
+def drain(process) -> threading.Thread:
+    """Read what `canary serve` prints (one line per contact) so that a full pipe never blocks it;
+    join the thread returned after the process ended (it closes the pipe)."""
+    def read():
+        for _ in process.stdout:
+            pass
+        process.stdout.close()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return reader
 
 
 @pytest.fixture

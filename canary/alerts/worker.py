@@ -168,9 +168,18 @@ class AlertWorker:
             self._thread = None
 
     def _loop(self) -> None:
+        leading = False
         while not self._stop.is_set():
             try:
-                self.run_once()
+                # Several hosts may run a worker on one store: the leader alone decides and sends,
+                # so each alert goes out once. Taking over from a dead leader frees what it had
+                # claimed (a send it never finished) at once.
+                if self.store.try_alert_leadership():
+                    if not leading:
+                        leading = True
+                        freed = self.store.free_alert_claims()
+                        log.info("leading the alerts%s", f"; {freed} unfinished deliveries retried" if freed else "")
+                    self.run_once()
             except Exception:  # noqa: BLE001 - the worker must outlive a locked database or a bad channel
                 log.exception("alert round failed; retrying at the next poll")
             self._stop.wait(self._next_wait())

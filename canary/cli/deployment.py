@@ -10,6 +10,7 @@ import click
 from .. import accounts, listing, signing_keys
 from ..deployment import MAIL_MODES, init_deployment
 from ..issuing import TOKEN_KINDS, Issuer
+from ..store.dialect import redact
 from .common import echo_json, echo_rows, echo_table, json_option, main, with_deployment
 
 
@@ -26,9 +27,12 @@ from .common import echo_json, echo_rows, echo_table, json_option, main, with_de
 @click.option("--phone-pool", type=click.Path(dir_okay=False),
               help="File of phone numbers you own, one per line (default: ranges reserved for fiction).")
 @click.option("--name", help="Name of the deployment (default: the directory name).")
+@click.option("--store", "store_url", metavar="URL",
+              help="postgresql://HOST/DB for listeners on several hosts (an empty database; the password in "
+                   "~/.pgpass). Default: canary.db beside canary.toml.")
 @click.option("--admin-password", envvar="CANARY_ADMIN_PASSWORD",
               help="Password of the dashboard user 'admin' (default: generated and printed once).")
-def init(home, zones, mail_domains, mail_mode, phone_pool, name, admin_password):
+def init(home, zones, mail_domains, mail_mode, phone_pool, name, store_url, admin_password):
     """Create a deployment: canary.toml with fresh secrets, and the store.
 
     Example: canary init --home /srv/canary --zone canary.example.org
@@ -37,7 +41,7 @@ def init(home, zones, mail_domains, mail_mode, phone_pool, name, admin_password)
     home = home or os.environ.get("CANARY_HOME") or os.getcwd()
     if admin_password is not None and len(admin_password) < accounts.MIN_PASSWORD_LENGTH:
         raise ValueError(f"--admin-password too short: at least {accounts.MIN_PASSWORD_LENGTH} characters")
-    deployment = init_deployment(home, list(zones), list(mail_domains), phone_pool, mail_mode, name)
+    deployment = init_deployment(home, list(zones), list(mail_domains), phone_pool, mail_mode, name, store_url)
     generated = admin_password is None
     admin_password = accounts.new_password() if generated else admin_password
     accounts.set_password(deployment.store, accounts.ADMIN, admin_password)
@@ -45,6 +49,7 @@ def init(home, zones, mail_domains, mail_mode, phone_pool, name, admin_password)
     click.echo(f"  zones: {', '.join(deployment.settings.zones)}")
     click.echo(f"  mail domains: {', '.join(deployment.settings.mail_domains)} ({mail_mode})")
     click.echo(f"  phones: {phone_pool or 'ranges reserved for fiction (ARCEP)'}")
+    click.echo(f"  store: {deployment.store.describe()}")
     click.echo(f"  STARTTLS: {deployment.settings['smtp']['tls_cert']} (self-signed for "
                f"{deployment.settings.smtp_hostname}; replace it with your own if you have one)")
     if generated:
@@ -57,6 +62,28 @@ def init(home, zones, mail_domains, mail_mode, phone_pool, name, admin_password)
                "`canary evidence public-key`)")
     click.echo("Keep canary.toml secret: it holds the signing key.")
     deployment.close()
+
+
+@main.group()
+def store():
+    """The deployment's store: SQLite beside canary.toml, or PostgreSQL for several listener hosts."""
+
+
+@store.command("migrate")
+@click.option("--to", "url", required=True, metavar="URL",
+              help="postgresql://HOST/DB: an empty database (the password in ~/.pgpass).")
+@click.option("--force", is_flag=True, help="Move even though a listener host still looks alive.")
+@with_deployment
+def store_migrate(deployment, url, force):
+    """Move the store (evidence log included) to PostgreSQL, verify the copy, and use it from now on.
+
+    Example: canary store migrate --to postgresql://db.example.org/canary
+    """
+    from ..deployment import move_store
+    counts = move_store(deployment, url, force)
+    click.echo(f"Copied {sum(counts.values())} rows ({counts.get('evidence', 0)} evidence events, "
+               f"{counts.get('contacts', 0)} contacts) to {redact(url)}; the evidence chain verifies.")
+    click.echo(f"canary.toml now uses it ([store] url); {deployment.settings.store_path} is no longer written.")
 
 
 @main.group()

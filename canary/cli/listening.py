@@ -56,3 +56,20 @@ def hits(deployment, as_json, since):
         row["owner"] = f"canary {row['canary_id']}" if row["canary_id"] else f"token {row['token']}"
         row["source"] = hits_module.one_line(row["source"]) if row["source"] is not None else None
     echo_table(rows, ["time", "channel", "identifier", "owner", "site", "target", "source"], empty="(no contacts)")
+
+
+@main.command()
+@json_option
+@with_deployment
+def hosts(deployment, as_json):
+    """List the listener hosts recording into this store: alive, stopped or silent, and when each last wrote.
+
+    Example: canary hosts --json
+    """
+    from ..hosts import listener_hosts
+    rows = listener_hosts(deployment.store, float(deployment.settings["store"]["heartbeat_seconds"]))
+    if as_json:
+        echo_json(rows)
+        return
+    echo_table(rows, ["name", "state", "last_seen", "last_write", "started_at", "pid", "listeners"],
+               empty="(no listener host has run yet)")

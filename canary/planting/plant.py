@@ -1,11 +1,13 @@
 """Plant canaries into a target, check they are still there, retire them, rotate, confirm scripts.
 
-One store transaction holds the registration of the canaries and the record of their
-plantings; inside it, one target transaction holds their rows. The target commits
-last-but-one: if it fails, the store rolls back and no canary is registered.
+The slow part (reading the host, generating canaries, writing their rows) runs inside the
+target's transaction only; the store is written at the end, in one short transaction that
+registers the canaries and records their plantings, and the target commits after it. If the
+store refuses, the target rolls back; listeners never wait for the target's work.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 import secrets
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from .. import clock
 from ..deployment import Deployment
 from ..issuing import Issuer
-from .base import Find, NextValue, ParentKey, Pick, PlantingError, plain
+from .base import Find, NextValue, ParentKey, Pick, PlantingError, nothing, plain
 from .typed import key_value, same_value
 from .host import HostProfile
 from .mapping import validate_mapping
@@ -69,35 +71,40 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
         validate_mapping(mapping, schema)
         issuer = Issuer(store, deployment.settings, random.Random(rng.getrandbits(64)))
         try:
-            with store.transaction(), writer.transaction():
+            with contextlib.ExitStack() as target_transaction:
+                target_transaction.enter_context(writer.transaction())
+                target_transaction.enter_context(getattr(writer, "pipelined", nothing)())
                 host = HostProfile(writer, mapping, can_read=can_read_rows(target, mapping),
                                    written=_written_before(store, target))
                 history_until = host.latest_moment(now)
                 result.notes = host.notes
                 regions = _regions(target, host)
-                taken = _host_identifiers(host, mapping)
+                host_ids = _host_identifiers(host, mapping)
                 numbered: dict = {}
                 # Fiction ranges are shared with every synthetic data set (the example lab uses them too):
                 # a canary must not carry the number of one of the host's own patients.
-                issuer.phones.used.update(taken.phones)
+                issuer.phones.used.update(host_ids.phones)
+                staged, taken = [], set()
                 for _ in range(count):
-                    canary = _register(issuer, store, taken, target, regions, rng, history_until)
+                    canary = _prepare(issuer, store, host_ids, target, regions, rng, history_until, taken)
                     planned = build_rows(canary, mapping, schema, host, rng, history_until)
                     _note_numbered_keys(planned, numbered)
-                    rows, fingerprint = _write(writer, planned)
-                    planting_id = store.record_planting(canary["id"], target["id"], rows, fingerprint,
-                                                        state="planted" if writer.writes_directly else "pending")
-                    result.canaries.append(Planted(canary, rows, fingerprint, planting_id))
+                    staged.append((canary, *_write(writer, planned)))
                     if progress is not None:
-                        progress(len(result.canaries))
+                        progress(len(staged))
                 if numbered and hasattr(writer, "advance_sequences"):
                     writer.advance_sequences(numbered)
-                if not writer.writes_directly:
-                    writer.canary_ids = [planted.canary["id"] for planted in result.canaries]
-                if dry_run:
+
+                def commit_target():
                     if not writer.writes_directly:
-                        result.script_text = writer.render("postgresql", "plant")
-                    raise _DryRun
+                        writer.canary_ids = [planted.canary["id"] for planted in result.canaries]
+                    if dry_run:
+                        if not writer.writes_directly:
+                            result.script_text = writer.render("postgresql", "plant")
+                        raise _DryRun
+                    target_transaction.close()
+                _register_all(store, target, staged, "planted" if writer.writes_directly else "pending", result,
+                              commit_target, dry_run)
         except _DryRun:
             pass
         if not dry_run and not writer.writes_directly:
@@ -120,17 +127,59 @@ def _plant_manual(deployment, target, count, dry_run, rng, now) -> PlantResult:
     store = deployment.store
     result = PlantResult(target, "dry-run" if dry_run else "pending")
     issuer = Issuer(store, deployment.settings, random.Random(rng.getrandbits(64)))
+    staged, taken = [], set()
+    for _ in range(count):
+        staged.append((_prepare(issuer, store, _host_identifiers(None, None), target, [], rng, now, taken), [], []))
+
+    def commit_target():
+        if dry_run:
+            raise _DryRun
     try:
-        with store.transaction():
-            for _ in range(count):
-                canary = _register(issuer, store, _host_identifiers(None, None), target, [], rng, now)
-                planting_id = store.record_planting(canary["id"], target["id"], [], [], state="pending")
-                result.canaries.append(Planted(canary, [], [], planting_id))
-            if dry_run:
-                raise _DryRun
+        _register_all(store, target, staged, "pending", result, commit_target, dry_run)
     except _DryRun:
         pass
     return result
+
+
+# Canaries registered per store transaction: each holds the store's write lock for a few
+# milliseconds, so a listener recording a contact meanwhile waits that long at most.
+REGISTER_CHUNK = 20
+
+
+def _register_all(store, target: dict, staged: list, state: str, result: PlantResult, commit_target,
+                  dry_run: bool = False) -> None:
+    """Register the prepared canaries and record their plantings in short store transactions; the
+    target commits inside the last one, which makes them planted.
+
+    Everything slow (reading the host, generating, writing the rows) happened before, outside the
+    store's transactions, and registering is cut in chunks: a listener recording a contact waits
+    for one chunk at most, never for the plant (issue 11, defect 6). Until the target has committed
+    the plantings are pending (no planted_at: nothing is dated from them); if the target fails they
+    are retired, each with its evidence event, so the log says what was attempted. A dry run uses
+    one transaction, rolled back by commit_target's _DryRun."""
+    def register(chunk, chunk_state):
+        for canary, rows, fingerprint in chunk:
+            canary["id"] = store.add_canary(canary["patient"], canary["label"], canary.pop("pairs"),
+                                            target_id=target["id"])
+            planting_id = store.record_planting(canary["id"], target["id"], rows, fingerprint, state=chunk_state)
+            result.canaries.append(Planted(canary, rows, fingerprint, planting_id))
+    if dry_run:
+        with store.transaction():
+            register(staged, state)
+            commit_target()
+        return
+    try:
+        for start in range(0, len(staged), REGISTER_CHUNK):
+            with store.transaction():
+                register(staged[start:start + REGISTER_CHUNK], "pending")
+        with store.transaction():
+            if state == "planted":
+                store.confirm_plantings(target["id"], canary_ids=[p.canary["id"] for p in result.canaries])
+            commit_target()
+    except BaseException:
+        if result.canaries:
+            store.retire_plantings([planted.planting_id for planted in result.canaries])
+        raise
 
 
 def _written_before(store, target: dict) -> list[dict]:
@@ -161,8 +210,9 @@ def _host_identifiers(host, mapping) -> HostIdentifiers:
                            set(filter(None, map(normalise_phone, _host_values(host, mapping, "phone")))))
 
 
-def _register(issuer, store, taken: HostIdentifiers, target, regions, rng, now) -> dict:
-    """A new patient, registered with identifiers of its own; its NIR and phone are neither ours already nor the host's."""
+def _prepare(issuer, store, host_ids: HostIdentifiers, target, regions, rng, now, taken: set) -> dict:
+    """A new patient with identifiers of its own, not stored yet; its NIR and phone are neither ours already
+    nor the host's, nor another of this plant's (`taken` grows with it)."""
     from ..patients import generate_patient
     for _ in range(_NIR_ATTEMPTS):
         region = None
@@ -170,8 +220,16 @@ def _register(issuer, store, taken: HostIdentifiers, target, regions, rng, now) 
             names, weights = zip(*regions)
             region = rng.choices(names, weights=weights)[0]
         patient = generate_patient(rng, region=region, today=now.date())
-        if patient["nir"] not in taken.nirs and not store.identifier_exists(patient["nir"]):
-            return issuer.register_canary(patient, target["id"])
+        if patient["nir"] not in host_ids.nirs and patient["nir"] not in taken and not store.identifier_exists(patient["nir"]):
+            registered, label, pairs = issuer.prepare_canary(patient, taken)
+            taken.update(value for _, value in pairs)
+            identifiers: dict[str, list[str]] = {}
+            for kind, value in pairs:
+                identifiers.setdefault(kind, []).append(value)
+            # The shape store.canaries() returns; the id comes with the registration.
+            return {"id": None, "target_id": target["id"], "label": label, "patient": registered,
+                    "target": target["name"], "site": target.get("site"), "identifiers": identifiers,
+                    "pairs": pairs}
     raise PlantingError("could not generate a patient whose NIR is new to the host and the store")
 
 
@@ -198,19 +256,34 @@ def _note_numbered_keys(planned, numbered: dict) -> None:
 
 
 def _write(writer, planned) -> tuple[list[dict], list[dict]]:
-    """Insert one canary's rows in order; returns the rows (table and key) and their fingerprint."""
-    known: dict[int, dict] = {}
-    rows, fingerprint = [], []
+    """Insert one canary's rows in order; returns the rows (table and key) and their fingerprint.
+
+    A writer may hand back a pending key (PostgreSQL, pipelined): it is waited for only when a
+    later row refers to it, or at the end, so the rows of a canary cost a few round trips, not one each.
+    """
+    keys: dict[int, object] = {}
+    concretes: dict[int, dict] = {}
+
+    def key_of(index: int) -> dict:
+        key = keys[index]
+        if not isinstance(key, dict):
+            key = key.result()
+        # numeric(10,0) keys come back as Decimal: the store keeps JSON.
+        key = keys[index] = {c: v if isinstance(v, dict) else key_value(v) for c, v in key.items()}
+        return key
+
+    def known(index: int) -> dict:
+        return {**{c: v for c, v in concretes[index].items() if v is not None},
+                **{c: v for c, v in key_of(index).items() if not isinstance(v, dict)}}
+
     for row in planned:
         values = {}
         for column, value in row.values.items():
             if isinstance(value, RowRef):
                 parent = planned[value.index]
-                value = ParentKey(parent.table, value.column, tuple(known[value.index].items()), parent.entry.lookup)
+                value = ParentKey(parent.table, value.column, tuple(known(value.index).items()), parent.entry.lookup)
             values[column] = value
-        key = writer.insert(row.table, values, row.key_columns, row.entry.lookup)
-        # numeric(10,0) keys come back as Decimal: the store keeps JSON.
-        key = {c: v if isinstance(v, dict) else key_value(v) for c, v in key.items()}
+        keys[row.index] = writer.insert(row.table, values, row.key_columns, row.entry.lookup)
         # What we know the row holds: a script leaves picks and generated parent keys to the database.
         concrete = {}
         for column, value in values.items():
@@ -220,10 +293,9 @@ def _write(writer, planned) -> tuple[list[dict], list[dict]]:
                 value = value.value()
             if not isinstance(value, (Pick, Find, NextValue)):
                 concrete[column] = value
-        known[row.index] = {**{c: v for c, v in concrete.items() if v is not None},
-                            **{c: v for c, v in key.items() if not isinstance(v, dict)}}
-        rows.append({"table": row.table, "key": key})
-        fingerprint.append({c: plain(v) for c, v in concrete.items()})
+        concretes[row.index] = concrete
+    rows = [{"table": row.table, "key": key_of(row.index)} for row in planned]
+    fingerprint = [{c: plain(v) for c, v in concretes[row.index].items()} for row in planned]
     return rows, fingerprint
 
 
@@ -301,11 +373,14 @@ def retire(deployment: Deployment, target_name: str, canary_id: int | None = Non
     writer = open_writer(target, mapping)
     try:
         transaction = writer.transaction("retire") if not writer.writes_directly else writer.transaction()
-        with store.transaction(), transaction:
+        with contextlib.ExitStack() as target_transaction:
+            target_transaction.enter_context(transaction)
             for planting in plantings:
                 for row in reversed(planting["rows"]):
                     writer.delete(row["table"], row["key"])
-            store.retire_plantings([p["id"] for p in plantings])
+            with store.transaction():  # short: the target commits inside it, after its slow deletes
+                store.retire_plantings([p["id"] for p in plantings])
+                target_transaction.close()
         scripts = [str(p) for p in getattr(writer, "written", [])]
     finally:
         writer.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import re
 import uuid
 
@@ -16,6 +17,7 @@ from .base import plain
 _PRECISION = re.compile(r"\((\d)\)")
 
 
+@functools.lru_cache(maxsize=1024)
 def family(column_type: str) -> str:
     """char, date, timestamp, time, numeric, boolean or text, from a type as the database names it."""
     t = (column_type or "").lower().strip()
@@ -34,6 +36,7 @@ def family(column_type: str) -> str:
     return "text"
 
 
+@functools.lru_cache(maxsize=1024)
 def precision(column_type: str) -> int | None:
     """Fractional-second digits a timestamp column keeps: 'timestamp(3)' -> 3, 'datetime' (MySQL) -> 0."""
     t = (column_type or "").lower()

@@ -7,6 +7,9 @@ from .alerts import AlertStore
 from .audit import EvidenceAudit
 from .contacts import ContactStore
 from .core import Conflict, CoreStore, NotFound, StoreError
+from .dialect import close_pools, is_postgres
+from .hosts import HostStore
+from .moving import StoreMover
 from .overview import OverviewStore
 from .plantings import PlantingStore
 from .plantings_read import PlantingHistory
@@ -16,8 +19,8 @@ from .users import UserStore
 
 
 class Store(RegistryStore, ContactStore, PlantingStore, PlantingHistory, SightingStore, EvidenceAudit,
-            OverviewStore, UserStore, AlertStore, CoreStore):
-    """A deployment's store (SQLite, WAL)."""
+            OverviewStore, UserStore, AlertStore, HostStore, StoreMover, CoreStore):
+    """A deployment's store: SQLite (WAL) on one host, PostgreSQL for several."""
 
 
-__all__ = ["Store", "StoreError", "Conflict", "NotFound"]
+__all__ = ["Store", "StoreError", "Conflict", "NotFound", "close_pools", "is_postgres"]

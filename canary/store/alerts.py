@@ -60,7 +60,8 @@ class AlertStore:
     def due_alert_deliveries(self, now: str, destination: str, limit: int = 100) -> list[dict]:
         """One destination's pending deliveries due by `now`, oldest first."""
         rows = self._rows("SELECT * FROM alert_deliveries WHERE state = 'pending' AND destination = ? "
-                          "AND next_at <= ? ORDER BY id LIMIT ?", (destination, now, int(limit)))
+                          "AND next_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY id LIMIT ?",
+                          (destination, now, now, int(limit)))
         for row in rows:
             row["alert"] = json.loads(row["alert"])
         return rows
@@ -68,19 +69,35 @@ class AlertStore:
     def claim_alert_delivery(self, delivery: dict, until: str) -> bool:
         """Take a due delivery for sending until `until`; False when another worker took it first."""
         with self.transaction():
-            taken = self.conn.execute("UPDATE alert_deliveries SET next_at = ? WHERE id = ? AND state = 'pending' "
-                                      "AND next_at = ?", (until, delivery["id"], delivery["next_at"]))
+            taken = self.conn.execute("UPDATE alert_deliveries SET claimed_until = ? WHERE id = ? "
+                                      "AND state = 'pending' AND next_at = ? AND "
+                                      "(claimed_until IS NULL OR claimed_until <= ?)",
+                                      (until, delivery["id"], delivery["next_at"], clock.utc_now()))
             return taken.rowcount == 1
+
+    def free_alert_claims(self) -> int:
+        """A new alert leader: the deliveries the dead one had claimed are due again at once."""
+        with self.transaction():
+            return self.conn.execute("UPDATE alert_deliveries SET claimed_until = NULL "
+                                     "WHERE state = 'pending' AND claimed_until IS NOT NULL").rowcount
+
+    def try_alert_leadership(self) -> bool:
+        """Be the one alert worker among every host on this store; True while this store holds it.
+
+        Held by this store's connection (PostgreSQL: a session advisory lock; SQLite: a lock on a
+        file beside the store) and released when it closes or its process dies."""
+        with self._lock:
+            return self.dialect.try_lead(self.conn, "alerts")
 
     def mark_alert_sent(self, delivery_id: int) -> None:
         with self.transaction():
             self.conn.execute("UPDATE alert_deliveries SET state = 'sent', attempts = attempts + 1, sent_at = ?, "
-                              "last_error = NULL WHERE id = ?", (clock.utc_now(), delivery_id))
+                              "last_error = NULL, claimed_until = NULL WHERE id = ?", (clock.utc_now(), delivery_id))
 
     def mark_alert_failed(self, delivery_id: int, error: str, next_at: str) -> None:
         with self.transaction():
-            self.conn.execute("UPDATE alert_deliveries SET attempts = attempts + 1, last_error = ?, next_at = ? "
-                              "WHERE id = ?", (error[:500], next_at, delivery_id))
+            self.conn.execute("UPDATE alert_deliveries SET attempts = attempts + 1, last_error = ?, next_at = ?, "
+                              "claimed_until = NULL WHERE id = ?", (error[:500], next_at, delivery_id))
 
     def alert_deliveries(self, limit: int = 50) -> list[dict]:
         """The latest deliveries, newest first."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-_CONTACT_FIELDS = ("time", "channel", "identifier_id", "canary_id", "token_id", "source")
+_CONTACT_FIELDS = ("time", "channel", "identifier_id", "canary_id", "token_id", "source", "host")
 _PLANTING_FIELDS = ("canary_id", "target_id", "planted_at", "removed_at")
 
 

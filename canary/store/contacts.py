@@ -11,9 +11,11 @@ class ContactStore:
         """Store contacts and their evidence events in one durable transaction; return their ids.
 
         Each contact: time (UTC ISO, default now), channel, identifier_id, canary_id or
-        token_id, source, details (a JSON-serialisable dict, attacker-controlled).
+        token_id, source, details (a JSON-serialisable dict, attacker-controlled), host (the
+        listener host that recorded it).
         """
         ids = []
+        last_write: dict[str, str] = {}
         with self.transaction():
             for contact in contacts:
                 row = {
@@ -23,14 +25,21 @@ class ContactStore:
                     "canary_id": contact.get("canary_id"),
                     "token_id": contact.get("token_id"),
                     "source": contact.get("source"),
+                    "host": contact.get("host"),
                     "details": json.dumps(contact.get("details") or {}, sort_keys=True, ensure_ascii=False),
                 }
-                payload = {key: value for key, value in row.items() if key != "details"}
+                payload = {key: value for key, value in row.items()
+                           if key != "details" and not (key == "host" and value is None)}
                 payload["details"] = json.loads(row["details"])
                 payload["identifier"] = contact.get("identifier") or contact.get("value")
                 event = self.append_event("contact", payload, time=row["time"])
                 row["evidence_seq"] = event["seq"]
                 ids.append(self._insert("contacts", row))
+                if row["host"] is not None:
+                    last_write[row["host"]] = max(last_write.get(row["host"], ""), row["time"])
+            for host, time in last_write.items():
+                self.conn.execute("UPDATE listener_hosts SET last_write = ? WHERE name = ? "
+                                  "AND (last_write IS NULL OR last_write < ?)", (time, host, time))
         return ids
 
     def count_unknown(self, counts: dict[tuple[str, str], int], day: str | None = None) -> None:
@@ -40,7 +49,7 @@ class ContactStore:
             for (channel, kind), count in counts.items():
                 self.conn.execute(
                     "INSERT INTO unknown_contacts (day, channel, kind, count) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (day, channel, kind) DO UPDATE SET count = count + excluded.count",
+                    "ON CONFLICT (day, channel, kind) DO UPDATE SET count = unknown_contacts.count + excluded.count",
                     (day, channel, kind, int(count)))
 
     def unknown_counts(self) -> list[dict]:

@@ -1,8 +1,8 @@
 """Connection, transactions, migrations and the evidence log: what every store part uses.
 
 The store is the one place that speaks SQL to the deployment's database. Callers get
-plain dicts and call methods; moving to PostgreSQL means re-implementing this package,
-not touching its callers.
+plain dicts and call methods, whichever engine is underneath (see dialect.py): SQLite
+for one host, PostgreSQL for several.
 """
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ import pathlib
 import sqlite3
 import threading
 
-import sqlite_utils
-
 from .. import clock
 from ..evidence import GENESIS_HASH, ChainCheck, event_hash, verify_chain
+from .dialect import SqliteDialect, dialect_for, is_postgres, redact
 from .schema import LATEST_VERSION, MIGRATIONS
 
 
@@ -31,67 +30,78 @@ class NotFound(StoreError):
     """No such site, target, canary or token."""
 
 
-def _connect(path: pathlib.Path) -> sqlite3.Connection:
-    # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so each logical write
-    # (one plant, one batch of contacts) is one transaction that holds the write lock
-    # from the start; check_same_thread=False: listeners share one store across threads
-    # and serialise access with the store's lock.
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30, check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode = WAL")
-    # FULL: a commit is on disk before we answer, so an acknowledged contact survives SIGKILL
-    # and power loss.
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA busy_timeout = 30000")
-    return conn
-
-
 class CoreStore:
     """Opening, migrating, transactions and evidence; the other parts build on these."""
 
-    def __init__(self, path: str | pathlib.Path):
-        self.path = pathlib.Path(path)
-        if not self.path.is_file():
+    def __init__(self, location: str | pathlib.Path):
+        """Open the store at `location`: an SQLite file path or a postgresql:// DSN."""
+        self.dialect = dialect_for(location)
+        self.location = self.dialect.location
+        self.path = self.dialect.path  # the SQLite file; None on PostgreSQL
+        if not self.dialect.exists():
             raise StoreError(f"no store at {self.path}")
+        self._lock = threading.RLock()
+        self._depth = 0
+        self.conn = None
         try:
-            self.conn = _connect(self.path)
-            self.db = sqlite_utils.Database(self.conn)
-            self._lock = threading.RLock()
-            self._depth = 0
+            self.conn = self.dialect.connect()
             self.migrate()
-        except sqlite3.DatabaseError as error:
-            raise StoreError(f"{self.path}: not a canary store ({error})") from None
+        except self.dialect.database_errors as error:
+            self.close()
+            raise StoreError(f"{self.dialect.describe()}: not a canary store ({' '.join(str(error).split())})") from None
+
+    def describe(self) -> str:
+        """Where the store is, fit to print (no password)."""
+        return self.dialect.describe()
+
+    @property
+    def kind(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return self.dialect.name
 
     @classmethod
-    def create(cls, path: str | pathlib.Path):
-        """Create a new, empty store; refuses to touch an existing file."""
-        path = pathlib.Path(path)
+    def create(cls, location: str | pathlib.Path):
+        """Create a new, empty store; refuses an existing file or a database that already holds one."""
+        if is_postgres(location):
+            store = cls(location)
+            if store.events():
+                store.close()
+                raise Conflict(f"{redact(str(location))} already holds a canary store")
+            return store
+        path = pathlib.Path(location)
         if path.exists():
             raise Conflict(f"{path} already exists")
-        _connect(path).close()
+        SqliteDialect(path).connect().close()
         return cls(path)
 
     def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            self.dialect.release(self.conn)
+            self.conn = None
 
     # -- schema ---------------------------------------------------------------------
     @property
     def schema_version(self) -> int:
-        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+        with self._lock:
+            return self.dialect.schema_version(self.conn)
 
     def migrate(self) -> None:
         """Apply the migrations this store lacks, each atomically."""
-        current = self.schema_version
-        if current > LATEST_VERSION:
-            raise StoreError(f"{self.path} has schema {current}, newer than this canary ({LATEST_VERSION})")
-        for version, script in MIGRATIONS:
-            if version <= current:
-                continue
-            with self.transaction():
+        if self.schema_version == LATEST_VERSION:
+            return
+        with self.transaction():
+            self.dialect.lock_for_migration(self.conn)  # two hosts starting at once: one migrates
+            current = self.schema_version
+            if current > LATEST_VERSION:
+                raise StoreError(f"{self.dialect.describe()} has schema {current}, newer than this canary "
+                                 f"({LATEST_VERSION})")
+            for version, script in MIGRATIONS:
+                if version <= current:
+                    continue
                 for statement in _split_sql(script):
-                    self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {int(version)}")
+                    for translated in self.dialect.ddl(statement):
+                        self.conn.execute(translated)
+                self.dialect.set_schema_version(self.conn, version)
 
     # -- transactions -----------------------------------------------------------------
     @contextlib.contextmanager
@@ -105,7 +115,7 @@ class CoreStore:
                 finally:
                     self._depth -= 1
                 return
-            self.conn.execute("BEGIN IMMEDIATE")
+            self.dialect.begin(self.conn)
             self._depth = 1
             try:
                 yield self
@@ -117,11 +127,29 @@ class CoreStore:
             finally:
                 self._depth = 0
 
-    def _insert(self, table: str, row: dict) -> int:
-        columns = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
-        cursor = self.conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values()))
-        return cursor.lastrowid
+    def _insert(self, table: str, row: dict) -> int | None:
+        """Insert one row; returns its integer key (id, seq), if the table has one."""
+        with self._lock:
+            return self.dialect.insert(self.conn, table, row)
+
+    def _insert_unique(self, table: str, row: dict, conflict: str) -> int | None:
+        """Insert a row that may break a UNIQUE constraint: Conflict(conflict) then, the transaction intact."""
+        with self._lock:
+            try:
+                with self.dialect.savepoint(self.conn):
+                    return self.dialect.insert(self.conn, table, row)
+            except self.dialect.integrity_errors:
+                raise Conflict(conflict) from None
+
+    def _execute(self, sql: str, params=()):
+        """Run one statement (SQLite spelling); returns the cursor (rowcount, fetchone)."""
+        with self._lock:
+            return self.conn.execute(sql, params)
+
+    def _value(self, sql: str, params=()):
+        """The first column of the first row, or None."""
+        row = self._row(sql, params)
+        return None if row is None else next(iter(row.values()))
 
     def _rows(self, sql: str, params=()) -> list[dict]:
         with self._lock:
@@ -135,6 +163,7 @@ class CoreStore:
     def append_event(self, kind: str, payload: dict, time: str | None = None) -> dict:
         """Append one event to the hash chain; call inside the transaction that makes the change."""
         with self.transaction():
+            self.dialect.lock_evidence_chain(self.conn)
             last = self.conn.execute("SELECT seq, hash FROM evidence ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev_hash = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS_HASH)
             time = time or clock.utc_now()

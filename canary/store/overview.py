@@ -17,8 +17,8 @@ class OverviewStore:
         states = {}
         for row in self._rows(
                 "SELECT c.id, "
-                "sum(p.state = 'planted' AND p.removed_at IS NULL) AS live, "
-                "sum(p.state = 'retired' OR p.removed_at IS NOT NULL) AS retired "
+                "sum(CASE WHEN p.state = 'planted' AND p.removed_at IS NULL THEN 1 ELSE 0 END) AS live, "
+                "sum(CASE WHEN p.state = 'retired' OR p.removed_at IS NOT NULL THEN 1 ELSE 0 END) AS retired "
                 "FROM canaries c LEFT JOIN plantings p ON p.canary_id = c.id GROUP BY c.id"):
             if row["live"]:
                 states[row["id"]] = "missing" if row["id"] in missing else "planted"
@@ -41,7 +41,7 @@ class OverviewStore:
                 for row in self._rows("SELECT target_id, max(time) AS time FROM checks GROUP BY target_id")}
 
     def count_contacts(self, canary_id: int) -> int:
-        return self.conn.execute("SELECT count(*) FROM contacts WHERE canary_id = ?", (canary_id,)).fetchone()[0]
+        return self._value("SELECT count(*) AS n FROM contacts WHERE canary_id = ?", (canary_id,))
 
     def contacts_per_day(self, since_day: str) -> dict[str, dict[str, int]]:
         """{'2026-11-28': {'dns': 3, 'smtp': 1}} for days on or after `since_day`."""

@@ -66,6 +66,7 @@ class PlantingStore:
                           canary_ids: list[int] | None = None) -> list[int]:
         """Pending plantings (a script the DBA has now applied) count as planted from now on; only these canaries'."""
         now = time or clock.utc_now()
+        canary_ids = None if canary_ids is None else set(canary_ids)
         with self.transaction():
             ids = [r["id"] for r in self._rows(
                 "SELECT id, canary_id FROM plantings WHERE target_id = ? AND state = 'pending' ORDER BY id", (target_id,))

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from .. import clock
-from .core import Conflict, NotFound
+from .core import NotFound
 
 # What a resolved identifier says about its owner: one query from a value to its site.
 _RESOLVE = """
@@ -24,10 +23,8 @@ class RegistryStore:
     # -- sites and targets -------------------------------------------------------------
     def add_site(self, name: str) -> dict:
         with self.transaction():
-            try:
-                site_id = self._insert("sites", {"name": name, "created_at": clock.utc_now()})
-            except sqlite3.IntegrityError:
-                raise Conflict(f"site {name!r} already exists") from None
+            site_id = self._insert_unique("sites", {"name": name, "created_at": clock.utc_now()},
+                                          f"site {name!r} already exists")
             self.append_event("site.added", {"site_id": site_id, "name": name})
         return self.get_site(name)
 
@@ -48,10 +45,7 @@ class RegistryStore:
             site_row = self.get_site(site)
             row = {"site_id": site_row["id"], "name": name, "kind": kind, "location": location,
                    "mapping": mapping, "region": region, "created_at": clock.utc_now()}
-            try:
-                row["id"] = self._insert("targets", row)
-            except sqlite3.IntegrityError:
-                raise Conflict(f"target {name!r} already exists") from None
+            row["id"] = self._insert_unique("targets", row, f"target {name!r} already exists")
             self.append_event("target.added", {"target_id": row["id"], "name": name, "site": site,
                                                "kind": kind, "location": location})
         return self.get_target(name)
@@ -106,12 +100,10 @@ class RegistryStore:
         """Register a canary and its (kind, normalised value) identifiers; Conflict if any is taken."""
         now = clock.utc_now()
         with self.transaction():
-            try:
-                canary_id = self._insert("canaries", {"target_id": target_id, "label": label,
-                                                      "patient": json.dumps(patient, ensure_ascii=False),
-                                                      "created_at": now})
-            except sqlite3.IntegrityError:
-                raise Conflict(f"DNS label {label!r} is already used") from None
+            canary_id = self._insert_unique("canaries", {"target_id": target_id, "label": label,
+                                                         "patient": json.dumps(patient, ensure_ascii=False),
+                                                         "created_at": now},
+                                            f"DNS label {label!r} is already used")
             self._add_identifiers(identifiers, canary_id=canary_id, now=now)
             self.append_event("canary.registered", {"canary_id": canary_id, "target_id": target_id,
                                                     "identifiers": [list(i) for i in identifiers]})
@@ -121,11 +113,9 @@ class RegistryStore:
                   identifiers: list[tuple[str, str]]) -> dict:
         now = clock.utc_now()
         with self.transaction():
-            try:
-                token_id = self._insert("tokens", {"token": token, "kind": kind, "value": value,
-                                                   "note": note, "created_at": now})
-            except sqlite3.IntegrityError:
-                raise Conflict(f"token {token!r} already exists") from None
+            token_id = self._insert_unique("tokens", {"token": token, "kind": kind, "value": value,
+                                                      "note": note, "created_at": now},
+                                           f"token {token!r} already exists")
             self._add_identifiers(identifiers, token_id=token_id, now=now)
             self.append_event("token.issued", {"token_id": token_id, "token": token, "kind": kind,
                                                "value": value, "note": note})
@@ -133,11 +123,9 @@ class RegistryStore:
 
     def _add_identifiers(self, identifiers, *, now, canary_id=None, token_id=None) -> None:
         for kind, value in identifiers:
-            try:
-                self._insert("identifiers", {"kind": kind, "value": value, "canary_id": canary_id,
-                                             "token_id": token_id, "created_at": now})
-            except sqlite3.IntegrityError:
-                raise Conflict(f"{kind} identifier {value!r} is already registered") from None
+            self._insert_unique("identifiers", {"kind": kind, "value": value, "canary_id": canary_id,
+                                                "token_id": token_id, "created_at": now},
+                                f"{kind} identifier {value!r} is already registered")
 
     def identifier_exists(self, value: str) -> bool:
         return self._row("SELECT 1 FROM identifiers WHERE value = ?", (value,)) is not None

@@ -173,6 +173,23 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     -- A removed target keeps its row: its canaries stay registered, so a copy taken before still attributes.
     ALTER TABLE targets ADD COLUMN removed_at TEXT;
     """),
+    (4, """
+    -- Several listener hosts share one store (PostgreSQL): each contact names the host that recorded it.
+    ALTER TABLE contacts ADD COLUMN host TEXT;
+    -- One row per listener host: `canary serve` says it is alive every few seconds.
+    CREATE TABLE listener_hosts (
+        name        TEXT PRIMARY KEY,         -- [store] host, default the machine's host name
+        started_at  TEXT NOT NULL,
+        last_seen   TEXT NOT NULL,            -- its last heartbeat
+        last_write  TEXT,                     -- its last committed contact
+        stopped_at  TEXT,                     -- set by a clean stop; a killed host just goes quiet
+        pid         INTEGER,
+        listeners   TEXT NOT NULL             -- e.g. 'dns 0.0.0.0:53, smtp 0.0.0.0:25'
+    );
+    -- A delivery being sent: until when its worker holds it. Only the alert leader sends, so a new
+    -- leader (the last one died) frees every claim at once instead of waiting for them to expire.
+    ALTER TABLE alert_deliveries ADD COLUMN claimed_until TEXT;
+    """),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

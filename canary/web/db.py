@@ -13,7 +13,7 @@ def get_settings() -> Settings:
 
 def get_store() -> Store:
     if "store" not in g:
-        g.store = Store(get_settings().store_path)
+        g.store = Store(get_settings().store_location)
     return g.store
 
 
