@@ -12,6 +12,7 @@ from canary.cli import main
 from canary.scan.leakgen import population, write_leak
 
 from investigation_world import LABS, build_world, mix
+from storemode import sqlite_only  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +103,7 @@ def test_truncated_archive_can_be_scanned_as_far_as_it_goes(world, tmp_path, can
     assert "lims-prod" in out
 
 
+@sqlite_only  # tampers with the SQLite file itself
 def test_evidence_verify_finds_the_tampered_event(world, leak, canary, tmp_path):
     canary("scan", str(leak))
     code, out, _ = canary("evidence", "verify")
@@ -138,6 +140,7 @@ def test_evidence_verify_finds_the_tampered_event(world, leak, canary, tmp_path)
     raw.close()
 
 
+@sqlite_only  # tampers with the SQLite file itself
 def test_evidence_verify_names_an_edited_planting(world, canary):
     store_path = world.deployment.settings.store_path
     planting = world.deployment.store.planting_history()[0]
@@ -213,6 +216,7 @@ def test_a_json_document_cut_short_can_be_scanned_as_far_as_it_goes(world, tmp_p
     assert "lims-prod" in out
 
 
+@sqlite_only  # tampers with the SQLite file itself
 def test_evidence_verify_with_many_problems_shows_the_first_and_counts_the_rest(world, leak, canary):
     """A deleted sighting event leaves one problem per sighting: hundreds of lines would bury the first."""
     canary("scan", str(leak))

@@ -51,7 +51,7 @@ def test_target_add_checks_the_mapping_against_the_real_schema(invoke, lab_db, t
     assert "adresse.ville is NOT NULL and the mapping gives it no value" in result.output
 
 
-def test_plant_check_retire_from_the_command_line(invoke, lims):
+def test_plant_check_retire_from_the_command_line(invoke, lims, deployment):
     before = dump_sqlite(lims)
     dry = invoke("plant", "lims", "--count", "2", "--dry-run", "--seed", "1")
     assert "nothing written" in dry.output and "patient (id=5001)" in dry.output
@@ -59,15 +59,17 @@ def test_plant_check_retire_from_the_command_line(invoke, lims):
     planted = invoke("plant", "lims", "--count", "3", "--seed", "2")
     assert planted.output.startswith("Planted 3 canaries in lims (sqlite)")
     assert "3 present, 0 missing, 0 altered" in invoke("check", "lims").output
+    # Ids in planting order (on PostgreSQL the dry run's rolled-back ids are not reused).
+    first, second, third = [p["canary_id"] for p in deployment.store.plantings()]
     conn = sqlite3.connect(lims)
     with conn:
         conn.execute("DELETE FROM adresse WHERE patient_id = 5002")
     result = invoke("check", "lims", expect_exit=2)
-    assert "canary 2 missing: adresse id=" in result.output
+    assert f"canary {second} missing: adresse id=" in result.output
     assert "give exactly one of" in invoke("retire", "lims", expect_exit=1).output
-    assert "Retired 1 canaries" in invoke("retire", "lims", "--canary", "1").output
+    assert "Retired 1 canaries" in invoke("retire", "lims", "--canary", str(first)).output
     checked = json.loads(invoke("check", "lims", "--json", expect_exit=2).output)
-    assert [(c["canary"], c["status"]) for c in checked] == [(2, "missing"), (3, "present")]
+    assert [(c["canary"], c["status"]) for c in checked] == [(second, "missing"), (third, "present")]
 
 
 def test_rotate_and_confirm(invoke, lims):

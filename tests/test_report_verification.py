@@ -21,6 +21,7 @@ from canary.settings import SETTINGS_FILE, save_setting
 from investigation_world import build_world
 from services import service_missing
 from tsa import openssl_verify, running_tsa
+from storemode import sqlite_only  # noqa: E402
 
 
 
@@ -184,6 +185,7 @@ def test_init_creates_the_key_and_an_older_deployment_gets_one_on_first_use(tmp_
     deployment.close()
 
 
+@sqlite_only  # tampers with the SQLite file itself
 def test_a_checkpoint_rewritten_after_the_tsa_stamped_it_is_caught(world, tmp_path):
     import sqlite3
     home = world.deployment.settings.home

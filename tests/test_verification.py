@@ -9,6 +9,10 @@ from canary.evidence import event_hash, parse_anchor
 from canary.issuing import Issuer
 from canary.patients import generate_patients
 from canary.verification import verify_store
+from storemode import sqlite_only  # noqa: E402
+
+# These tests tamper with the SQLite file itself, as an attacker with write access would.
+pytestmark = sqlite_only
 
 
 def _rewrite_from(path, seq, new_payload):
