@@ -20,7 +20,7 @@ import uuid
 from _load import in_processes, udp_load
 
 from canary.deployment import Deployment, init_deployment
-from canary.issuing import Issuer
+from canary.generation.issuing import Issuer
 
 ADMIN_DSN = os.environ.get("CANARY_BENCH_POSTGRES_DSN", "postgresql:///postgres?host=/var/run/postgresql&user=postgres")
 WINDOW = 128

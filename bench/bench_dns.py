@@ -21,11 +21,11 @@ from dnslib.server import BaseResolver, DNSLogger, DNSServer  # noqa: E402
 
 from _load import in_processes, udp_load                    # noqa: E402
 from _stores import store_table                             # noqa: E402
-from canary.deployment import init_deployment               # noqa: E402
-from canary.issuing import Issuer                           # noqa: E402
-from listeners.dns import Authority                         # noqa: E402
-from listeners.dns_server import DnsServer                  # noqa: E402
-from listeners.recorder import Recorder                     # noqa: E402
+from canary.deployment import init_deployment  # noqa: E402
+from canary.generation.issuing import Issuer  # noqa: E402
+from listeners.dns import Authority  # noqa: E402
+from listeners.dns_server import DnsServer  # noqa: E402
+from listeners.recorder import Recorder  # noqa: E402
 
 SECONDS = 4.0
 MAX_QUERIES = 20_000

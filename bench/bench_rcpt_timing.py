@@ -27,7 +27,7 @@ from scipy import stats  # noqa: E402
 
 from _load import in_processes, rcpt_timing_load  # noqa: E402
 from canary.deployment import init_deployment  # noqa: E402
-from canary.issuing import Issuer  # noqa: E402
+from canary.generation.issuing import Issuer  # noqa: E402
 from listeners.recorder import Recorder  # noqa: E402
 from listeners.smtp import SmtpServer  # noqa: E402
 

@@ -18,8 +18,8 @@ import tempfile
 import time
 
 from canary.deployment import Deployment, init_deployment
-from canary.issuing import Issuer
-from canary.patients import generate_patients
+from canary.generation.issuing import Issuer
+from canary.generation.patients import generate_patients
 from canary.scan import scan_files
 from canary.scan.leakgen import PHONE_STYLES, leak_row, population, shout, write_leak, write_nir, write_phone
 

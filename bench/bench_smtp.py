@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller  # noqa: E402
 
 from _load import in_processes, smtp_load  # noqa: E402
 from canary.deployment import init_deployment  # noqa: E402
-from canary.issuing import Issuer  # noqa: E402
+from canary.generation.issuing import Issuer  # noqa: E402
 from listeners.recorder import Recorder  # noqa: E402
 from listeners.smtp import SmtpServer  # noqa: E402
 

@@ -115,7 +115,7 @@ def run(engine: str, count: int, patients: int, folder: pathlib.Path) -> tuple[t
         lis.build(baseline_db, patients, 7)
         home = folder / f"home-{engine}"
         from canary.deployment import Deployment, init_deployment
-        from canary.targets import add_target
+        from canary.planting.registration import add_target
         init_deployment(home, ["canary.test"]).close()
         deployment = Deployment.open(home)
         try:

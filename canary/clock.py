@@ -8,7 +8,7 @@ import functools
 import os
 import socket
 
-# Set only while the demo replays a made-up past (canary.demolab); never in a real deployment.
+# Set only while the demo replays a made-up past (canary.demo.seeding); never in a real deployment.
 _replayed: contextvars.ContextVar[dt.datetime | None] = contextvars.ContextVar("replayed", default=None)
 
 

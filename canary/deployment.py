@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from . import identifiers as ids
+from .generation import identifiers as ids
 from . import signing_keys
 from .settings import SETTINGS_FILE, STORE_FILE, Settings, SettingsError, save_setting, write_new_settings
 from .store import Store
@@ -88,7 +88,7 @@ def init_deployment(home: str | os.PathLike, zones: list[str], mail_domains: lis
     pool_path = ""
     if phone_pool:
         pool_path = str(pathlib.Path(phone_pool).expanduser().resolve())
-        from .phones import load_phone_pool
+        from .generation.phones import load_phone_pool
         load_phone_pool(pool_path)  # raises, naming the file and line, before anything is written
     home.mkdir(parents=True, exist_ok=True)
     created = Store.create(store or home / STORE_FILE)  # a database already holding a store is refused here

@@ -1,7 +1,14 @@
-"""Deployment settings: defaults < canary.toml < environment (CANARY_*) < flags."""
+"""Deployment settings: defaults < canary.toml < environment (CANARY_*) < flags.
+
+`DEFAULTS` is the schema, the one place a setting is declared: a key not in it is refused
+(with the closest valid name), and a value must have its default's type. To add a setting,
+add its key and default to DEFAULTS and one line of help to HELP below; the settings
+reference (docs/reference/settings.md) and the sample canary.toml are generated from both.
+"""
 from __future__ import annotations
 
 import copy
+import difflib
 import os
 import pathlib
 import secrets
@@ -151,6 +158,116 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+# One line per setting, for the generated reference and sample canary.toml (tests/test_settings.py
+# fails when a key of DEFAULTS has no line here).
+HELP: dict[str, dict[str, str]] = {
+    "deployment": {
+        "name": "A name for this deployment, shown in alerts and reports.",
+        "zones": "DNS zones delegated to this deployment's name servers; canaries' hostnames live below them.",
+        "mail_domains": "Mail domains of canaries' email addresses (default: the first zone).",
+        "mail_mode": '"per-canary": each address\'s domain carries the canary\'s own DNS label, so an MX lookup '
+                     'alone identifies it; "shared": one realistic domain for all.',
+        "phone_pool": "File of phone numbers the operator owns (one a line); empty: numbers from the ranges "
+                      "the French numbering plan reserves for fiction.",
+        "secret": "Signs dashboard sessions; `canary init` generates it. Keep it secret.",
+        "signing_key": "Ed25519 private key (base64 of 32 bytes) that signs reports and evidence checkpoints; "
+                       "`canary init` creates it (or first use, for an older deployment). Keep it secret.",
+    },
+    "timestamping": {
+        "url": "RFC 3161 timestamping authority: every report and `canary evidence anchor` checkpoint gets a "
+               "token from it (empty: none; reports say they are not timestamped).",
+        "ca_file": "The TSA's CA certificate (PEM), to check its tokens; published by the TSA.",
+        "timeout_seconds": "Timeout of one request to the TSA.",
+    },
+    "store": {
+        "url": 'Where contacts, plantings and the evidence log live: "" is canary.db beside canary.toml (SQLite, one '
+               'host); postgresql://host/db when listeners run on several hosts (password in ~/.pgpass, not here).',
+        "host": 'This host\'s name on the contacts it records and in `canary hosts` ("": the machine\'s host name).',
+        "heartbeat_seconds": "How often `canary serve` tells the store it is alive (`canary hosts`).",
+    },
+    "dns": {
+        "listen": 'HOST:PORT the DNS listener binds (UDP and TCP), or "off".',
+        "addresses": "A records of token names, name servers and the MX host.",
+        "addresses6": "AAAA records of token names, name servers and the MX host.",
+        "ttl": "TTL of every record, and the negative TTL (SOA minimum), in seconds.",
+        "nameservers": "Name servers announced at the apex (default ns1.<first zone>); must match the delegation.",
+        "rrl_rate": "Response rate limit: answers per second per source network (0: no limit).",
+        "rrl_slip": "Of the answers over the limit, every n-th is sent truncated (TC), so a real resolver retries over TCP.",
+        "tcp_idle_seconds": "A DNS TCP connection idle this long is closed.",
+    },
+    "smtp": {
+        "listen": 'HOST:PORT the SMTP listener binds, or "off".',
+        "hostname": "Name the MX records point at and the server greets with (default mx.<first zone>).",
+        "max_message_bytes": "Largest message accepted (SIZE); bigger ones are refused.",
+        "max_stored_bytes": "Of a message, this much is stored as evidence (its sha256 covers all of it).",
+        "max_recipients": "Recipients accepted per transaction.",
+        "idle_seconds": "An SMTP connection idle this long is closed.",
+        "tls_cert": "PEM certificate file: STARTTLS is offered when set (with tls_key).",
+        "tls_key": "PEM private key of tls_cert.",
+        "rcpt_answer_ms": "Every RCPT is answered this long after it arrived, a canary's or not (answer times "
+                          "must not tell canaries apart); keep it above the store's commit time.",
+    },
+    "mailboxes": {
+        "addresses": 'The mailbox pool: addresses you own at ordinary providers, given to canaries when '
+                     'deployment.mail_mode = "mailboxes".',
+        "imap_host": "IMAP server of the pool's mailbox; canary serve reads it when set.",
+        "imap_port": "Its port (993 for TLS).",
+        "imap_security": '"tls", "starttls" or "none" (a server on this machine only).',
+        "imap_user": "IMAP login.",
+        "imap_password_file": "File holding the IMAP password, relative to the deployment (never canary.toml).",
+        "imap_folder": "Folder the pool's mail is delivered to.",
+        "poll_seconds": "How often the folder is read.",
+    },
+    "http": {
+        "listen": 'HOST:PORT the HTTP listener (token URLs, telephony webhooks) binds, or "off".',
+        "trusted_proxy": 'Trust X-Forwarded-For from this proxy address only ("" trusts nobody).',
+        "idle_seconds": "A connection silent this long is closed (one thread per connection).",
+    },
+    "webhooks": {
+        "twilio_auth_token": "Twilio auth token: checks X-Twilio-Signature of SMS and call webhooks.",
+        "hmac_secret": "Secret of the generic JSON webhook's X-Canary-Signature (HMAC-SHA256 of the body).",
+        "public_url": "Public URL the provider is configured with (its signature covers the URL).",
+    },
+    "dashboard": {
+        "listen": "HOST:PORT the dashboard and JSON API bind.",
+        "public_url": "URL users reach the dashboard at (https:// makes session cookies Secure).",
+        "max_upload_bytes": "Largest file the dashboard's scan page accepts.",
+    },
+    "scan": {
+        "max_seconds": "A scan of one file stops, with a one-line error naming this setting, after this many seconds.",
+        "max_temp_bytes": "Temporary disk one file may use: standard input, or a zip inside a gzip/bzip2/xz, "
+                          "is spooled to a file.",
+        "max_record_bytes": "Largest line, JSON element or SQL row held in memory at once.",
+        "max_xlsx_part_bytes": "Largest .xlsx part read whole (shared strings, styles); worksheets are streamed.",
+    },
+    "attribution": {
+        "p": "Conservative probability that one canary reached a file some other way: "
+             "k canaries of a target give P(source) = 1 - p^k.",
+    },
+    "planting": {
+        "rotate_count": "Canaries `canary rotate` plants in each target per run.",
+    },
+    "alerts": {
+        "throttle_seconds": "At most one alert per canary (or token) and channel in this many seconds; "
+                            "what is held back is summarised in the next alert.",
+        "poll_seconds": "How often the alert worker looks for new contacts.",
+        "retry_base_seconds": "A failed delivery is retried after this, doubling each time...",
+        "retry_max_seconds": "... up to this.",
+        "timeout_seconds": "Timeout of one delivery attempt.",
+        "webhook_url": "POST each alert as JSON to this URL.",
+        "webhook_secret": "When set, webhook bodies carry X-Canary-Signature: sha256=HMAC(secret, body).",
+        "slack_url": "Slack (or Mattermost, Rocket.Chat) incoming webhook URL.",
+        "email_to": "Send each alert by email to this address (through smtp_relay).",
+        "email_from": "From address of alert emails.",
+        "smtp_relay": "HOST:PORT of the relay alert emails go through.",
+        "smtp_starttls": "Use STARTTLS with the relay.",
+        "smtp_username": "Relay login (empty: none).",
+        "smtp_password": "Relay password.",
+        "jsonl_path": "Append each alert as one JSON line to this file (relative to the deployment).",
+    },
+}
+
+
 class SettingsError(Exception):
     """A deployment that cannot be found or whose settings are wrong."""
 
@@ -178,21 +295,78 @@ def _merge(base: dict, override: dict) -> dict:
     return merged
 
 
+# CANARY_* variables that are not settings: everything else with the prefix must name one.
+ENVIRONMENT_NOT_SETTINGS = ("CANARY_HOME", "CANARY_DEBUG", "CANARY_ADMIN_PASSWORD")
+ENVIRONMENT_NOT_SETTINGS_PREFIXES = ("CANARY_TEST_",)   # test-suite knobs, e.g. CANARY_TEST_POSTGRES_DSN
+
+
+def environment_name(section: str, key: str) -> str:
+    return f"CANARY_{section}_{key}".upper()
+
+
+def _closest(word: str, choices, template: str = "{}") -> str:
+    """' (did you mean X?)' for the nearest valid name, or '' when nothing is near."""
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {template.format(found[0])}?)" if found else ""
+
+
+def _type_name(value) -> str:
+    return {bool: "true or false", int: "a number", float: "a number", str: "a string",
+            list: "a list"}.get(type(value), type(value).__name__)
+
+
+def _check_value(where: str, default, value):
+    """The value if it has its default's type (an integer is a valid number); SettingsError otherwise."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        ok = isinstance(value, bool) and isinstance(default, bool)
+    elif isinstance(default, (int, float)):
+        ok = isinstance(value, (int, float))   # seconds may be fractional; a count's range is its user's check
+    elif isinstance(default, list):
+        ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise SettingsError(f"{where}: expected {_type_name(default)}, got {value!r}")
+    return value
+
+
+def check_values(values: dict, source: str) -> dict:
+    """Refuse unknown sections and keys (naming the closest valid one) and values of the wrong type."""
+    for section, keys in values.items():
+        if section not in DEFAULTS:
+            raise SettingsError(f"{source}: unknown section [{section}]"
+                                + _closest(section, DEFAULTS, "[{}]"))
+        if not isinstance(keys, dict):
+            raise SettingsError(f"{source}: {section} must be a section ([{section}]), not a value")
+        for key, value in keys.items():
+            if key not in DEFAULTS[section]:
+                raise SettingsError(f"{source}: unknown key {key!r} in [{section}]"
+                                    + _closest(key, DEFAULTS[section]))
+            _check_value(f"{source}: [{section}] {key}", DEFAULTS[section][key], value)
+    return values
+
+
 def _from_environment(environ) -> dict:
-    """CANARY_DNS_LISTEN=... becomes {"dns": {"listen": ...}}; values parse as TOML when they can."""
+    """CANARY_DNS_LISTEN=... becomes {"dns": {"listen": ...}}; values parse as TOML when they can.
+
+    A CANARY_* variable that names no setting is refused: a typo would otherwise be ignored."""
+    names = {environment_name(section, key): (section, key) for section in DEFAULTS for key in DEFAULTS[section]}
     found: dict[str, dict] = {}
     for name, raw in environ.items():
-        if not name.startswith("CANARY_") or name == "CANARY_HOME":
+        if not name.startswith("CANARY_") or name in ENVIRONMENT_NOT_SETTINGS \
+                or name.startswith(ENVIRONMENT_NOT_SETTINGS_PREFIXES):
             continue
-        rest = name[len("CANARY_"):].lower()
-        for section in DEFAULTS:
-            if rest.startswith(section + "_") and rest[len(section) + 1:] in DEFAULTS[section]:
-                key = rest[len(section) + 1:]
-                try:
-                    value = tomllib.loads(f"v = {raw}")["v"]
-                except tomllib.TOMLDecodeError:
-                    value = raw
-                found.setdefault(section, {})[key] = value
+        if name not in names:
+            raise SettingsError(f"environment variable {name} is not a setting" + _closest(name, names))
+        section, key = names[name]
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        if isinstance(DEFAULTS[section][key], str) and not isinstance(value, str):
+            value = raw   # CANARY_DEPLOYMENT_NAME=2026 is the string "2026"
+        _check_value(f"environment variable {name}", DEFAULTS[section][key], value)
+        found.setdefault(section, {})[key] = value
     return found
 
 
@@ -210,9 +384,9 @@ class Settings:
             from_file = tomllib.loads((path / SETTINGS_FILE).read_text("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise SettingsError(f"{path / SETTINGS_FILE}: {error}") from None
-        values = _merge(DEFAULTS, from_file)
+        values = _merge(DEFAULTS, check_values(from_file, str(path / SETTINGS_FILE)))
         values = _merge(values, _from_environment(os.environ if environ is None else environ))
-        values = _merge(values, overrides or {})
+        values = _merge(values, check_values(overrides or {}, "settings given by flags"))
         return cls(path, values)
 
     def __getitem__(self, section: str) -> dict:

@@ -1,4 +1,4 @@
-"""Regenerate docs/dashboard.png: the overview of the demo lab (canary.demolab) in headless Chromium.
+"""Regenerate docs/dashboard.png: the overview of the demo lab (canary.demo.seeding) in headless Chromium.
 
 Run: .venv/bin/python docs/screenshot_dashboard.py
 """
@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 
 from canary import accounts
 from canary.deployment import init_deployment
-from canary.demolab import seed_demo_lab
+from canary.demo.seeding import seed_demo_lab
 from canary.web import create_app
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

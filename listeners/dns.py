@@ -19,10 +19,9 @@ from dnslib import CLASS, OPCODE, QTYPE, RCODE, DNSLabel, DNSRecord
 
 from canary import clock
 
-from . import dns_wire as wire
-from .recorder import host_port, make_contact
-
-Labels = tuple[bytes, ...]
+from listeners import dns_wire as wire
+from listeners.contact import host_port, make_contact
+from listeners.names import Labels, candidates, labels_of
 
 EDNS_UDP_SIZE = 1232       # the DNS flag day 2020 value: no IP fragmentation
 PLAIN_UDP_SIZE = 512       # RFC 1035 without EDNS
@@ -31,10 +30,6 @@ BADVERS = 16
 OPTION_CLIENT_SUBNET = 8   # RFC 7871
 HEADER = struct.Struct("!HHHHHH")
 QR, AA, TC, RD = wire.QR, wire.AA, wire.TC, wire.RD
-
-
-def _labels(name: str) -> Labels:
-    return tuple(part.encode("ascii") for part in name.lower().rstrip(".").split("."))
 
 
 @dataclass
@@ -52,12 +47,12 @@ class Authority:
 
     def __post_init__(self):
         # Longest zone first, so a sub-zone we also serve wins over its parent.
-        self.zone_labels = sorted((_labels(zone) for zone in self.zones), key=len, reverse=True)
+        self.zone_labels = sorted((labels_of(zone) for zone in self.zones), key=len, reverse=True)
         self.nameservers = self.nameservers or [f"ns1.{self.zones[0]}"]
         self.mail_host = self.mail_host or f"mx.{self.zones[0]}"
         # Names of our own (name servers, the MX host) resolve to our addresses.
-        self.host_names = {_labels(name) for name in [*self.nameservers, self.mail_host]}
-        self.mail_domain_labels = {_labels(domain) for domain in self.mail_domains}
+        self.host_names = {labels_of(name) for name in [*self.nameservers, self.mail_host]}
+        self.mail_domain_labels = {labels_of(domain) for domain in self.mail_domains}
         # Names that exist without records of their own (empty non-terminals, RFC 8020):
         # answering NXDOMAIN there would stop a QNAME-minimising resolver before it asks
         # for the canary's name below.
@@ -96,38 +91,9 @@ class Authority:
         return None
 
 
-def candidates(labels: Labels, zone: Labels) -> list[str]:
-    """Identifier values a name below `zone` may carry: itself and its parents, then each label + zone.
-
-    'www.AbC.canary.test' -> www.abc.canary.test, abc.canary.test, www.canary.test.
-    """
-    below = labels[:len(labels) - len(zone)]
-    zone_text = b".".join(zone).decode("ascii")
-    # Whole names, from the longest: only a tail of plain labels within MAX_NAME bytes can be an
-    # identifier, so this is linear in the name whatever its length (a 32 KB HTTP Host of
-    # 16,000 labels made every suffix of every suffix: 28 s and 615 MB).
-    suffixes: list[str] = []
-    name = zone_text
-    for part in reversed(below):
-        if not _plain(part) or len(name) + len(part) + 1 > MAX_NAME:
-            break
-        name = part.decode("ascii") + "." + name
-        suffixes.append(name)
-    found = suffixes[::-1]
-    for part in below:
-        if _plain(part):
-            found.append(part.decode("ascii") + "." + zone_text)
-    return list(dict.fromkeys(found))
-
-
 def _valid_name(name: DNSLabel) -> bool:
     """RFC 1035 2.3.4: labels of 63 bytes or less, 255 bytes in all."""
     return all(len(label) <= 63 for label in name.label) and sum(len(l) + 1 for l in name.label) + 1 <= 255
-
-
-def _plain(label: bytes) -> bool:
-    """A label an identifier can have: letters, digits, hyphen, at most 63 bytes."""
-    return 0 < len(label) <= 63 and all(c in b"abcdefghijklmnopqrstuvwxyz0123456789-" for c in label)
 
 
 @dataclass
@@ -213,12 +179,6 @@ def contact_details(request: DNSRecord, source: tuple[str, int], transport: str,
     if subnet:
         details["client_subnet"] = subnet
     return make_contact("dns", resolved, host_port(*source[:2]), details)
-
-
-def contact_from_query(data: bytes, source: tuple[str, int], transport: str, authority: Authority,
-                       resolve: Callable[[list[str]], dict | None]) -> dict | None:
-    """The contact a DNS message carries, or None."""
-    return answer_packet(data, source, transport, authority, resolve).contact
 
 
 def client_subnet(request: DNSRecord) -> str | None:

@@ -10,8 +10,8 @@ import socket
 import struct
 import threading
 
-from .dns import Authority, Outcome, answer_packet
-from .rrl import SEND, SLIP, RateLimiter
+from listeners.dns import Authority, Outcome, answer_packet
+from listeners.rrl import SEND, SLIP, RateLimiter
 
 log = logging.getLogger("canary.listeners.dns")
 

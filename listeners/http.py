@@ -8,6 +8,7 @@ a bad signature is refused and logged, never recorded as a contact.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -16,12 +17,12 @@ import socket
 import threading
 import urllib.parse
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-from .dns import MAX_NAME, _labels, _plain, candidates
-from .recorder import host_port, make_contact
+from listeners.contact import host_port, make_contact
+from listeners.names import MAX_NAME, candidates, labels_of, plain
 
 log = logging.getLogger("canary.listeners.http")
 
@@ -48,16 +49,16 @@ def url_candidates(host: str, path: str, zones: list[str]) -> list[str]:
     if path != "/":
         found += [f"http://{host}/", f"https://{host}/"]
     try:
-        host_labels = _labels(host)
+        host_labels = labels_of(host)
     except UnicodeEncodeError:
         host_labels = ()
     for zone in zones:
-        zone_labels = _labels(zone)
+        zone_labels = labels_of(zone)
         if len(host_labels) > len(zone_labels) and host_labels[-len(zone_labels):] == zone_labels:
             found += candidates(host_labels, zone_labels)
     for segment in path.lower().split("/")[:MAX_PATH_SEGMENTS]:
         segment = segment.split(".")[0]  # /abc123.gif
-        if _plain(segment.encode("ascii", "replace")):
+        if plain(segment.encode("ascii", "replace")):
             found += [f"{segment}.{zone}" for zone in zones]
     return list(dict.fromkeys(found))
 
@@ -100,7 +101,7 @@ def json_signature(secret: str, body: bytes) -> str:
 
 def phone_contact(channel: str, caller: str, called: str, body: str | None, details: dict, resolve) -> dict | None:
     """The contact an SMS or call to `called` makes, or None when the number is not one of ours."""
-    from canary.phones import normalise_phone
+    from canary.generation.phones import normalise_phone
     number = normalise_phone(called or "")
     resolved = resolve([number]) if number else None
     if resolved is None:
@@ -111,109 +112,134 @@ def phone_contact(channel: str, caller: str, called: str, body: str | None, deta
     return make_contact(channel, resolved, caller or None, facts)
 
 
-# -- the app -------------------------------------------------------------------------------
+# -- the app: settings and recorder in app.extensions, one small function per route ---------
+@dataclasses.dataclass(frozen=True)
+class _Listener:
+    zones: list[str]
+    trusted_proxy: str
+    hooks: dict
+    recorder: object
+
+
 def create_app(settings, recorder) -> Flask:
     """The HTTP listener as a flask app; `settings` is a canary Settings."""
     app = Flask("canary.listeners.http")
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
-    zones = settings.zones
-    trusted_proxy = settings["http"]["trusted_proxy"]
-    hooks = settings["webhooks"]
-
-    def client_address() -> str:
-        address = request.remote_addr or "unknown"
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if trusted_proxy and address == trusted_proxy and forwarded:
-            # The proxy appends the address it saw: the right-most entry is the only one it vouches for.
-            address = forwarded.split(",")[-1].strip() or address
-        port = request.environ.get("REMOTE_PORT")
-        if port and address == request.remote_addr:
-            return host_port(address, port)
-        return address
-
-    def public_url() -> str:
-        base = hooks["public_url"].rstrip("/")
-        if not base:
-            return request.url
-        query = request.query_string.decode("latin-1")
-        return base + request.path + (f"?{query}" if query else "")
-
-    def refuse(reason: str) -> Response:
-        log.warning("webhook %s refused from %s: %s", request.path, client_address(), reason)
-        recorder.count_unknown("http", "bad-signature")
-        return Response("Forbidden\n", 403, mimetype="text/plain")
-
-    @app.post("/hooks/twilio/<kind>")
-    def twilio(kind):
-        if kind not in ("sms", "voice"):
-            return Response("Not Found\n", 404, mimetype="text/plain")
-        token = hooks["twilio_auth_token"]
-        params = request.form.to_dict(flat=False)
-        given = request.headers.get("X-Twilio-Signature", "")
-        if not token or not twilio_signature_valid(token, public_url(), params, given):
-            return refuse("bad X-Twilio-Signature")
-        form = request.form
-        channel = "sms" if kind == "sms" else "call"
-        details = {key: form[key] for key in ("MessageSid", "CallSid", "AccountSid", "CallStatus", "Direction",
-                                             "FromCountry", "NumMedia") if key in form}
-        details["provider"] = "twilio"
-        details["webhook_from"] = client_address()
-        contact = phone_contact(channel, form.get("From", ""), form.get("To", ""),
-                                form.get("Body") if channel == "sms" else None, details, recorder.resolve)
-        if contact is None:
-            recorder.count_unknown(channel, "number")
-        else:
-            recorder.record(contact)
-        return Response(EMPTY_TWIML, 200, mimetype="text/xml")
-
-    @app.post("/hooks/json")
-    def generic_json():
-        secret = hooks["hmac_secret"]
-        body = request.get_data(cache=True)
-        given = request.headers.get(JSON_SIGNATURE_HEADER, "")
-        if not secret or not _same(given, json_signature(secret, body)):
-            return refuse(f"bad {JSON_SIGNATURE_HEADER}")
-        try:
-            event = json.loads(body)
-            channel = event["channel"]
-            if channel not in ("sms", "call") or not isinstance(event.get("to"), str):
-                raise ValueError
-        except (ValueError, KeyError, TypeError, RecursionError):   # RecursionError: nested too deeply
-            return Response('{"error": "expected {channel: sms|call, from, to, body?, time?}"}\n', 400,
-                            mimetype="application/json")
-        details = {"provider": "json", "provider_time": str(event.get("time", "")) or None,
-                   "webhook_from": client_address()}
-        contact = phone_contact(channel, str(event.get("from", "")), event["to"],
-                                str(event["body"]) if event.get("body") is not None else None, details,
-                                recorder.resolve)
-        if contact is None:
-            recorder.count_unknown(channel, "number")
-        else:
-            recorder.record(contact)
-        return Response('{"ok": true}\n', 200, mimetype="application/json")
-
+    app.extensions["canary_http"] = _Listener(settings.zones, settings["http"]["trusted_proxy"],
+                                              settings["webhooks"], recorder)
+    app.add_url_rule("/hooks/twilio/<kind>", view_func=twilio_hook, methods=["POST"])
+    app.add_url_rule("/hooks/json", view_func=json_hook, methods=["POST"])
     # Every other request is a possible token URL, whatever its method, and whatever its
     # path holds: werkzeug's <path> converter does not match a newline, so the catch-all
     # is the error handler of "no route" and "not this method", not a route.
-    @app.errorhandler(NotFound)
-    @app.errorhandler(MethodNotAllowed)
-    def token_url(_error):
-        resolved = recorder.resolve(url_candidates(request.host, request.path, zones))
-        if resolved is None:
-            recorder.count_unknown("http", "path")
-            return Response("Not Found\n", 404, mimetype="text/plain")
-        headers = {name: value[:MAX_HEADER_VALUE] for name, value in request.headers.items()}
-        details = {"method": request.method, "host": request.host[:MAX_HEADER_VALUE], "path": request.path[:MAX_HEADER_VALUE],
-                   "query": request.query_string.decode("latin-1")[:MAX_HEADER_VALUE],
-                   "user_agent": request.headers.get("User-Agent", "")[:MAX_HEADER_VALUE],
-                   "headers": headers, "peer": request.remote_addr, "scheme": request.scheme}
-        recorder.record(make_contact("http", resolved, client_address(), details))
-        nocache = {"Cache-Control": "no-store, max-age=0"}
-        if "text/html" in request.headers.get("Accept", ""):
-            return Response(PAGE, 200, mimetype="text/html", headers=nocache)
-        return Response(GIF, 200, mimetype="image/gif", headers=nocache)
-
+    app.register_error_handler(NotFound, token_url)
+    app.register_error_handler(MethodNotAllowed, token_url)
     return app
+
+
+def _listener() -> _Listener:
+    return current_app.extensions["canary_http"]
+
+
+def client_address() -> str:
+    """The request's source; the proxy's right-most X-Forwarded-For entry when it comes through the trusted proxy."""
+    address = request.remote_addr or "unknown"
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    trusted_proxy = _listener().trusted_proxy
+    if trusted_proxy and address == trusted_proxy and forwarded:
+        # The proxy appends the address it saw: the right-most entry is the only one it vouches for.
+        address = forwarded.split(",")[-1].strip() or address
+    port = request.environ.get("REMOTE_PORT")
+    if port and address == request.remote_addr:
+        return host_port(address, port)
+    return address
+
+
+def _public_url() -> str:
+    """The URL the provider signed: the configured public base, since a proxy rewrites the host."""
+    base = _listener().hooks["public_url"].rstrip("/")
+    if not base:
+        return request.url
+    query = request.query_string.decode("latin-1")
+    return base + request.path + (f"?{query}" if query else "")
+
+
+def _refuse(reason: str) -> Response:
+    log.warning("webhook %s refused from %s: %s", request.path, client_address(), reason)
+    _listener().recorder.count_unknown("http", "bad-signature")
+    return Response("Forbidden\n", 403, mimetype="text/plain")
+
+
+def _record_phone(channel: str, contact: dict | None) -> None:
+    recorder = _listener().recorder
+    if contact is None:
+        recorder.count_unknown(channel, "number")
+    else:
+        recorder.record(contact)
+
+
+def twilio_hook(kind):
+    """Twilio's SMS and voice webhooks: a signed form POST, answered with empty TwiML."""
+    if kind not in ("sms", "voice"):
+        return Response("Not Found\n", 404, mimetype="text/plain")
+    token = _listener().hooks["twilio_auth_token"]
+    params = request.form.to_dict(flat=False)
+    given = request.headers.get("X-Twilio-Signature", "")
+    if not token or not twilio_signature_valid(token, _public_url(), params, given):
+        return _refuse("bad X-Twilio-Signature")
+    form = request.form
+    channel = "sms" if kind == "sms" else "call"
+    details = {key: form[key] for key in ("MessageSid", "CallSid", "AccountSid", "CallStatus", "Direction",
+                                         "FromCountry", "NumMedia") if key in form}
+    details["provider"] = "twilio"
+    details["webhook_from"] = client_address()
+    _record_phone(channel, phone_contact(channel, form.get("From", ""), form.get("To", ""),
+                                         form.get("Body") if channel == "sms" else None, details,
+                                         _listener().recorder.resolve))
+    return Response(EMPTY_TWIML, 200, mimetype="text/xml")
+
+
+def json_hook():
+    """The generic JSON webhook: {channel, from, to, body?, time?} signed with HMAC-SHA256."""
+    secret = _listener().hooks["hmac_secret"]
+    body = request.get_data(cache=True)
+    given = request.headers.get(JSON_SIGNATURE_HEADER, "")
+    if not secret or not _same(given, json_signature(secret, body)):
+        return _refuse(f"bad {JSON_SIGNATURE_HEADER}")
+    try:
+        event = json.loads(body)
+        channel = event["channel"]
+        if channel not in ("sms", "call") or not isinstance(event.get("to"), str):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, RecursionError):   # RecursionError: nested too deeply
+        return Response('{"error": "expected {channel: sms|call, from, to, body?, time?}"}\n', 400,
+                        mimetype="application/json")
+    details = {"provider": "json", "provider_time": str(event.get("time", "")) or None,
+               "webhook_from": client_address()}
+    _record_phone(channel, phone_contact(channel, str(event.get("from", "")), event["to"],
+                                         str(event["body"]) if event.get("body") is not None else None, details,
+                                         _listener().recorder.resolve))
+    return Response('{"ok": true}\n', 200, mimetype="application/json")
+
+
+def token_url(_error):
+    """Any other request: a contact when its host or path carries an identifier, else a plain 404."""
+    recorder = _listener().recorder
+    resolved = recorder.resolve(url_candidates(request.host, request.path, _listener().zones))
+    if resolved is None:
+        recorder.count_unknown("http", "path")
+        return Response("Not Found\n", 404, mimetype="text/plain")
+    headers = {name: value[:MAX_HEADER_VALUE] for name, value in request.headers.items()}
+    details = {"method": request.method, "host": request.host[:MAX_HEADER_VALUE],
+               "path": request.path[:MAX_HEADER_VALUE],
+               "query": request.query_string.decode("latin-1")[:MAX_HEADER_VALUE],
+               "user_agent": request.headers.get("User-Agent", "")[:MAX_HEADER_VALUE],
+               "headers": headers, "peer": request.remote_addr, "scheme": request.scheme}
+    recorder.record(make_contact("http", resolved, client_address(), details))
+    nocache = {"Cache-Control": "no-store, max-age=0"}
+    if "text/html" in request.headers.get("Accept", ""):
+        return Response(PAGE, 200, mimetype="text/html", headers=nocache)
+    return Response(GIF, 200, mimetype="image/gif", headers=nocache)
 
 
 class _BoundedThreadedServer(ThreadedWSGIServer):

@@ -21,10 +21,10 @@ import re
 import ssl
 import threading
 
-from canary.identifiers import IdentifierError, normalise_email
+from canary.generation.identifiers import IdentifierError, normalise_email
 from canary.settings import SettingsError
 
-from .recorder import make_contact
+from listeners.contact import make_contact
 
 log = logging.getLogger("canary.listeners.imap")
 

@@ -15,48 +15,13 @@ import logging
 import queue
 import threading
 import time
-from typing import Callable, Iterable
+from typing import Callable
 
-from canary import clock
 from canary.store import Store
 
 log = logging.getLogger("canary.listeners")
 
 _STOP = object()
-
-
-def host_port(host, port) -> str:
-    """A contact's source as one string: '192.0.2.1:53', '[2001:db8::1]:53'."""
-    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
-
-
-def make_contact(channel: str, resolved: dict, source: str | None, details: dict,
-                 time: str | None = None) -> dict:
-    """A contact as `Store.record_contacts` takes it, plus the owner names a log line shows."""
-    return {
-        "time": time or clock.utc_now(),
-        "channel": channel,
-        "identifier_id": resolved["identifier_id"],
-        "identifier": resolved["value"],
-        "canary_id": resolved.get("canary_id"),
-        "token_id": resolved.get("token_id"),
-        "token": resolved.get("token"),
-        "site": resolved.get("site"),
-        "target": resolved.get("target"),
-        "source": _storable(source),
-        "details": _storable(details),
-    }
-
-
-def _storable(value):
-    """Attacker text made valid UTF-8: a lone surrogate (JSON's "\\ud800") is spelled out, not a failed commit."""
-    if isinstance(value, str):
-        return value if value.isascii() else value.encode("utf-8", "backslashreplace").decode("utf-8")
-    if isinstance(value, dict):
-        return {_storable(key): _storable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_storable(item) for item in value]
-    return value
 
 
 class Recorder:
@@ -264,36 +229,4 @@ def _run_callbacks(callbacks: list) -> None:
             log.exception("contact callback failed")
 
 
-class MemoryRecorder:
-    """A recorder for unit tests: resolves from a dict, keeps contacts in a list."""
-
-    def __init__(self, known: dict[str, dict] | Iterable[dict] = ()):
-        rows = known.values() if isinstance(known, dict) else known
-        self.known = {row["value"]: row for row in rows}
-        self.contacts: list[dict] = []
-        self.unknown: collections.Counter = collections.Counter()
-
-    def resolve(self, values: list[str]) -> dict | None:
-        return next((self.known[v] for v in values if v in self.known), None)
-
-    def record(self, contact: dict, timeout: float | None = None) -> int:
-        self.contacts.append(contact)
-        return len(self.contacts)
-
-    async def arecord(self, contact: dict) -> int:
-        return self.record(contact)
-
-    def notify(self, contact: dict, loop, callback) -> None:
-        self.record(contact)
-        callback(None)
-
-    def submit(self, contact: dict) -> concurrent.futures.Future:
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        future.set_result(self.record(contact))
-        return future
-
-    def count_unknown(self, channel: str, kind: str, count: int = 1) -> None:
-        self.unknown[(channel, kind)] += count
-
-    async def atally(self, channel: str, kind: str) -> None:
-        self.count_unknown(channel, kind)
+#END

@@ -2,21 +2,22 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
 from typing import Callable, Protocol
 
-from canary.hits import one_line
+from canary.summaries.contacts import one_line
 from canary.settings import parse_listen
 from canary.store import Store
 
-from .dns_server import DnsServer
-from .heartbeat import Heartbeat
-from .http import HttpServer
-from .imap import ImapWatcher
-from .recorder import Recorder
-from .smtp import SmtpServer
+from listeners.dns_server import DnsServer
+from listeners.heartbeat import Heartbeat
+from listeners.http import HttpServer
+from listeners.imap import ImapWatcher
+from listeners.recorder import Recorder
+from listeners.smtp import SmtpServer
 
 SERVERS = {"dns": DnsServer, "smtp": SmtpServer, "http": HttpServer}
 
@@ -93,7 +94,11 @@ class Listeners:
                 if not address or address == "off":
                     continue
                 host, port = parse_listen(address)
-                self.servers[name] = server_class.from_settings(self.settings, self.recorder, host, port).start()
+                try:
+                    self.servers[name] = server_class.from_settings(self.settings, self.recorder, host, port).start()
+                except OSError as error:   # "Address already in use" alone does not say which of three
+                    reason = os.strerror(error.errno) if error.errno else str(error)
+                    raise OSError(f"{name} listener cannot listen on {address}: {reason}") from None
                 bound.append(f"{name} {host}:{self.servers[name].port}")
                 self.log(f"{name} listening on {host}:{self.servers[name].port}"
                          + (" (udp, tcp)" if name == "dns" else ""))

@@ -18,10 +18,10 @@ import ssl
 from aiosmtpd.controller import Controller
 
 from canary import clock
-from canary.identifiers import IdentifierError, normalise_email
+from canary.generation.identifiers import IdentifierError, normalise_email
 
-from .recorder import host_port, make_contact
-from .smtp_dialect import PostfixSMTP
+from listeners.contact import host_port, make_contact
+from listeners.smtp_dialect import PostfixSMTP
 
 log = logging.getLogger("canary.listeners.smtp")
 

@@ -64,10 +64,10 @@ ADMIN_PASSWORD = "correct horse battery staple"
 
 @pytest.fixture(scope="session")
 def demo_lab_template(tmp_path_factory):
-    """The demo lab (canary.demolab, a 300-patient lab) seeded once per run; tests get a copy of its store."""
+    """The demo lab (canary.demo.seeding, a 300-patient lab) seeded once per run; tests get a copy of its store."""
     import sqlite3
 
-    from canary.demolab import seed_demo_lab
+    from canary.demo.seeding import seed_demo_lab
     home = tmp_path_factory.mktemp("demo-lab") / "deployment"
     made = init_deployment(home, [ZONE])
     try:

@@ -8,8 +8,8 @@ import dataclasses
 import random
 
 from canary.deployment import Deployment, init_deployment
-from canary.issuing import Issuer
-from canary.patients import generate_patients
+from canary.generation.issuing import Issuer
+from canary.generation.patients import generate_patients
 from canary.scan.leakgen import leak_row
 
 # site, target, which of its five canaries (planted Jan..May 2026) the leak holds

@@ -1,9 +1,8 @@
-"""The example lab database as a test host: built once per session from examples/, copied per test."""
+"""The example lab database as a test host: built once per session by canary.demo.labdb, copied per test."""
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import os
-import pathlib
 import shutil
 import sqlite3
 import uuid
@@ -11,20 +10,17 @@ import uuid
 import pytest
 from services import service_missing
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+from canary.demo.labdb import DATA as EXAMPLES   # the example lab's schema and mappings
+
 MAPPING = EXAMPLES / "lab_mapping.toml"
 LAB_TABLES = ("medecin", "patient", "adresse", "telecom", "dossier", "resultat")
 DEFAULT_DSN = "postgresql:///postgres?host=/var/run/postgresql&user=postgres"
 
 
 def load_example(name: str):
-    path = EXAMPLES / f"{name}.py"
-    if not path.is_file():
-        raise RuntimeError(f"{path} is missing: the planting tests build their host database with it")
-    spec = importlib.util.spec_from_file_location(f"examples_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The example lab's builders, shipped in the package (canary.demo)."""
+    return importlib.import_module({"make_lab_db": "canary.demo.labdb",
+                                    "lab_to_postgresql": "canary.demo.labdb_postgresql"}[name])
 
 
 @pytest.fixture(scope="session")

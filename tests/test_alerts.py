@@ -334,7 +334,7 @@ def test_worker_for_a_deployment_without_channels_starts_as_a_no_op(deployment):
 
 
 def test_standalone_tokens_alert_and_summarise_too(deployment, receiver):
-    from canary.issuing import Issuer
+    from canary.generation.issuing import Issuer
     token = Issuer(deployment.store, deployment.settings).issue_token("dns", "runbook")
     clock = Clock()
     worker = AlertWorker(deployment.store, settings_with(deployment, webhook_url=receiver.url), now=clock)
@@ -415,8 +415,8 @@ def test_two_workers_on_one_deployment_send_each_alert_once(deployment, lab, rec
 
 
 def test_each_alert_carries_its_contacts_evidence_anchor(deployment, lab):
-    from canary.evidence import parse_anchor
-    from canary.verification import verify_store
+    from canary.evidence.chain import parse_anchor
+    from canary.evidence.verification import verify_store
     settings = settings_with(deployment, jsonl_path="alerts.jsonl")
     touch(deployment.store, lab[0])
     AlertWorker(deployment.store, settings).run_once()

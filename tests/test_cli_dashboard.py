@@ -63,3 +63,11 @@ def test_alerts_test_writes_to_the_jsonl_channel(invoke, home):
     assert "jsonl: sent" in invoke("alerts", "test").output
     assert json.loads((home / "alerts.jsonl").read_text())["type"] == "test"
     assert "test" in invoke("alerts", "status").output
+
+
+def test_hits_show_the_note_a_token_was_issued_with(invoke, demo_lab):
+    lines = [line for line in invoke("hits").output.splitlines() if f"token {demo_lab.token}" in line]
+    assert lines and all("fake backup host in the IT runbook" in line for line in lines)
+    rows = json.loads(invoke("hits", "--json").output)
+    assert {row["note"] for row in rows if row["token"] == demo_lab.token} == {"fake backup host in the IT runbook"}
+    assert all(row["note"] is None for row in rows if row["canary_id"])

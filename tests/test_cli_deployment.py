@@ -74,7 +74,7 @@ def test_issue_prints_a_token_that_resolves_back(invoke, deployment, kind):
     token = json.loads(invoke("issue", kind, "--note", "runbook", "--json").output)
     assert token["kind"] == kind and token["note"] == "runbook" and token["created_at"].endswith("Z")
     kind_of_value = {"dns": "hostname", "email": "email", "url": "url", "phone": "phone"}[kind]
-    from canary.identifiers import normalise
+    from canary.generation.identifiers import normalise
     value = token["value"].upper() if kind != "phone" else token["value"]
     resolved = deployment.store.resolve(normalise(kind_of_value, value))
     assert resolved["token"] == token["token"]
@@ -112,8 +112,10 @@ def test_every_command_has_help_with_an_example():
     assert missing == []
 
 
-def test_every_command_is_in_the_readme():
-    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text("utf-8")
+def test_every_command_is_in_the_guides():
+    """Each command is shown where its user reads (the generated CLI reference does not count)."""
+    docs = pathlib.Path(__file__).parent.parent / "docs"
+    readme = "\n".join(page.read_text("utf-8") for page in docs.rglob("*.md") if page.name != "cli.md")
     names = []
 
     def walk(command, path):
@@ -125,3 +127,12 @@ def test_every_command_is_in_the_readme():
 
     walk(main, ["canary"])
     assert [name for name in names if name not in readme] == []
+
+
+def test_list_says_which_canaries_are_retired_or_missing(invoke, demo_lab):
+    rows = {row["id"]: row for row in json.loads(invoke("list", "--json").output) if row["type"] == "canary"}
+    assert rows[demo_lab.retired]["state"] == "retired" and rows[demo_lab.altered]["state"] == "missing"
+    assert rows[demo_lab.leaked[0]]["state"] == "planted"
+    table = invoke("list").output.splitlines()
+    assert table[0].split()[:5] == ["id", "site", "target", "state", "planted_at"]
+    assert " retired " in next(line for line in table if line.startswith(f"{demo_lab.retired} "))

@@ -147,7 +147,7 @@ def test_check_says_when_scripts_wait_for_a_dba(invoke, lab_db, tmp_path):
     invoke("target", "add", "export", "--site", "Lab", "--kind", "sql", "--location", str(tmp_path / "out"),
            "--mapping", str(mapping))
     invoke("plant", "export", "--count", "2", "--seed", "3")
-    waiting = invoke("check", "export").output
+    waiting = invoke("check", "export", expect_exit=2).output   # not clean while a script waits
     assert "0 canaries planted" in waiting and "2 canaries pending" in waiting and "canary confirm export" in waiting
     script = next((tmp_path / "out").glob("*.postgresql.sql"))
     conn = sqlite3.connect(lab_db)
@@ -177,8 +177,21 @@ def test_confirm_script_confirms_only_the_canaries_of_the_script_applied(invoke,
     assert "is not a plant script of target other" in wrong.output
     assert "Confirmed 2 canaries in export" in invoke("confirm", "export", "--script", applied).output
     assert "Nothing pending" in invoke("confirm", "export", "--script", applied).output
-    checked = invoke("check", "export").output
+    checked = invoke("check", "export", expect_exit=2).output
     assert "2 present, 0 missing, 0 altered" in checked and "1 canaries pending" in checked
     mysql = next(p for p in second["scripts"] if p.endswith(".mysql.sql"))
     assert f"-- canaries: {second['canaries'][0]['canary']}\n" in pathlib.Path(mysql).read_text()
     assert "`canary confirm export --script` with this file" in pathlib.Path(mysql).read_text()
+
+
+def test_retire_rotate_and_confirm_speak_json(invoke, lims):
+    invoke("plant", "lims", "--count", "2", "--seed", "6")
+    retired = json.loads(invoke("retire", "lims", "--canary", "1", "--json").output)
+    assert retired["target"] == "lims" and retired["retired"] == [1] and retired["rows"] > 0
+    invoke("target", "add", "paper", "--site", "Labo Rennes Nord")
+    rotated = {r["target"]: r for r in json.loads(invoke("rotate", "--count", "1", "--json").output)}
+    assert rotated["lims"]["state"] == "planted" and len(rotated["lims"]["canaries"]) == 1
+    assert rotated["paper"]["skipped"] and rotated["paper"]["canaries"] == []
+    invoke("plant", "paper", "--count", "1")
+    confirmed = json.loads(invoke("confirm", "paper", "--json").output)
+    assert confirmed["target"] == "paper" and len(confirmed["confirmed"]) == 1

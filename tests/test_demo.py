@@ -11,8 +11,8 @@ import time
 import pytest
 
 from canary import accounts
-from canary.demo import LAB_FOLDER, open_demo
-from canary.verification import verify_store
+from canary.demo.home import LAB_FOLDER, open_demo
+from canary.evidence.verification import verify_store
 
 DEMO_PATIENTS = 300   # the same pipeline as `make run`'s 2,000-patient lab, quicker
 
@@ -111,12 +111,12 @@ def test_demo_refuses_a_real_deployment(home):
 
 
 def test_a_failed_first_run_leaves_nothing_behind(tmp_path, monkeypatch):
-    from canary import demolab
+    from canary.demo import seeding
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(demolab, "seed_demo_lab", broken)
+    monkeypatch.setattr(seeding, "seed_demo_lab", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         open_demo(tmp_path / "demo")
     assert not (tmp_path / "demo").exists()
@@ -128,7 +128,7 @@ def test_a_failed_first_run_leaves_nothing_behind(tmp_path, monkeypatch):
 
 
 def test_a_first_run_killed_while_seeding_is_seeded_again(tmp_path):
-    from canary.demo import SEEDING_MARK
+    from canary.demo.home import SEEDING_MARK
     from canary.deployment import init_deployment
     home = tmp_path / "demo"
     init_deployment(home, ["canary.test"]).close()   # as far as a run killed with SIGTERM while seeding got

@@ -10,10 +10,11 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from canary.issuing import Issuer
-from listeners.dns import Authority, answer_packet, candidates, _labels
+from canary.generation.issuing import Issuer
+from listeners.dns import Authority, answer_packet
+from listeners.names import candidates, labels_of
 from listeners.dns_server import DnsServer
-from listeners.recorder import MemoryRecorder
+from recorders import MemoryRecorder
 
 
 @pytest.fixture
@@ -187,8 +188,8 @@ def test_rate_limit_slips_answers_but_records_every_query(deployment, recorder, 
 
 
 def test_candidates_compare_labels_at_any_depth():
-    zone = _labels("canary.test")
-    assert candidates(_labels("a.B.canary.test"), zone) == ["a.b.canary.test", "b.canary.test", "a.canary.test"]
+    zone = labels_of("canary.test")
+    assert candidates(labels_of("a.B.canary.test"), zone) == ["a.b.canary.test", "b.canary.test", "a.canary.test"]
     assert candidates((b"x\x00y",) + zone, zone) == []
 
 

@@ -11,7 +11,7 @@ import dns.message
 import dns.opcode
 import pytest
 
-from canary.issuing import Issuer
+from canary.generation.issuing import Issuer
 from genreport import exchange, genreport
 from listeners.dns import Authority
 from listeners.dns_server import DnsServer

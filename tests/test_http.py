@@ -5,7 +5,7 @@ import urllib.parse
 import pytest
 import requests
 
-from canary.issuing import Issuer
+from canary.generation.issuing import Issuer
 from canary.settings import Settings
 from listeners.http import GIF, HttpServer, json_signature, twilio_signature
 

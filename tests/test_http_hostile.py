@@ -6,7 +6,7 @@ import urllib.parse
 import pytest
 import requests
 
-from canary.issuing import Issuer
+from canary.generation.issuing import Issuer
 from listeners.http import HttpServer, json_signature
 
 

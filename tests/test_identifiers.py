@@ -1,7 +1,7 @@
 """DNS labels, name rules and normal forms."""
 import pytest
 
-from canary import identifiers as ids
+from canary.generation import identifiers as ids
 
 
 def test_labels_are_unguessable_lowercase_alphanumerics():

@@ -8,10 +8,11 @@ import time
 import pytest
 
 from canary.deployment import Deployment
-from canary.issuing import Issuer
+from canary.generation.issuing import Issuer
 from canary.store import Conflict
 from listeners.imap import RECORDED_FLAG, ImapWatcher, message_contact
-from listeners.recorder import MemoryRecorder, Recorder
+from listeners.recorder import Recorder
+from recorders import MemoryRecorder
 from listeners.runner import Listeners
 from reference_servers import private_dovecot
 

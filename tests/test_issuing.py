@@ -4,11 +4,11 @@ import re
 
 import pytest
 
-from canary import identifiers as ids
-from canary.issuing import Issuer
-from canary.nir import is_valid_nir
-from canary.patients import generate_patients
-from canary.phones import PhonesExhausted
+from canary.generation import identifiers as ids
+from canary.generation.issuing import Issuer
+from canary.generation.nir import is_valid_nir
+from canary.generation.patients import generate_patients
+from canary.generation.phones import PhonesExhausted
 
 
 @pytest.fixture

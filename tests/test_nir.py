@@ -3,7 +3,7 @@ import datetime
 
 import pytest
 
-from canary.nir import is_valid_nir, make_nir, nir_key, normalise_nir, parse_nir
+from canary.generation.nir import is_valid_nir, make_nir, nir_key, normalise_nir, parse_nir
 
 
 def test_key_of_the_textbook_example():

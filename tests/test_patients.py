@@ -7,13 +7,13 @@ import re
 
 import pytest
 
-from canary.nir import is_valid_nir, parse_nir
-from canary.patients import REFERENCE_DATE, REGIONS, generate_patient, generate_patients, region_departments
-from canary.phones import FICTION_RANGES, landline_zone, phone_kind
-from canary.refdata.communes import COMMUNES
-from canary.refdata.countries import BIRTH_COUNTRIES
-from canary.refdata.departments import DEPARTMENTS
-from canary.refdata.first_names import FIRST_NAMES_BY_DECADE
+from canary.generation.nir import is_valid_nir, parse_nir
+from canary.generation.patients import REFERENCE_DATE, REGIONS, generate_patient, generate_patients, region_departments
+from canary.generation.phones import FICTION_RANGES, landline_zone, phone_kind
+from canary.generation.refdata.communes import COMMUNES
+from canary.generation.refdata.countries import BIRTH_COUNTRIES
+from canary.generation.refdata.departments import DEPARTMENTS
+from canary.generation.refdata.first_names import FIRST_NAMES_BY_DECADE
 
 COMMUNE_BY_INSEE = {row[0]: row for row in COMMUNES}
 REGION_OF_DEPARTMENT = {code: region for code, _, region in DEPARTMENTS}

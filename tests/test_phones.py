@@ -4,8 +4,7 @@ import time
 
 import pytest
 
-from canary.phones import (FICTION_RANGES, PhoneAllocator, PhonePoolError, PhonesExhausted, fiction_number,
-                           format_national, landline_zone, load_phone_pool, normalise_phone, phone_kind)
+from canary.generation.phones import FICTION_RANGES, PhoneAllocator, PhonePoolError, PhonesExhausted, fiction_number, format_national, landline_zone, load_phone_pool, normalise_phone, phone_kind
 
 
 @pytest.mark.parametrize("text", ["06 39 98 12 34", "0639981234", "+33 6 39 98 12 34", "0033 6 39 98 12 34",
@@ -54,7 +53,7 @@ def test_landline_zones(department, zone):
 
 
 def test_every_department_has_a_zone():
-    from canary.refdata.departments import DEPARTMENTS
+    from canary.generation.refdata.departments import DEPARTMENTS
     assert all(landline_zone(code) for code, _, _ in DEPARTMENTS)
     with pytest.raises(ValueError, match="unknown department"):
         landline_zone("99")

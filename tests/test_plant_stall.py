@@ -17,7 +17,7 @@ from labdb import MAPPING
 from test_runner import drain, start_serve
 
 from canary.deployment import Deployment
-from canary.issuing import Issuer
+from canary.generation.issuing import Issuer
 
 PROBE_EVERY = 0.02          # one DNS contact every 20 ms, whatever the answers do (a resolver does not wait)
 

@@ -11,7 +11,7 @@ from labdb import MAPPING
 from canary.planting.base import Find, NextValue, PlantingError
 from canary.planting.plant import plant_into_target
 from canary.planting.sqlscript import expression
-from canary.targets import add_target
+from canary.planting.registration import add_target
 
 
 def _lims(deployment, lab_db, tmp_path, clock_line: str):

@@ -8,10 +8,11 @@ import shutil
 import pytest
 
 
-from canary.demolab import EXAMPLES, write_vendor_extract
-from canary.planting import formats
+from canary.demo.labdb import DATA as EXAMPLES
+from canary.demo.seeding import write_vendor_extract
+from canary.planting import value_formats
 from canary.planting.plant import check_target, plant_into_target, retire
-from canary.targets import add_target
+from canary.planting.registration import add_target
 
 
 
@@ -34,7 +35,7 @@ def test_canaries_are_appended_in_the_extracts_own_format(deployment, extract):
     text = after.decode("cp1252")
     added = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))[-5:]
     for row, planted in zip(added, result.canaries):
-        assert row["NIR"] == formats.format_nir(planted.canary["patient"]["nir"], "spaced")
+        assert row["NIR"] == value_formats.format_nir(planted.canary["patient"]["nir"], "spaced")
         assert row["NOM"] == row["NOM"].upper() and row["VILLE"] == row["VILLE"].upper()
         assert re.fullmatch(r"\d\d/\d\d/\d{4}", row["DATE_NAISSANCE"])
         assert re.fullmatch(r"0\d( \d\d){4}", row["TELEPHONE"])

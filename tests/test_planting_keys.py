@@ -7,11 +7,12 @@ import pathlib
 import random
 
 import pytest
+from labdb import MAPPING as LAB_MAPPING
 
 from canary.planting.base import PlantingError
 from canary.planting.plant import check_target, plant_into_target
 from canary.planting.typed import same_value
-from canary.targets import add_target
+from canary.planting.registration import add_target
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -159,7 +160,7 @@ def test_plant_piped_into_head_ends_quietly_after_the_commit(tmp_path, lab_db):
     import sys
     canary = str(pathlib.Path(sys.executable).parent / "canary")
     home = tmp_path / "home"
-    mapping = pathlib.Path(__file__).resolve().parent.parent / "examples" / "lab_mapping.toml"
+    mapping = LAB_MAPPING
     for args in (["init", "--zone", "canary.test"], ["site", "add", "Lab"],
                  ["target", "add", "lims", "--site", "Lab", "--kind", "sqlite", "--location", str(lab_db),
                   "--mapping", str(mapping)]):
@@ -177,7 +178,7 @@ def test_a_terminal_gets_a_progress_bar_and_a_pipe_none(tmp_path, lab_db):
     import sys
     canary = str(pathlib.Path(sys.executable).parent / "canary")
     home = tmp_path / "home"
-    mapping = pathlib.Path(__file__).resolve().parent.parent / "examples" / "lab_mapping.toml"
+    mapping = LAB_MAPPING
     for args in (["init", "--zone", "canary.test"], ["site", "add", "Lab"],
                  ["target", "add", "lims", "--site", "Lab", "--kind", "sqlite", "--location", str(lab_db),
                   "--mapping", str(mapping)]):

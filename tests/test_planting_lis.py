@@ -11,7 +11,7 @@ import pytest
 
 from canary.planting.plant import check_target, plant_into_target
 from canary.scan import scan_files
-from canary.targets import add_target
+from canary.planting.registration import add_target
 
 LIS = pathlib.Path(__file__).resolve().parent.parent / "examples" / "lis"
 CANARIES = 25

@@ -7,7 +7,7 @@ from labdb import MAPPING, dump_postgres, store_tables
 
 from canary.planting.base import PlantingError
 from canary.planting.plant import check_target, plant_into_target, retire
-from canary.targets import add_target
+from canary.planting.registration import add_target
 
 psycopg = pytest.importorskip("psycopg")
 

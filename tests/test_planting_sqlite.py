@@ -6,10 +6,10 @@ import sqlite3
 import pytest
 from labdb import MAPPING, dump_sqlite, store_tables
 
-from canary.planting import formats
+from canary.planting import value_formats
 from canary.planting.base import PlantingError
 from canary.planting.plant import check_target, plant_into_target, retire, rotate
-from canary.targets import add_target
+from canary.planting.registration import add_target
 
 
 @pytest.fixture
@@ -48,15 +48,15 @@ def test_twenty_canaries_blend_into_the_host_and_check_present(deployment, lims)
         assert {t["type"] for t in telecoms} == {"EMAIL", "MOBILE" if canary["patient"]["phone_kind"] == "mobile"
                                                  else "FIXE"}
         phone = next(t["valeur"] for t in telecoms if t["type"] != "EMAIL")
-        assert formats.learn_phone_style([phone]) == formats.learn_phone_style(host_phones) == "spaced"
-        assert phone == formats.format_phone(canary["identifiers"]["phone"][0], "spaced")
+        assert value_formats.learn_phone_style([phone]) == value_formats.learn_phone_style(host_phones) == "spaced"
+        assert phone == value_formats.format_phone(canary["identifiers"]["phone"][0], "spaced")
         email = next(t["valeur"] for t in telecoms if t["type"] == "EMAIL")
         assert email == canary["identifiers"]["email"][0]
         address = rows_of(conn, "SELECT * FROM adresse WHERE patient_id = ?", (patient_id,))
         assert len(address) == 1 and address[0]["commune"] == address[0]["commune"].upper()
         dossiers = rows_of(conn, "SELECT * FROM dossier WHERE patient_id = ?", (patient_id,))
         assert 1 <= len(dossiers) <= 3
-        assert formats.learn_key_pattern([d["numero"] for d in dossiers]) == formats.learn_key_pattern(host_dossiers)
+        assert value_formats.learn_key_pattern([d["numero"] for d in dossiers]) == value_formats.learn_key_pattern(host_dossiers)
         for dossier in dossiers:
             assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", dossier["date_prelevement"])
             assert dossier["date_prelevement"] >= patient["cree_le"][:16]
@@ -64,15 +64,15 @@ def test_twenty_canaries_blend_into_the_host_and_check_present(deployment, lims)
             assert 1 <= len(results) <= 4
             assert all(r["valide_le"] > dossier["date_prelevement"] for r in results)
     # The host's synthetic patients use the fiction ranges too: no canary carries one of their numbers.
-    from canary.phones import normalise_phone
+    from canary.generation.phones import normalise_phone
     assert {normalise_phone(phone) for phone in host_phones} & \
         {planted.canary["identifiers"]["phone"][0] for planted in result.canaries} == set()
     # The host's own formats, learnt the same way, agree with what we wrote.
     ours = rows_of(conn, "SELECT * FROM patient WHERE id > 5000")
     for column in ("date_naissance", "cree_le"):
-        assert formats.learn_date_format([r[column] for r in ours]) == \
-            formats.learn_date_format([r[column] for r in host])
-    assert formats.learn_case([r["nom_usage"] for r in ours]) == formats.learn_case([r["nom_usage"] for r in host])
+        assert value_formats.learn_date_format([r[column] for r in ours]) == \
+            value_formats.learn_date_format([r[column] for r in host])
+    assert value_formats.learn_case([r["nom_usage"] for r in ours]) == value_formats.learn_case([r["nom_usage"] for r in host])
     # The host is a copy frozen on 2020-10-31: the canaries' history ends there too.
     latest_host = max(r["date_prelevement"] for r in rows_of(conn, "SELECT date_prelevement FROM dossier"
                                                                    " WHERE patient_id <= 5000"))

@@ -9,7 +9,7 @@ import pytest
 from labdb import EXAMPLES, MAPPING, load_example
 
 from canary.planting.plant import check_target, confirm, plant_into_target, retire
-from canary.targets import add_target
+from canary.planting.registration import add_target
 
 # Without a readable copy of the host nothing can be learnt: the mapping says the formats itself.
 EXPLICIT = {

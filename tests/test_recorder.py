@@ -4,8 +4,9 @@ import threading
 
 import pytest
 
-from canary.issuing import Issuer
-from listeners.recorder import Recorder, make_contact
+from canary.generation.issuing import Issuer
+from listeners.contact import make_contact
+from listeners.recorder import Recorder
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from canary.cli import main
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from canary.report import build_report, render, report_signer
-from canary.report_signing import ReportCheckError, Signer, check_report
+from canary.evidence.report import build_report, render, report_signer
+from canary.evidence.signing import ReportCheckError, Signer, check_report
 from canary.scan import scan_files
 from canary.scan.leakgen import population, write_leak
 
@@ -131,7 +131,7 @@ def test_bad_scope_is_one_line(world):
 
 
 def test_markdown_says_how_many_contacts_only_the_json_lists(world, monkeypatch):
-    import canary.report as report_module
+    import canary.evidence.report as report_module
     report = build_report(world.deployment, target="lims-prod")
     monkeypatch.setattr(report_module, "MAX_LISTED_CONTACTS", 0)
     text = render(report, "md", report_signer(world.deployment))

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from canary import signing_keys
 from canary.cli import main
 from canary.deployment import Deployment, init_deployment
-from canary.report_signing import verification_steps
+from canary.evidence.signing import verification_steps
 from canary.settings import SETTINGS_FILE, save_setting
 
 from investigation_world import build_world

@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from canary.deployment import Deployment
-from canary.issuing import Issuer
-from canary.patients import generate_patient
+from canary.generation.issuing import Issuer
+from canary.generation.patients import generate_patient
 from listeners.runner import Listeners
 
 
@@ -221,3 +221,20 @@ def test_what_an_attacker_sends_cannot_forge_or_colour_a_log_line(deployment, in
                                        "token_id": ident["token_id"], "source": "+336\x1b[31m\nx", "details": {}}])
     table = invoke("hits").output
     assert "\x1b" not in table and len(table.strip().splitlines()) == 1 + 3
+
+
+def test_a_port_in_use_names_the_listener_and_its_address(deployment):
+    import socket
+
+    from listeners.runner import Listeners
+    taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        listeners = Listeners(deployment.settings, deployment.store, log=lambda line: None,
+                              listen={"dns": "off", "smtp": f"127.0.0.1:{port}", "http": "off"})
+        with pytest.raises(OSError, match=rf"smtp listener cannot listen on 127.0.0.1:{port}: Address already in use"):
+            listeners.start()
+    finally:
+        taken.close()

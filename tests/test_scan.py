@@ -157,8 +157,8 @@ def test_hostnames_urls_and_tokens_in_free_text(world, tmp_path):
 @pytest.mark.parametrize("fmt", ["csv", "json", "jsonl", "sql", "text"])
 def test_records_cut_across_small_reads_are_put_back_together(world, tmp_path, small_population, fmt, monkeypatch):
     """Blocks of 4 KB instead of 4 MB: every record and JSON element straddles a read."""
-    from canary.scan import formats
-    monkeypatch.setattr(formats, "BLOCK_BYTES", 4096)
+    from canary.scan import file_formats
+    monkeypatch.setattr(file_formats, "BLOCK_BYTES", 4096)
     rows = mix(small_population[:400], world.leaked_rows())
     result = scan(world, write_leak(rows, tmp_path / f"leak.{fmt}", fmt, compression="gzip"))
     assert found_targets(result) == EXPECTED

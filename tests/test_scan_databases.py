@@ -17,11 +17,11 @@ from labdb import MAPPING
 from services import service_missing
 
 from canary.cli import main
-from canary.issuing import Issuer
+from canary.generation.issuing import Issuer
 from canary.planting.plant import plant_into_target
 from canary.scan import scan_files
 from canary.scan.leakgen import COLUMNS, leak_row, population
-from canary.targets import add_target
+from canary.planting.registration import add_target
 from listeners.dns import Authority
 from listeners.dns_server import DnsServer
 

@@ -5,7 +5,7 @@ import smtplib
 
 import pytest
 
-from canary.issuing import Issuer
+from canary.generation.issuing import Issuer
 from listeners.smtp import SmtpServer
 
 

@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from canary.issuing import Issuer
+from canary.generation.issuing import Issuer
 from listeners.smtp import SmtpServer
 
 

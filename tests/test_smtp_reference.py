@@ -6,7 +6,7 @@ commands out of order. Differences that remain are listed in docs/listeners.md.
 """
 import pytest
 
-from canary.issuing import Issuer
+from canary.generation.issuing import Issuer
 from listeners.smtp import SmtpServer
 from reference_servers import private_postfix, self_signed
 from smtp_probe import converse, normalised

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from canary.issuing import Issuer
+from canary.generation.issuing import Issuer
 from listeners.recorder import Recorder
 from listeners.smtp import SmtpServer
 from smtp_probe import converse

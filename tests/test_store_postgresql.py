@@ -5,7 +5,7 @@ from storemode import drop_store, new_store_url
 
 from canary.cli import main
 from canary.deployment import Deployment, init_deployment
-from canary.issuing import Issuer
+from canary.generation.issuing import Issuer
 from canary.store.dialect import translate, translate_ddl
 
 

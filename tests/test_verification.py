@@ -5,10 +5,10 @@ import sqlite3
 
 import pytest
 
-from canary.evidence import event_hash, parse_anchor
-from canary.issuing import Issuer
-from canary.patients import generate_patients
-from canary.verification import verify_store
+from canary.evidence.chain import event_hash, parse_anchor
+from canary.generation.issuing import Issuer
+from canary.generation.patients import generate_patients
+from canary.evidence.verification import verify_store
 from storemode import sqlite_only  # noqa: E402
 
 # These tests tamper with the SQLite file itself, as an attacker with write access would.
@@ -58,7 +58,7 @@ def test_a_consistent_rewrite_passes_the_chain_but_not_an_anchor(logged):
 
 def test_a_recorded_checkpoint_catches_a_rewrite_made_after_it(logged):
     """`canary evidence anchor` records the signed head in the log itself: no anchor need be passed."""
-    from canary.checkpoints import take_checkpoint
+    from canary.evidence.checkpoints import take_checkpoint
     store = logged.store
     checkpoint = take_checkpoint(logged, timestamp=False)
     assert verify_store(store).ok

@@ -14,7 +14,7 @@ import pytest
 # py3-validate-email fetches a blacklist from the network when imported, unless told not to.
 os.environ.setdefault("PY3VE_IGNORE_UPDATER", "1")
 
-from canary.issuing import Issuer  # noqa: E402
+from canary.generation.issuing import Issuer  # noqa: E402
 from listeners.dns_server import DnsServer  # noqa: E402
 from listeners.smtp import SmtpServer  # noqa: E402
 

@@ -109,3 +109,22 @@ def test_stored_script_payloads_stay_inert(page, server, demo_lab, deployment):
     text = page.locator("main").inner_text()
     for shown in SHOWN:
         assert shown in text, shown
+
+
+def test_scan_history_and_a_canarys_sightings(page, server, demo_lab, deployment, demo_lab_template):
+    from test_web_views import scan_stolen_file
+    result = scan_stolen_file(deployment, demo_lab_template)
+    page.goto(server + "/")
+    page.get_by_role("link", name="Scans").click()
+    page.wait_for_url(server + "/scans")
+    row = page.locator(f"tr.scan[data-scan-id='{result['scan_id']}']")
+    assert "stolen-backup-extract.csv" in row.inner_text() and "nightly-backup" in row.inner_text()
+    row.get_by_role("link", name=f"scan {result['scan_id']}").click()
+    page.wait_for_url(f"{server}/scans/{result['scan_id']}")
+    assert result["files"][0]["sha256"] in page.locator("table.scan-files").inner_text()
+    page.get_by_role("link", name=f"canary {demo_lab.leaked[0]}").first.click()
+    page.wait_for_url(f"{server}/canaries/{demo_lab.leaked[0]}")
+    sightings = page.locator("section.sightings tr.sighting")
+    assert sightings.count() >= 1
+    assert "stolen-backup-extract.csv" in sightings.first.inner_text()
+    assert f"scan {result['scan_id']}" in sightings.first.inner_text()

@@ -4,7 +4,7 @@ import io
 
 from conftest import csrf_from
 
-from canary.web import scanning
+from canary.web.views import scanning
 from canary.web.chart import nice_ceiling, timeline
 
 # What an attacker puts in a contact, sent through the real listeners with real clients.
@@ -52,7 +52,7 @@ def send_hostile_contacts(deployment, canary_id) -> list[int]:
 
 
 def test_the_demo_lab_is_consistent_evidence(deployment, demo_lab):
-    from canary.verification import verify_store
+    from canary.evidence.verification import verify_store
     verification = verify_store(deployment.store).as_dict()
     assert verification["ok"], verification
 
@@ -123,12 +123,6 @@ def test_upload_larger_than_the_limit_is_refused(app, client, login):
     assert response.status_code == 413
 
 
-def test_scan_page_says_when_scanning_is_not_available(client, login, monkeypatch):
-    monkeypatch.setattr(scanning, "scanning_available", lambda: False)
-    login()
-    assert "Not available" in client.get("/scan").text
-
-
 def test_an_uploaded_file_is_scanned_and_attributed(client, login, monkeypatch):
     seen = []
 
@@ -141,7 +135,6 @@ def test_an_uploaded_file_is_scanned_and_attributed(client, login, monkeypatch):
                              "probability": 0.99, "probability_text": "0.990000", "taken_after": "2026-11-01", "taken_before": None,
                              "complete": True, "notes": []}]}
 
-    monkeypatch.setattr(scanning, "scanning_available", lambda: True)
     monkeypatch.setattr(scanning, "scan_uploaded", fake_scan)
     login()
     token = csrf_from(client.get("/scan").text)
@@ -161,8 +154,8 @@ def test_chart_bars_are_stacked_and_scaled():
 
 
 def test_a_flooded_canary_page_is_paged(client, login, demo_lab, deployment, monkeypatch):
-    from canary.web import views
-    monkeypatch.setattr(views, "PAGE_SIZE", 5)
+    from canary.web.views import pages
+    monkeypatch.setattr(pages, "PAGE_SIZE", 5)
     login()
     canary_id = demo_lab.leaked[1]
     count = len(deployment.store.contacts(canary_id=canary_id))
@@ -225,3 +218,62 @@ def test_an_upload_of_a_padded_gzip_is_scanned_and_a_bad_one_hides_the_temporary
     upload(hostile_files.zip_version(tmp_path))
     assert pages[1].status_code == 200 and "version 9.2" in pages[1].text
     assert "canary-upload-" not in pages[1].text and "/tmp" not in pages[1].text
+
+
+def scan_stolen_file(deployment, demo_lab_template) -> dict:
+    """`canary scan` of the demo's stolen backup extract: a scan with sightings to show."""
+    from canary.demo.seeding import STOLEN_FILE
+    from canary.scan import scan_files
+    return scan_files(deployment, [str(demo_lab_template[0].parent / "lab" / STOLEN_FILE)]).as_dict()
+
+
+def test_scan_history_shows_each_scan_with_its_file_name_sha256_and_format(client, login, demo_lab, deployment,
+                                                                           demo_lab_template):
+    result = scan_stolen_file(deployment, demo_lab_template)
+    sha256 = result["files"][0]["sha256"]
+    login()
+    history = client.get("/scans").text
+    assert f"scan {result['scan_id']}" in history and "stolen-backup-extract.csv" in history
+    assert sha256[:12] in history and "nightly-backup" in history
+    detail = client.get(f"/scans/{result['scan_id']}").text
+    assert sha256 in detail and "csv (delimiter" in detail and "bytes" in detail
+    assert f"canary {demo_lab.leaked[0]}" in detail and " UTC" in detail
+    assert client.get("/scans/999").status_code == 404
+
+
+def test_a_canary_page_lists_its_sightings(client, login, demo_lab, deployment, demo_lab_template):
+    login()
+    assert "Not found in any scanned file." in client.get(f"/canaries/{demo_lab.leaked[0]}").text
+    result = scan_stolen_file(deployment, demo_lab_template)
+    page = client.get(f"/canaries/{demo_lab.leaked[0]}").text
+    assert "Sightings in leaked files (" in page and f"scan {result['scan_id']}" in page
+    assert result["files"][0]["sha256"] in page and "stolen-backup-extract.csv" in page
+
+
+def test_an_uploaded_scan_shows_the_file_name_sha256_and_format(client, login, demo_lab):
+    login()
+    token = csrf_from(client.get("/scan").text)
+    data = b"nom;prenom\nDupont;Jean\n"
+    page = client.post("/scan", data={"csrf_token": token, "file": (io.BytesIO(data), "fuite.csv")},
+                       content_type="multipart/form-data").text
+    import hashlib
+    assert "fuite.csv" in page and hashlib.sha256(data).hexdigest() in page and "csv (delimiter" in page
+
+
+def test_an_email_is_shown_decoded_a_dns_query_with_its_type_and_times_in_utc(client, login, demo_lab, deployment):
+    login()
+    emailed = next(c for c in deployment.store.contacts() if c["details"].get("raw_base64"))
+    page = client.get(f"/canaries/{emailed['canary_id']}").text
+    assert "Vos résultats sont disponibles" in page   # the body, decoded from raw_base64
+    assert "Subject: Vos résultats d&#39;analyses sont disponibles" in page
+    assert " UTC</span>" in page
+    looked_up = next(c for c in deployment.store.contacts() if c["details"].get("qtype") == "MX")
+    contacts = client.get(f"/contacts?canary={looked_up['canary_id']}&channel=dns").text
+    assert f"MX {looked_up['details']['qname']}" in contacts
+
+
+def test_the_html_report_shows_contact_details_as_fields(client, login, demo_lab):
+    login()
+    html = client.get(f"/report?canary={demo_lab.leaked[0]}&format=html").text
+    assert "<dt>qtype</dt>" in html and "<dd>MX</dd>" in html
+    assert '{&#34;' not in html and '{"' not in html.split("<body")[1]   # no raw JSON

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import click
 
-from .common import UserError, echo_json, echo_table, json_option, main, with_deployment
+from .common import UserError, echo_json, echo_table, json_option, with_deployment
 
 
-@main.group()
+CHANNEL_KEYS = {"webhook": "webhook_url", "slack": "slack_url", "email": "email_to", "jsonl": "jsonl_path"}
+
+
+@click.group()
 def alerts():
     """Alerts on contacts: webhook, Slack, email, JSON lines ([alerts] in canary.toml)."""
 
@@ -33,6 +36,9 @@ def alerts_test(deployment):
     for delivery in deployment.store.alert_deliveries(limit=len(worker.channels)):
         state = "sent" if delivery["state"] == "sent" else f"failed, will retry: {delivery['last_error']}"
         click.echo(f"{delivery['destination']}: {state}")
+    for name, key in CHANNEL_KEYS.items():
+        if name not in worker.channels:   # said out loud: a channel missing from the list is easy to miss
+            click.echo(f"{name}: not configured ([alerts] {key})")
     if result["failed"]:
         raise UserError(f"{result['failed']} channel(s) failed")
 

@@ -10,7 +10,7 @@ import sys
 import click
 
 from ..deployment import Deployment
-from ..identifiers import IdentifierError
+from ..generation.identifiers import IdentifierError
 from ..settings import SettingsError
 from ..store import StoreError
 
@@ -101,10 +101,3 @@ def echo_table(rows: list[dict], columns: list[str], empty: str = "(none)") -> N
     for row in cells:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
 
-
-def fail(message: str):
-    raise UserError(message)
-
-
-def stdout_is_terminal() -> bool:
-    return sys.stdout.isatty()

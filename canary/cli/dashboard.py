@@ -5,10 +5,10 @@ import click
 
 from .. import accounts
 from ..settings import parse_listen
-from .common import echo_json, echo_rows, json_option, main, with_deployment
+from .common import echo_json, echo_rows, json_option, with_deployment
 
 
-@main.command()
+@click.command()
 @click.option("--listen", help="HOST:PORT to serve on (default: dashboard.listen, 127.0.0.1:8000).")
 @with_deployment
 def dashboard(deployment, listen):
@@ -27,7 +27,7 @@ def dashboard(deployment, listen):
     run_simple(host, port, app, threaded=True)
 
 
-@main.group()
+@click.group()
 def user():
     """Dashboard users."""
 
@@ -64,7 +64,7 @@ def user_list(deployment, as_json):
     echo_rows(rows, as_json, ["id", "name", "created_at"], empty="(no users)")
 
 
-@main.group("api-token")
+@click.group("api-token")
 def api_token():
     """Tokens for the JSON API (Authorization: Bearer ...)."""
 

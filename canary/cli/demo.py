@@ -4,10 +4,9 @@ from __future__ import annotations
 import click
 
 from ..settings import parse_listen
-from .common import main
 
 
-@main.command()
+@click.command()
 @click.option("--home", type=click.Path(file_okay=False), default="demo", show_default=True,
               help="Directory of the demo deployment (created on first run).")
 @click.option("--listen", default="127.0.0.1:8000", show_default=True, help="HOST:PORT of the dashboard.")
@@ -19,6 +18,6 @@ def demo(home, listen):
 
     Example: canary demo --home demo
     """
-    from ..demo import run_demo
+    from ..demo.home import run_demo
     host, port = parse_listen(listen)
     run_demo(home, host, port, echo=lambda line: click.echo(line))

@@ -7,14 +7,15 @@ import sys
 
 import click
 
-from .. import accounts, listing, signing_keys
+from .. import accounts, signing_keys
+from ..summaries import listing
 from ..deployment import MAIL_MODES, init_deployment
-from ..issuing import TOKEN_KINDS, Issuer
+from ..generation.issuing import TOKEN_KINDS, Issuer
 from ..store.dialect import redact
-from .common import echo_json, echo_rows, echo_table, json_option, main, with_deployment
+from .common import echo_json, echo_rows, echo_table, json_option, with_deployment
 
 
-@main.command()
+@click.command()
 @click.option("--home", type=click.Path(file_okay=False), default=None,
               help="Directory to create the deployment in (default: $CANARY_HOME, then the current directory).")
 @click.option("--zone", "zones", multiple=True, required=True,
@@ -64,7 +65,7 @@ def init(home, zones, mail_domains, mail_mode, phone_pool, name, store_url, admi
     deployment.close()
 
 
-@main.group()
+@click.group()
 def store():
     """The deployment's store: SQLite beside canary.toml, or PostgreSQL for several listener hosts."""
 
@@ -86,7 +87,7 @@ def store_migrate(deployment, url, force):
     click.echo(f"canary.toml now uses it ([store] url); {deployment.settings.store_path} is no longer written.")
 
 
-@main.group()
+@click.group()
 def site():
     """Sites: the organisations (laboratories) whose databases hold canaries."""
 
@@ -115,7 +116,7 @@ def site_list(deployment, as_json):
               empty="(no sites: canary site add NAME)")
 
 
-@main.group()
+@click.group()
 def target():
     """Targets: one copy of one database at a site (production, backup, export)."""
 
@@ -135,7 +136,7 @@ def target_add(deployment, name, site_name, kind, location, mapping, region, sch
 
     Example: canary target add lims-prod --site "Labo Rennes Nord" --kind sqlite --location lab.db --mapping lab_mapping.toml
     """
-    from ..targets import add_target
+    from ..planting.registration import add_target
     row = add_target(deployment, name, site_name, kind=kind, location=location, mapping=mapping, region=region,
                      schema=schema)
     click.echo(f"Added target {row['name']} ({row['kind']}) to site {row['site']} (id {row['id']})")
@@ -155,7 +156,7 @@ def target_set(deployment, name, location, mapping, region, schema):
 
     Example: canary target set lims-pg --schema lims
     """
-    from ..targets import set_target
+    from ..planting.registration import set_target
     row = set_target(deployment, name, location=location, mapping=mapping, region=region, schema=schema)
     click.echo(f"Target {name}: " + (f"changed {', '.join(row['changed'])}" if row["changed"] else "nothing changed"))
     for note in row["notes"]:
@@ -172,7 +173,7 @@ def target_remove(deployment, name, retire_canaries):
 
     Example: canary target remove lims-old --retire
     """
-    from ..targets import remove_target
+    from ..planting.registration import remove_target
     row = remove_target(deployment, name, retire_canaries=retire_canaries)
     click.echo(f"Removed target {name}: {row['canaries']} canaries stay registered for attribution"
                + (f", {row['retired']} retired from it now" if row["retired"] else ""))
@@ -192,7 +193,7 @@ def target_list(deployment, as_json):
               empty="(no targets: canary target add NAME --site SITE)")
 
 
-@main.command()
+@click.command()
 @click.option("--count", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--seed", type=int, help="Same seed, same patients (default: random).")
 @click.option("--region", help="Region or department for addresses, e.g. Bretagne or 35.")
@@ -202,7 +203,7 @@ def generate(count, seed, region, output_format):
 
     Example: canary generate --count 3 --seed 42 --format csv
     """
-    from ..patients import generate_patients
+    from ..generation.patients import generate_patients
     seed = secrets.randbits(32) if seed is None else seed
     patients = generate_patients(count, seed, region=region)
     if output_format == "json":
@@ -214,7 +215,7 @@ def generate(count, seed, region, output_format):
     writer.writerows(rows)
 
 
-@main.command()
+@click.command()
 @click.argument("kind", type=click.Choice(TOKEN_KINDS))
 @click.option("--note", help="What the token is for, where it is placed.")
 @json_option
@@ -232,12 +233,12 @@ def issue(deployment, kind, note, as_json):
         click.echo(f"{token['kind']} token {token['token']}: {token['value']}")
 
 
-@main.command("list")
+@click.command("list")
 @json_option
 @click.option("--target", "target_name", help="Only canaries of this target.")
 @with_deployment
 def list_command(deployment, as_json, target_name):
-    """List canaries and standalone tokens.
+    """List canaries (with their state: planted, missing, retired, registered) and standalone tokens.
 
     Example: canary list --json
     """
@@ -246,7 +247,7 @@ def list_command(deployment, as_json, target_name):
     if as_json:
         echo_json(canaries + tokens)
         return
-    echo_table(canaries, ["id", "site", "target", "planted_at", "name", "birth_date", "email", "phone"],
+    echo_table(canaries, ["id", "site", "target", "state", "planted_at", "name", "birth_date", "email", "phone"],
                empty="(no canaries)")
     if tokens:
         click.echo("")

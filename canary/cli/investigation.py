@@ -6,21 +6,21 @@ import pathlib
 
 import click
 
-from ..checkpoints import CheckpointError, take_checkpoint, write_checkpoint
+from ..evidence.checkpoints import CheckpointError, take_checkpoint, write_checkpoint
 from ..deployment import Deployment
-from ..evidence import parse_anchor
-from ..report import FORMATS, build_report, render, report_signer
-from ..report_signing import ReportCheckError, check_report
+from ..evidence.chain import parse_anchor
+from ..evidence.report import FORMATS, build_report, render, report_signer
+from ..evidence.signing import ReportCheckError, check_report
 from ..scan import scan_files
 from ..signing_keys import SigningKeyError, fingerprint, load_public_key, public_pem
 from ..timestamping import TimestampError
-from ..verification import verify_store
-from .common import UserError, echo_json, echo_table, home_option, json_option, main, with_deployment
+from ..evidence.verification import verify_store
+from .common import UserError, echo_json, echo_table, home_option, json_option, with_deployment
 
 _LISTED_MATCHES = 50
 
 
-@main.command()
+@click.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--allow-truncated", is_flag=True,
               help="Scan what can be read of a truncated archive instead of refusing it.")
@@ -80,7 +80,7 @@ def _target_row(target) -> dict:
             "taken_before": (target.taken_before or "?") + ("" if target.complete else " (partial)")}
 
 
-@main.group()
+@click.group()
 def evidence():
     """The evidence log: append-only, hash-chained record of plantings, contacts, sightings."""
 
@@ -147,7 +147,7 @@ def evidence_anchor(deployment, folder, no_timestamp, as_json):
         click.echo(f"  wrote {path}")
 
 
-@main.command()
+@click.command()
 @click.option("--site", help="Report on one site.")
 @click.option("--target", help="Report on one target.")
 @click.option("--canary", "canary_id", type=int, help="Report on one canary (its id).")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import click
 
-from .. import hits as hits_module
-from .common import echo_json, echo_table, json_option, main, with_deployment
+from ..summaries import contacts as hits_module
+from .common import echo_json, echo_table, json_option, with_deployment
 
 
 def _background_workers(deployment) -> list:
@@ -17,7 +17,7 @@ def _background_workers(deployment) -> list:
     return [make(deployment)] if make else []
 
 
-@main.command()
+@click.command()
 @click.option("--dns", "dns_listen", metavar="HOST:PORT", help="DNS address (default: dns.listen; 'off': none).")
 @click.option("--smtp", "smtp_listen", metavar="HOST:PORT", help="SMTP address (default: smtp.listen; 'off': none).")
 @click.option("--http", "http_listen", metavar="HOST:PORT", help="HTTP address (default: http.listen; 'off': none).")
@@ -39,7 +39,7 @@ def serve(deployment, dns_listen, smtp_listen, http_listen):
     run(listeners)
 
 
-@main.command()
+@click.command()
 @json_option
 @click.option("--since", metavar="TIME", help="Only contacts at or after TIME (ISO 8601, UTC unless stated).")
 @with_deployment
@@ -54,11 +54,13 @@ def hits(deployment, as_json, since):
         return
     for row in rows:
         row["owner"] = f"canary {row['canary_id']}" if row["canary_id"] else f"token {row['token']}"
+        row["note"] = hits_module.one_line(row["note"]) if row["note"] else None
         row["source"] = hits_module.one_line(row["source"]) if row["source"] is not None else None
-    echo_table(rows, ["time", "channel", "identifier", "owner", "site", "target", "source"], empty="(no contacts)")
+    echo_table(rows, ["time", "channel", "identifier", "owner", "note", "site", "target", "source"],
+               empty="(no contacts)")
 
 
-@main.command()
+@click.command()
 @json_option
 @with_deployment
 def hosts(deployment, as_json):

@@ -7,9 +7,9 @@ import sys
 
 import click
 
-from .. import listing
+from ..summaries import listing
 from ..planting import plant as planting
-from .common import UserError, echo_json, echo_table, json_option, main, with_deployment
+from .common import UserError, echo_json, echo_table, json_option, with_deployment
 
 
 def _summary(planted) -> dict:
@@ -44,7 +44,7 @@ def _progress_bar(total: int, label: str):
         yield advance
 
 
-@main.command()
+@click.command()
 @click.argument("target_name", metavar="TARGET")
 @click.option("--count", type=click.IntRange(min=1, max=10_000), default=1, show_default=True,
               help="How many canaries to plant.")
@@ -95,39 +95,42 @@ def plant(deployment, target_name, count, dry_run, seed, as_json):
     echo_table([_summary(p) for p in result.canaries], ["canary", "name", "birth_date", "email", "phone", "rows"])
 
 
-@main.command()
+@click.command()
 @click.argument("target_name", metavar="TARGET")
 @json_option
 @with_deployment
 def check(deployment, target_name, as_json):
-    """Report canaries missing from or altered in a target (exit 2 if any).
+    """Report canaries missing from or altered in a target; exit 2 if any is, or if canaries are still pending.
 
     Example: canary check lims-prod
     """
     report = planting.check_target(deployment, target_name)
+    # Pending canaries (a script not applied yet) are not in the target: the check is not clean until they are.
+    pending = planting.pending_count(deployment, target_name)
     if as_json:
-        echo_json([{"canary": c.canary_id, "status": c.status, "problems": c.problems} for c in report])
+        echo_json([{"canary": c.canary_id, "status": c.status, "problems": c.problems} for c in report]
+                  + [{"pending": pending}] * bool(pending))
     else:
         counts = {s: sum(c.status == s for c in report) for s in ("present", "missing", "altered")}
         click.echo(f"{target_name}: {len(report)} canaries planted: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-        pending = planting.pending_count(deployment, target_name)
         if pending:
             click.echo(f"  {pending} canaries pending: not counted until the script is applied (or they are "
                        f"typed in) and `canary confirm {target_name}` is run")
         for checked in report:
             if checked.status != "present":
                 click.echo(f"  canary {checked.canary_id} {checked.status}: " + "; ".join(checked.problems))
-    if any(c.status != "present" for c in report):
+    if pending or any(c.status != "present" for c in report):
         click.get_current_context().exit(2)
 
 
-@main.command()
+@click.command()
 @click.argument("target_name", metavar="TARGET")
 @click.option("--canary", "canary_id", type=int, help="Only this canary.")
 @click.option("--before", help="Only canaries planted before this time (ISO 8601, UTC).")
 @click.option("--all", "everything", is_flag=True, help="Every canary of the target.")
+@json_option
 @with_deployment
-def retire(deployment, target_name, canary_id, before, everything):
+def retire(deployment, target_name, canary_id, before, everything, as_json):
     """Delete canaries' rows from a target and record when they were removed.
 
     Example: canary retire lims-prod --before 2026-01-01
@@ -136,22 +139,44 @@ def retire(deployment, target_name, canary_id, before, everything):
         raise UserError("give exactly one of --canary ID, --before DATE, --all")
     plantings, scripts = planting.retire(deployment, target_name, canary_id=canary_id, before=before)
     rows = sum(len(p["rows"]) for p in plantings)
+    if as_json:
+        echo_json({"target": target_name, "retired": [p["canary_id"] for p in plantings], "rows": rows,
+                   "scripts": [str(path) for path in scripts]})
+        return
     click.echo(f"Retired {len(plantings)} canaries from {target_name} ({rows} rows).")
     for path in scripts:
         click.echo(f"  apply {path}")
 
 
-@main.command()
+def _rotation_dict(rotation) -> dict:
+    """One target's rotation for --json: what was planted, or why nothing was."""
+    result = rotation.result
+    return {"target": rotation.target, "error": str(rotation.error) if rotation.error else None,
+            "skipped": rotation.skipped or None,
+            "state": result.state if result else None,
+            "canaries": [p.canary["id"] for p in result.canaries] if result else [],
+            "rows": sum(len(p.rows) for p in result.canaries) if result else 0,
+            "scripts": [str(path) for path in result.scripts] if result else []}
+
+
+@click.command()
 @click.option("--target", "target_name", help="Only this target (default: every target).")
 @click.option("--count", type=click.IntRange(min=1, max=10_000), help="Canaries per target (default: planting.rotate_count).")
+@json_option
 @with_deployment
-def rotate(deployment, target_name, count):
+def rotate(deployment, target_name, count, as_json):
     """Plant fresh canaries in every target: run it from cron or a systemd timer.
 
     Example: canary rotate --count 2
     """
     failed = False
-    for rotation in planting.rotate(deployment, target_name, count):
+    rotations = list(planting.rotate(deployment, target_name, count))
+    if as_json:
+        echo_json([_rotation_dict(rotation) for rotation in rotations])
+        if any(rotation.error for rotation in rotations):
+            click.get_current_context().exit(1)
+        return
+    for rotation in rotations:
         if rotation.error:
             failed = True
             click.echo(f"{rotation.target}: FAILED: {rotation.error}", err=True)
@@ -167,16 +192,20 @@ def rotate(deployment, target_name, count):
         raise UserError("some targets could not be rotated (see above)")
 
 
-@main.command()
+@click.command()
 @click.argument("target_name", metavar="TARGET")
 @click.option("--script", type=click.Path(dir_okay=False),
               help="Only the canaries of this applied plant script (default: every pending canary).")
+@json_option
 @with_deployment
-def confirm(deployment, target_name, script):
+def confirm(deployment, target_name, script, as_json):
     """Count a target's pending canaries (applied script, hand entry) as planted from now.
 
     Example: canary confirm lims-export --script scripts/lims-export-20261128T175445.511026Z-plant-1.postgresql.sql
     """
     ids = planting.confirm(deployment, target_name, script)
+    if as_json:
+        echo_json({"target": target_name, "confirmed": ids})
+        return
     click.echo(f"Confirmed {len(ids)} canaries in {target_name} as planted." if ids
                else f"Nothing pending in {target_name}.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 
-from ..refdata.departments import DEPARTMENTS
+from ..generation.refdata.departments import DEPARTMENTS
 
 _DEPARTMENT_NAMES = {code: name for code, name, _ in DEPARTMENTS}
 _STREET_NUMBER = re.compile(r"^(\d+(?: ?(?:bis|ter|quater))?)\s+(.*)$", re.IGNORECASE)
@@ -64,5 +64,5 @@ def canary_fields() -> tuple[str, ...]:
     """The dotted paths a mapping may name with `field = ...`."""
     import random
 
-    from ..patients import generate_patient
+    from ..generation.patients import generate_patient
     return tuple(sorted(field_values(generate_patient(random.Random(0)))))

@@ -6,7 +6,7 @@ import copy
 import datetime as dt
 import random
 
-from . import formats
+from . import value_formats
 from .base import Find, NextValue, PlantingError, Pick, Target
 from .mapping import Mapping
 
@@ -68,38 +68,38 @@ class HostProfile:
     def date_format(self, table: str, column: str, *, with_time: bool) -> str:
         key = ("date", table, column)
         if key not in self._formats:
-            learnt = formats.learn_date_format(self.column_sample(table, column))
+            learnt = value_formats.learn_date_format(self.column_sample(table, column))
             self._formats[key] = learnt or (DEFAULT_MOMENT if with_time else DEFAULT_DATE)
         return self._formats[key]
 
     def case(self, table: str, column: str) -> str:
         key = ("case", table, column)
         if key not in self._formats:
-            self._formats[key] = formats.learn_case(self.column_sample(table, column))
+            self._formats[key] = value_formats.learn_case(self.column_sample(table, column))
         return self._formats[key]
 
     def ascii_only(self, table: str, column: str) -> bool:
         key = ("ascii", table, column)
         if key not in self._formats:
-            self._formats[key] = formats.learn_ascii_only(self.column_sample(table, column))
+            self._formats[key] = value_formats.learn_ascii_only(self.column_sample(table, column))
         return self._formats[key]
 
     def phone_style(self, table: str, column: str) -> str:
         key = ("phone", table, column)
         if key not in self._formats:
-            self._formats[key] = formats.learn_phone_style(self.column_sample(table, column)) or DEFAULT_PHONE
+            self._formats[key] = value_formats.learn_phone_style(self.column_sample(table, column)) or DEFAULT_PHONE
         return self._formats[key]
 
     def nir_style(self, table: str, column: str) -> str:
         key = ("nir", table, column)
         if key not in self._formats:
-            self._formats[key] = formats.learn_nir_style(self.column_sample(table, column))
+            self._formats[key] = value_formats.learn_nir_style(self.column_sample(table, column))
         return self._formats[key]
 
     def key_pattern(self, table: str, column: str) -> str:
         key = ("pattern", table, column)
         if key not in self._formats:
-            pattern = formats.learn_key_pattern(self.values(table, column))
+            pattern = value_formats.learn_key_pattern(self.values(table, column))
             if pattern is None:
                 raise PlantingError(f"{table}.{column}: cannot learn the host's key scheme from its rows; "
                                     "give pattern = \"...\" in the mapping, e.g. \"{yyyy}{seq:6}\"")
@@ -120,7 +120,7 @@ class HostProfile:
     def next_sequence(self, table: str, column: str, pattern: str) -> int:
         key = ("seq", table, column, pattern)
         if key not in self._counters:
-            self._counters[key] = formats.next_sequence(pattern, self.values(table, column))
+            self._counters[key] = value_formats.next_sequence(pattern, self.values(table, column))
         value = self._counters[key]
         self._counters[key] += 1
         return value
@@ -169,7 +169,7 @@ class HostProfile:
     def fraction_digits(self, table: str, column: str) -> int:
         key = ("fraction", table, column)
         if key not in self._formats:
-            self._formats[key] = formats.learn_fraction_digits(self.column_sample(table, column))
+            self._formats[key] = value_formats.learn_fraction_digits(self.column_sample(table, column))
         return self._formats[key]
 
     # -- lookup tables and the database's own key machinery ---------------------------------------
@@ -232,7 +232,7 @@ class HostProfile:
                 form = spec.options.get("format") or self.date_format(entry.table, column, with_time=True)
                 for value in self.column_sample(entry.table, column):
                     try:
-                        moment = value if form == "native" else formats.parse_date(str(value), form)
+                        moment = value if form == "native" else value_formats.parse_date(str(value), form)
                     except ValueError:
                         continue
                     if isinstance(moment, dt.datetime):

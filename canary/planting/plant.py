@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 
 from .. import clock
 from ..deployment import Deployment
-from ..issuing import Issuer
+from ..generation.issuing import Issuer
 from .base import Find, NextValue, ParentKey, Pick, PlantingError, nothing, plain
 from .typed import key_value, same_value
 from .host import HostProfile
 from .mapping import validate_mapping
 from .rows import RowRef, build_rows
-from .targets import can_read_rows, load_target_mapping, open_writer
+from .writers import WRITER_KINDS, can_read_rows, load_target_mapping, open_writer
 
 _NIR_ATTEMPTS = 20
 
@@ -205,7 +205,7 @@ class HostIdentifiers:
 
 
 def _host_identifiers(host, mapping) -> HostIdentifiers:
-    from ..phones import normalise_phone
+    from ..generation.phones import normalise_phone
     return HostIdentifiers({value.replace(" ", "") for value in _host_values(host, mapping, "nir")},
                            set(filter(None, map(normalise_phone, _host_values(host, mapping, "phone")))))
 
@@ -213,7 +213,7 @@ def _host_identifiers(host, mapping) -> HostIdentifiers:
 def _prepare(issuer, store, host_ids: HostIdentifiers, target, regions, rng, now, taken: set) -> dict:
     """A new patient with identifiers of its own, not stored yet; its NIR and phone are neither ours already
     nor the host's, nor another of this plant's (`taken` grows with it)."""
-    from ..patients import generate_patient
+    from ..generation.patients import generate_patient
     for _ in range(_NIR_ATTEMPTS):
         region = None
         if regions:
@@ -400,7 +400,6 @@ def confirm(deployment: Deployment, target_name: str, script: str | None = None)
     return deployment.store.confirm_plantings(target["id"], canary_ids=canary_ids)
 
 
-ROTATED_KINDS = ("sqlite", "postgresql", "mysql", "csv", "sql")
 
 
 @dataclass
@@ -419,7 +418,7 @@ def rotate(deployment: Deployment, target_name: str | None = None, count: int | 
     targets = [store.get_target(target_name)] if target_name else store.targets()
     rotations = []
     for target in targets:
-        if target["kind"] not in ROTATED_KINDS:
+        if target["kind"] not in WRITER_KINDS:
             rotations.append(Rotation(target["name"], skipped=f"{target['kind']} targets are planted by hand"))
             continue
         try:

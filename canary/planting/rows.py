@@ -1,4 +1,4 @@
-"""A canary and a mapping become ordered rows: parents first, keys generated, values in the host's formats."""
+"""A canary and a mapping become ordered rows: parents first, keys generated, values in the host's value_formats."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +7,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
-from . import formats, typed
+from . import value_formats, typed
 from .base import Find, PlantingError, Schema
 from .fields import field_values
 from .host import HostProfile
@@ -146,7 +146,7 @@ def _plan_row(index, entry, fields, mapping, schema, host, rng, moment, parent, 
                 continue
             pattern = spec.options.get("pattern") or keys.key_pattern(entry.table, column)
             try:
-                row.values[column] = formats.render_key(pattern, keys.next_sequence(entry.table, column, pattern),
+                row.values[column] = value_formats.render_key(pattern, keys.next_sequence(entry.table, column, pattern),
                                                         moment)
             except PlantingError as error:
                 raise MappingError(f"{where}: {error}") from None
@@ -171,10 +171,10 @@ def _plan_row(index, entry, fields, mapping, schema, host, rng, moment, parent, 
         elif spec.source == "moment":
             form = spec.options.get("format") or host.date_format(entry.table, column, with_time=True)
             # Written as the host writes it, down to the microseconds its own rows carry (or their absence).
-            digits = formats.fraction_digits(form) if form != "native" else host.fraction_digits(entry.table, column)
+            digits = value_formats.fraction_digits(form) if form != "native" else host.fraction_digits(entry.table, column)
             stamped = moment.replace(microsecond=rng.randrange(10 ** 6) // 10 ** (6 - digits) * 10 ** (6 - digits)
                                      if digits else 0)
-            row.values[column] = formats.format_date(stamped, form)
+            row.values[column] = value_formats.format_date(stamped, form)
         elif spec.source == "value":
             row.values[column] = spec.argument
             fk = table.foreign_key(column)
@@ -242,16 +242,16 @@ def _field_value(spec, fields, host: HostProfile, table: str, column: str, where
     form = spec.options.get("format")
     if _ISO_DATE.match(value):
         form = form or host.date_format(table, column, with_time=False)
-        return formats.format_date(dt.date.fromisoformat(value), form)
+        return value_formats.format_date(dt.date.fromisoformat(value), form)
     if spec.argument.split(".")[-1] == "phone" and value.startswith("+"):
-        return formats.format_phone(value, form or host.phone_style(table, column))
+        return value_formats.format_phone(value, form or host.phone_style(table, column))
     if spec.argument == "nir":
-        form = form if form in formats.NIR_STYLES else host.nir_style(table, column)
-        return formats.format_nir(value, form)
+        form = form if form in value_formats.NIR_STYLES else host.nir_style(table, column)
+        return value_formats.format_nir(value, form)
     if form in (None, "learn"):
         form = host.case(table, column)
-    if form not in formats.CASES:
-        raise MappingError(f"{where}: format {form!r} for text: use one of {', '.join(formats.CASES)}")
+    if form not in value_formats.CASES:
+        raise MappingError(f"{where}: format {form!r} for text: use one of {', '.join(value_formats.CASES)}")
     if host.ascii_only(table, column):
-        value = formats.strip_accents(value)
-    return formats.apply_case(value, form)
+        value = value_formats.strip_accents(value)
+    return value_formats.apply_case(value, form)

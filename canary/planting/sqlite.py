@@ -6,6 +6,8 @@ import functools
 import pathlib
 import sqlite3
 
+import sqlite_utils
+
 from .base import Column, ForeignKey, PlantingError, Schema, Table, direct_value
 
 # How long to wait for the lab's own software to release its lock before giving up.
@@ -57,25 +59,26 @@ class SqliteTarget:
 
     @_reading
     def schema(self) -> Schema:
+        """Tables, columns, keys and foreign keys, read through sqlite-utils' introspection."""
+        # No PRAGMA of its own on the lab's connection (recursive_triggers), no plugins: introspection only.
+        database = sqlite_utils.Database(self.conn, recursive_triggers=False, execute_plugins=False)
         tables = {}
-        names = [r[0] for r in self.conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-        for name in names:
-            info = list(self.conn.execute(f"PRAGMA table_info({quote(name)})"))
-            pk = [r["name"] for r in sorted(info, key=lambda r: r["pk"]) if r["pk"]]
+        for name in database.table_names():
+            if name.startswith("sqlite_"):
+                continue
+            table = database.table(name)
+            info = table.columns
+            pk = [c.name for c in sorted(info, key=lambda c: c.is_pk) if c.is_pk]
             columns = {}
-            for r in info:
+            for c in info:
                 # INTEGER PRIMARY KEY is the rowid: SQLite assigns it.
-                auto = pk == [r["name"]] and r["type"].upper() == "INTEGER"
-                columns[r["name"]] = Column(r["name"], r["type"], bool(r["notnull"]), r["dflt_value"] is not None,
-                                            r["pk"] > 0, auto)
+                auto = pk == [c.name] and (c.type or "").upper() == "INTEGER"
+                columns[c.name] = Column(c.name, c.type, bool(c.notnull), c.default_value is not None, c.is_pk > 0, auto)
             fks = []
-            for r in self.conn.execute(f"PRAGMA foreign_key_list({quote(name)})"):
-                ref_column = r["to"]
-                if ref_column is None:
-                    ref_pk = [x["name"] for x in self.conn.execute(f"PRAGMA table_info({quote(r['table'])})") if x["pk"]]
-                    ref_column = ref_pk[0] if ref_pk else "rowid"
-                fks.append(ForeignKey(r["from"], r["table"], ref_column))
+            for fk in table.foreign_keys:   # "REFERENCES t" without a column: sqlite-utils names t's key
+                pairs = zip(fk.columns, fk.other_columns) if getattr(fk, "is_compound", False) \
+                    else [(fk.column, fk.other_column)]
+                fks += [ForeignKey(column, fk.other_table, other or "rowid") for column, other in pairs]
             tables[name] = Table(name, columns, fks)
         return tables
 

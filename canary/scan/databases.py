@@ -22,7 +22,7 @@ import time
 import urllib.parse
 from typing import BinaryIO, Iterator
 
-from .formats import BLOCK_BYTES, Block, Member, _counted
+from .file_formats import BLOCK_BYTES, Block, Member, _counted
 from .layers import Layer, ScanInputError, TruncatedInput, _peek
 from .limits import ScanBudget, ScanLimits
 

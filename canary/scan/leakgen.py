@@ -1,6 +1,6 @@
 """Leaked files to practise on: a population of fake patients with canaries hidden inside,
 written the way leaks are (any format, transformed, compressed). Tests, the benchmark and
-the README all build their files here, so they share one source of sample data.
+the docs all build their files here, so they share one source of sample data.
 """
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import random
 import zipfile
 from typing import Iterable, Iterator
 
-from ..nir import nir_key
-from ..patients import generate_patients
-from ..phones import FICTION_RANGES, format_national
+from ..generation.nir import nir_key
+from ..generation.patients import generate_patients
+from ..generation.phones import FICTION_RANGES, format_national
 from .matcher import fold
 
 COLUMNS = ("last_name", "first_name", "birth_date", "sex", "nir", "phone", "email", "address", "postal_code",
@@ -57,7 +57,7 @@ def population(count: int, seed: int, base: int = 4000) -> Iterator[dict]:
         row["first_name"], row["birth_date"], row["sex"] = other["first_name"], other["birth_date"], other["sex"]
         row["address"], row["postal_code"], row["commune"] = (patients[rng.randrange(size)][k] for k in
                                                               ("address", "postal_code", "commune"))
-        # Order numbers 001-899: canaries use 900-999 (canary.patients.NIR_ORDER_RANGE), as
+        # Order numbers 001-899: canaries use 900-999 (canary.generation.patients.NIR_ORDER_RANGE), as
         # real people mostly do not, so strangers never carry a canary's NIR.
         head = row["nir"][:10] + f"{rng.randint(1, 899):03d}"
         row["nir"] = f"{head}{nir_key(head):02d}"

@@ -20,7 +20,7 @@ from itertools import chain, compress, count, islice
 from operator import not_
 
 from .corroboration import agreement, needs_agreement
-from .formats import decode_record
+from .file_formats import decode_record
 
 _SEPARATORS = b" .-/()"
 _DIGITS_AND_NEWLINES = bytes(c if 48 <= c <= 57 or c == 10 else 32 for c in range(256))

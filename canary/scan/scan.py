@@ -10,7 +10,7 @@ from ..deployment import Deployment
 from .attribution import TargetAttribution, attribute_target
 from .corroboration import explain
 from .databases import read_database
-from .formats import READ_ERRORS, Member, read_member
+from .file_formats import READ_ERRORS, Member, read_member
 from .layers import ScanInputError, TruncatedInput, file_digest, open_leak, peel
 from .limits import ScanLimits
 from .matcher import Corroboration, Hit, IdentifierIndex

@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 
 from .. import clock
+from .part import StorePart
 
 _CURSOR = "cursor"
 
 
-class AlertStore:
+class AlertStore(StorePart):
     def alert_cursor(self) -> int | None:
         """Id of the last contact already turned into alerts; None before the first run."""
         row = self._row("SELECT value FROM alert_state WHERE name = ?", (_CURSOR,))

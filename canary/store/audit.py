@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+from .part import StorePart
+
 _CONTACT_FIELDS = ("time", "channel", "identifier_id", "canary_id", "token_id", "source", "host")
 _PLANTING_FIELDS = ("canary_id", "target_id", "planted_at", "removed_at")
 
@@ -18,7 +20,7 @@ def _owner(found) -> str:
     return f"canary {canary_id}" if canary_id is not None else f"token id {token_id}"
 
 
-class EvidenceAudit:
+class EvidenceAudit(StorePart):
     def audit_tables(self) -> list[str]:
         """Every disagreement between the registry, contacts, sightings, plantings and their evidence events."""
         return self._audit_registry() + self._audit_contacts() + self._audit_sightings() + self._audit_plantings()

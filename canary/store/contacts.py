@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 
 from .. import clock
+from .part import StorePart
 
 
-class ContactStore:
+class ContactStore(StorePart):
     def record_contacts(self, contacts: list[dict]) -> list[int]:
         """Store contacts and their evidence events in one durable transaction; return their ids.
 
@@ -71,10 +72,6 @@ class ContactStore:
                                          token_id=token_id, since=since, until=until)
         sql = CONTACT_SELECT + where + " ORDER BY ct.time DESC, ct.id DESC LIMIT ? OFFSET ?"
         return _decoded(self._rows(sql, [*params, int(limit), int(offset)]))
-
-    def get_contact(self, contact_id: int) -> dict | None:
-        rows = _decoded(self._rows(CONTACT_SELECT + " WHERE ct.id = ?", (contact_id,)))
-        return rows[0] if rows else None
 
     def contacts_after(self, contact_id: int, limit: int = 500) -> list[dict]:
         """Contacts stored after `contact_id`, in the order they were stored (ids only grow)."""

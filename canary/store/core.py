@@ -13,8 +13,9 @@ import sqlite3
 import threading
 
 from .. import clock
-from ..evidence import GENESIS_HASH, ChainCheck, event_hash, verify_chain
+from ..evidence.chain import GENESIS_HASH, ChainCheck, event_hash, verify_chain
 from .dialect import SqliteDialect, dialect_for, is_postgres, redact
+from .part import StorePart
 from .schema import LATEST_VERSION, MIGRATIONS
 
 
@@ -30,7 +31,7 @@ class NotFound(StoreError):
     """No such site, target, canary or token."""
 
 
-class CoreStore:
+class CoreStore(StorePart):
     """Opening, migrating, transactions and evidence; the other parts build on these."""
 
     def __init__(self, location: str | pathlib.Path):

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 
+from .part import StorePart
 
-class OverviewStore:
+
+class OverviewStore(StorePart):
     def canary_states(self) -> dict[int, str]:
         """Each canary's state: registered (never planted), planted, missing (at its target's last check), retired."""
         latest_checks = self._rows(

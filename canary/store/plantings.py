@@ -5,11 +5,12 @@ import json
 
 from .. import clock
 from .core import NotFound
+from .part import StorePart
 
 STATES = ("pending", "planted", "retired")
 
 
-class PlantingStore:
+class PlantingStore(StorePart):
     def record_planting(self, canary_id: int, target_id: int, rows: list[dict], fingerprint: list[dict],
                         state: str = "planted", time: str | None = None) -> int:
         """Record one canary's rows in a target, with its evidence event, in the caller's transaction."""

@@ -1,8 +1,10 @@
 """Reading planting history for attribution and reports (the planting code owns the writes)."""
 from __future__ import annotations
 
+from .part import StorePart
 
-class PlantingHistory:
+
+class PlantingHistory(StorePart):
     def planting_history(self, target_ids: list[int] | None = None,
                          canary_ids: list[int] | None = None) -> list[dict]:
         """Plantings that went in (planted_at set), oldest first, with canary, target and site."""

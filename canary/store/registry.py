@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 
 from .. import clock
-from .core import NotFound
+from .core import Conflict, NotFound
+from .part import StorePart
 
 # What a resolved identifier says about its owner: one query from a value to its site.
 _RESOLVE = """
@@ -19,7 +20,7 @@ LEFT JOIN sites s ON s.id = tg.site_id
 """
 
 
-class RegistryStore:
+class RegistryStore(StorePart):
     # -- sites and targets -------------------------------------------------------------
     def add_site(self, name: str) -> dict:
         with self.transaction():
@@ -122,10 +123,21 @@ class RegistryStore:
         return self._row("SELECT * FROM tokens WHERE id = ?", (token_id,))
 
     def _add_identifiers(self, identifiers, *, now, canary_id=None, token_id=None) -> None:
-        for kind, value in identifiers:
-            self._insert_unique("identifiers", {"kind": kind, "value": value, "canary_id": canary_id,
-                                                "token_id": token_id, "created_at": now},
-                                f"{kind} identifier {value!r} is already registered")
+        # One savepoint for them all (on PostgreSQL a savepoint costs round trips); on a duplicate,
+        # find which value another canary or token holds, or this one lists twice.
+        try:
+            with self._lock, self.dialect.savepoint(self.conn):
+                for kind, value in identifiers:
+                    self._insert("identifiers", {"kind": kind, "value": value, "canary_id": canary_id,
+                                                 "token_id": token_id, "created_at": now})
+        except self.dialect.integrity_errors:
+            seen = set()
+            for kind, value in identifiers:
+                holder = self._row("SELECT canary_id, token_id FROM identifiers WHERE value = ?", (value,))
+                if value in seen or (holder and (holder["canary_id"], holder["token_id"]) != (canary_id, token_id)):
+                    raise Conflict(f"{kind} identifier {value!r} is already registered") from None
+                seen.add(value)
+            raise
 
     def identifier_exists(self, value: str) -> bool:
         return self._row("SELECT 1 FROM identifiers WHERE value = ?", (value,)) is not None

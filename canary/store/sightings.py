@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 
 from .. import clock
+from .part import StorePart
 
 _SIGHTING_COLUMNS = ("canary_id", "token_id", "identifier_id", "kind", "value", "file", "file_sha256", "line")
 
 
-class SightingStore:
+class SightingStore(StorePart):
     def record_scan(self, files: list[dict], result: dict, sightings: list[dict]) -> dict:
         """Store one scan, its sightings and their evidence event in one transaction.
 

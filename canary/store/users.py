@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from .. import clock
 from .core import NotFound
+from .part import StorePart
 
 
-class UserStore:
+class UserStore(StorePart):
     def set_user_password(self, name: str, password_hash: str) -> dict:
         """Create user `name`, or replace its password hash; returns the user."""
         with self.transaction():

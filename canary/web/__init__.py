@@ -40,12 +40,13 @@ def create_app(settings_or_home: Settings | str | os.PathLike | None = None, tes
     app.json.sort_keys = False  # keep the order the library gives (id, name, ... as `canary list`)
     app.json.ensure_ascii = False
 
-    from . import api, auth, db, present, reports, scanning, security, views
+    from .views import api, reports, scanning, pages
+    from . import auth, db, present, security
     db.init_app(app)
     present.init_app(app)
     security.init_app(app)
     app.register_blueprint(auth.bp)
-    app.register_blueprint(views.bp)
+    app.register_blueprint(pages.bp)
     app.register_blueprint(scanning.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(api.bp)

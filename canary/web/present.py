@@ -26,7 +26,22 @@ def patient_rows(patient: dict) -> list[tuple[str, str]]:
     return rows
 
 
+def utc(value) -> str:
+    """'2026-11-28T17:40:25.274685Z' -> '2026-11-28 17:40:25 UTC': stored times are UTC, and say so."""
+    if not value:
+        return "—"
+    text = str(value)
+    return text[:19].replace("T", " ") + " UTC" if len(text) >= 19 else text
+
+
+def file_name(path) -> str:
+    """A scanned file's name without the folder (an upload's temporary folder says nothing)."""
+    return str(path).replace("\\", "/").rsplit("/", 1)[-1]
+
+
 def init_app(app) -> None:
     app.jinja_env.filters["visible"] = visible
+    app.jinja_env.filters["utc"] = utc
+    app.jinja_env.filters["file_name"] = file_name
     app.jinja_env.globals.update(detail_items=detail_items, contact_summary=contact_summary,
                                  channel_class=channel_class, patient_name=patient_name, patient_rows=patient_rows)

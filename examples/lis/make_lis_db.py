@@ -53,7 +53,7 @@ def host_rows(patients: int, seed: int) -> dict[str, list[tuple]]:
     try:
         from canary.generation.patients import generate_patients
     except ImportError:  # before the package regrouping
-        from canary.patients import generate_patients
+        from canary.generation.patients import generate_patients
     rng = random.Random(f"lis-host-{seed}")   # its own stream: a plant seeded alike draws other UUIDs
     rows: dict[str, list[tuple]] = {name: [] for name in ("identity_type", "address_part", "person", "patient",
                                                           "patient_identity", "person_address", "contact")}

@@ -1,0 +1,1 @@
+"""Evidence: the hash chain, its verification, reports and their signatures."""

@@ -1,0 +1,1 @@
+"""Making canaries: fake patients, NIRs, phone numbers, identifiers and issuing them."""

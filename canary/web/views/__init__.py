@@ -1,0 +1,1 @@
+"""The dashboard's blueprints: pages, scanning, reports and the JSON API."""
