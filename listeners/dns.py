@@ -65,7 +65,7 @@ class Authority:
         # Addresses of our name servers inside our zones, sent with an NS answer (NSD does,
         # even with minimal-responses: a resolver needs them to reach the zone).
         self.glue = [wire.record(wire.encode_name(name), rtype, self.ttl, rdata)
-                     for name in self.nameservers if self.zone_of(_labels(name)) is not None
+                     for name in self.nameservers if self.zone_of(labels_of(name)) is not None
                      for rtype, rdatas in ((wire.T_A, self.a_rdata), (wire.T_AAAA, self.aaaa_rdata))
                      for rdata in rdatas]
         self.soa_rdata = {zone: wire.soa_rdata(self.nameservers[0], "hostmaster." + b".".join(zone).decode(),
