@@ -17,6 +17,8 @@ apt_install() {
 
 # sqlite3 CLI: the planting tests apply the generated SQL script with it.
 command -v sqlite3 >/dev/null || apt_install sqlite3
+# bench/bench_scan.py measures canary scan against ripgrep (Debian's package) and GNU grep.
+command -v rg >/dev/null || apt_install ripgrep
 
 # openssl CLI: the evidence tests run a real RFC 3161 TSA (`openssl ts -reply`) and verify
 # reports and tokens with `openssl pkeyutl` / `openssl ts -verify`, as a third party would.

@@ -1,10 +1,9 @@
 """Dashboard passwords and API tokens: hashing and checking, on top of the store."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
-
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from .store import Store
 
@@ -12,8 +11,24 @@ ADMIN = "admin"
 MIN_PASSWORD_LENGTH = 10
 # A fixed prefix makes leaked tokens easy to grep for and to tell apart from passwords.
 API_TOKEN_PREFIX = "cnry_"
-# Checked against when a user does not exist, so a wrong name costs as much time as a wrong password.
-_DUMMY_HASH = generate_password_hash("not a password, only here to spend time")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when a user does not exist, so a wrong name costs as much time as a wrong
+    password; made on first use, not at import (it costs a second to every command)."""
+    return generate_password_hash("not a password, only here to spend time")
+
+
+def generate_password_hash(password: str) -> str:
+    # werkzeug is imported when a password is checked: importing it (its server too) slows every command.
+    from werkzeug.security import generate_password_hash as generate
+    return generate(password)
+
+
+def check_password_hash(password_hash: str, password: str) -> bool:
+    from werkzeug.security import check_password_hash as check
+    return check(password_hash, password)
 
 
 def new_password() -> str:
@@ -34,7 +49,7 @@ def authenticate(store: Store, name: str, password: str) -> dict | None:
     """The user when name and password match, else None (same cost either way)."""
     user = store.find_user(name.strip())
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     return user if check_password_hash(user["password_hash"], password) else None
 

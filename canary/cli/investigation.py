@@ -12,10 +12,12 @@ from ..evidence.chain import parse_anchor
 from ..evidence.report import FORMATS, build_report, render, report_signer
 from ..evidence.signing import ReportCheckError, check_report
 from ..scan import scan_files
+from ..scan.runner import default_jobs
 from ..signing_keys import SigningKeyError, fingerprint, load_public_key, public_pem
 from ..timestamping import TimestampError
 from ..evidence.verification import verify_store
 from .common import UserError, echo_json, echo_table, home_option, json_option, with_deployment
+from .progress import scan_progress_bar
 
 _LISTED_MATCHES = 50
 
@@ -24,14 +26,19 @@ _LISTED_MATCHES = 50
 @click.argument("files", nargs=-1, required=True)
 @click.option("--allow-truncated", is_flag=True,
               help="Scan what can be read of a truncated archive instead of refusing it.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: every core). The result does not depend on it.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (there is none when stderr is not a terminal).")
 @json_option
 @with_deployment
-def scan(deployment, files, allow_truncated, as_json):
+def scan(deployment, files, allow_truncated, jobs, quiet, as_json):
     """Find canaries in leaked files (any format, compressed or not; - for stdin), attribute and date them.
 
     Example: canary scan leak.csv.gz dump.sql --json
     """
-    result = scan_files(deployment, list(files), allow_truncated=allow_truncated)
+    with scan_progress_bar(quiet) as progress:
+        result = scan_files(deployment, list(files), allow_truncated=allow_truncated, jobs=jobs or default_jobs(),
+                            progress=progress)
     if as_json:
         echo_json(result.as_dict())
         return

@@ -16,20 +16,20 @@ import functools
 import re
 import unicodedata
 from collections import defaultdict
-from itertools import chain, compress, count, islice
-from operator import not_
+from itertools import islice
 
 from .corroboration import agreement, needs_agreement
+from .engine import Engine
 from .file_formats import decode_record
 
 _SEPARATORS = b" .-/()"
 _DIGITS_AND_NEWLINES = bytes(c if 48 <= c <= 57 or c == 10 else 32 for c in range(256))
-_DIGITS_AS_NINES = bytes(57 if 48 <= c <= 57 else c for c in range(256))
 _HOST_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-")
 # Read right to left from a zone suffix: the labels before it, then maybe "@local-part".
 _LEFT = re.compile(rb"([a-z0-9\-.]*)(?:@([a-z0-9._%+\-\x80-\xff]*))?")
 _SCHEMES = (b"http://", b"https://", b"http:\\/\\/", b"https:\\/\\/")
 LONGEST_RUN = 15  # an NIR; a longer run is numbers glued by deleted separators
+_LONGEST_KEY = 15  # digits: a longer run is no key
 _LONG_RECORD = 4096  # bytes: longer than any patient's row
 _NEARBY = 512  # bytes either side of a phone number where a long record's row about it lies
 _NEARBY_TRIED = 1000  # occurrences of one number in one long record looked around
@@ -98,6 +98,18 @@ class Person:
     @property
     def first_name(self) -> re.Pattern:
         return _words((self.first,))
+
+
+@dataclasses.dataclass
+class RecordMatches:
+    """What the engine found in a block, per record index: (owner, key as found) pairs, and the
+    canaries whose birth date the record holds. Records are the block's lines; judging (which
+    hits count, corroboration) reads their text."""
+    identifiers: dict[int, list[tuple[Owner, bytes]]]
+    births: dict[int, set[int]]
+
+    def __bool__(self) -> bool:
+        return bool(self.identifiers or self.births)
 
 
 @dataclasses.dataclass
@@ -186,51 +198,73 @@ class IdentifierIndex:
                 for key in person.date_keys:
                     self.birth_dates[key].append(person.canary_id)
         self.digit_keys = frozenset(self.digits) | frozenset(self.birth_dates)
-        self.key_lengths = sorted({len(key) for key in self.digit_keys})
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The compiled multi-pattern databases; built on first use (or loaded with a cached index)."""
+        if self._engine is None:
+            self._engine = Engine(*self.patterns())
+        return self._engine
+
+    def patterns(self) -> tuple[list[bytes], list[bytes], list[bytes]]:
+        """What the engine is compiled from: digit keys, zone suffixes, Corsican NIRs, in a fixed order."""
+        return sorted(self.digit_keys), list(self.suffixes), sorted(self.corsican)
+
+    def use_engine(self, engine: Engine) -> None:
+        """An engine compiled earlier from this index's patterns (see index_cache)."""
+        self._engine = engine
 
     # -- one block ----------------------------------------------------------------------------
     def scan_block(self, label: str, numbers, data: bytes, free_text: bool = False) -> BlockResult:
         """Every hit in a block of records (separated by b"\\n"), with corroboration applied.
 
         free_text: numbers may sit side by side separated by spaces only (plain text), so
-        runs longer than a phone number are searched inside too (slower; not for CSV).
+        runs longer than a phone number are searched inside too (not for CSV).
         """
-        low = data.lower()
-        per_record: dict[int, list[tuple[Owner, bytes]]] = defaultdict(list)
-        births: dict[int, set[int]] = defaultdict(set)
-        for index, owner, found in self._named_hits(low, data):
-            per_record[index].append((owner, found))
-        for index, key in self._digit_hits(low, 10 if free_text else LONGEST_RUN):
-            if key in self.birth_dates:
-                births[index].update(self.birth_dates[key])
-            for owner in self.digits.get(key, ()) or self.corsican.get(key, ()):
-                per_record[index].append((owner, key))
-        if not per_record and not births:
+        found = self.find(data, free_text)
+        if not found:
             return BlockResult([], [], {})
-        lines = data.split(b"\n")
-        return self._judge(label, numbers, lines, per_record, births)
+        return self._judge(label, numbers, data.split(b"\n"), found)
 
-    def _named_hits(self, low: bytes, data: bytes):
-        """(record index, owner, text as written) for hostnames, URLs and emails, via their zone suffixes."""
-        positions = []
-        for suffix in self.suffixes:
-            pos = low.find(suffix)
-            while pos >= 0:
-                end = pos + len(suffix)
-                if not (end < len(low) and (low[end] in _HOST_BYTES or
-                                            (low[end] == 46 and end + 1 < len(low) and low[end + 1] in _HOST_BYTES))):
-                    positions.append((pos, end))
-                pos = low.find(suffix, end)
-        positions.sort()
+    def find(self, data: bytes, free_text: bool = False) -> RecordMatches:
+        """Which identifiers and birth dates each record of the block holds, before any judging."""
+        found = RecordMatches(defaultdict(list), defaultdict(set))
+        for index, owner, written in self._named_hits(data):
+            found.identifiers[index].append((owner, written))
+        for index, key in self._digit_hits(data, 10 if free_text else LONGEST_RUN):
+            if key in self.birth_dates:
+                found.births[index].update(self.birth_dates[key])
+            for owner in self.digits.get(key, ()) or self.corsican.get(key, ()):
+                found.identifiers[index].append((owner, key))
+        return found
+
+    def _named_hits(self, data: bytes):
+        """(record index, owner, text as written) for hostnames, URLs, emails and Corsican NIRs."""
+        engine = self.engine
+        suffixes = len(engine.suffixes)
         index, counted_to = 0, 0
-        for pos, end in positions:
-            found = self._name_at(low, pos, end)
-            if found is None:
+        for end, pattern in engine.name_ends(data):
+            if pattern >= suffixes:
+                key = engine.corsican[pattern - suffixes]
+                index += data.count(b"\n", counted_to, end)
+                counted_to = end
+                yield index, self.corsican[key][0], key
                 continue
-            index += low.count(b"\n", counted_to, pos)
+            pos = end - len(engine.suffixes[pattern])
+            # Lower-case only around the hit: the engine folded case on the way.
+            offset = max(0, pos - 340)
+            low = data[offset:end + 2].lower()
+            if end - offset < len(low) and (low[end - offset] in _HOST_BYTES or (
+                    low[end - offset] == 46 and end - offset + 1 < len(low) and low[end - offset + 1] in _HOST_BYTES)):
+                continue   # the suffix goes on: another zone
+            named = self._name_at(low, pos - offset, end - offset)
+            if named is None:
+                continue
+            owner, start = named
+            index += data.count(b"\n", counted_to, pos)
             counted_to = pos
-            owner, start = found
-            yield index, owner, data[start:end]
+            yield index, owner, data[offset + start:end]
 
     def _name_at(self, low: bytes, pos: int, end: int) -> tuple[Owner, int] | None:
         """The identifier whose name ends at `end`, and where its written form starts."""
@@ -260,55 +294,32 @@ class IdentifierIndex:
             candidate = candidate[dot + 1:]
         return None
 
-    def _digit_hits(self, low: bytes, longest: int):
+    def _digit_hits(self, data: bytes, longest: int):
         """(record index, digit key) for phones, NIRs and birth dates in any of their writings.
 
-        Runs are kept per record so that a hit's record is known without searching the
-        block for it (one `bytes.find` per key was quadratic in the block size), and the
-        records that hit are picked by C-level iterators, not a Python loop over all.
+        A key counts where it is a whole run of digits once separators are deleted ("06 39 98
+        12 34" is one run), or anywhere inside a run longer than `longest` that is no key itself
+        (numbers a file wrote side by side). Records are counted by line breaks up to each hit.
         """
-        # One pass: separators deleted (so "06 39 98 12 34" is one run), other bytes to spaces.
-        digits = low.translate(_DIGITS_AND_NEWLINES, _SEPARATORS)
-        per_record = list(map(bytes.split, digits.split(b"\n")))
-        found = self.digit_keys.intersection(chain.from_iterable(per_record))
-        if found:
-            for index in compress(count(), map(not_, map(found.isdisjoint, per_record))):
-                for key in found.intersection(per_record[index]):
-                    yield index, key
-        if digits.translate(_DIGITS_AS_NINES).find(b"9" * (longest + 1)) >= 0:
-            for index, runs in enumerate(per_record):
-                for run in runs:
-                    if len(run) > longest and run not in self.digit_keys:
-                        for key in self._inside(run):
-                            yield index, key
-        if self.corsican:
-            yield from self._corsican_hits(low)
-
-    def _inside(self, run: bytes) -> set[bytes]:
-        """Keys inside a run longer than a phone number: numbers a file wrote side by side."""
-        return {run[i:i + size] for size in self.key_lengths for i in range(len(run) - size + 1)
-                if run[i:i + size] in self.digit_keys}
-
-    def _corsican_hits(self, low: bytes):
-        """NIRs of people born in Corsica (2A, 2B), found around their department code: no
-        separator ever splits "2a", and it is rare in text that is not a NIR."""
-        positions = []
-        for marker in (b"2a", b"2b"):
-            pos = low.find(marker)
-            while pos >= 0:
-                window = low[max(0, pos - 16):pos + 24].translate(None, _SEPARATORS)
-                key = next((k for k in self.corsican if k in window), None)
-                if key is not None:
-                    positions.append((pos, key))
-                pos = low.find(marker, pos + 2)
-        positions.sort()
+        # One pass: separators deleted, other bytes but line breaks to spaces.
+        digits = data.translate(_DIGITS_AND_NEWLINES, _SEPARATORS)
+        keys = self.engine.digit_keys
+        ends = [(end - len(keys[n]), -len(keys[n]), n) for end, n in self.engine.digit_ends(digits)]
+        ends.sort()   # leftmost, then longest first: the same order whatever the block
         index, counted_to = 0, 0
-        for pos, key in positions:
-            index += low.count(b"\n", counted_to, pos)
-            counted_to = pos
+        for start, _, n in ends:
+            key = keys[n]
+            end = start + len(key)
+            if (start and digits[start - 1] > 32) or (end < len(digits) and digits[end] > 32):
+                left, right = _run(digits, start, end)   # part of a longer run: numbers side by side?
+                if right - left <= longest or digits[left:right] in self.digit_keys:
+                    continue
+            index += digits.count(b"\n", counted_to, start)
+            counted_to = start
             yield index, key
 
-    def _judge(self, label, numbers, lines, per_record, births) -> BlockResult:
+    def _judge(self, label, numbers, lines, found: RecordMatches) -> BlockResult:
+        per_record, births = found.identifiers, found.births
         hits, corroborations, alone = [], [], defaultdict(int)
         for index in sorted(set(per_record) | set(births)):
             line = lines[index]
@@ -350,6 +361,17 @@ class IdentifierIndex:
             if support is not None:
                 return support
         return None
+
+
+def _run(digits: bytes, start: int, end: int) -> tuple[int, int]:
+    """The run of digits around digits[start:end], looked at no further than a key is long."""
+    left, stop = start, max(0, start - _LONGEST_KEY - 1)
+    while left > stop and digits[left - 1] > 32:   # digits hold digits, spaces and line breaks
+        left -= 1
+    right, stop = end, min(len(digits), end + _LONGEST_KEY + 1)
+    while right < stop and digits[right] > 32:
+        right += 1
+    return left, right
 
 
 def _as_written(kind: str, line: bytes, found: bytes) -> str:

@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections import defaultdict
+
+from typing import Callable
 
 from .. import clock
 from ..deployment import Deployment
 from .attribution import TargetAttribution, attribute_target
 from .corroboration import explain
-from .databases import read_database
-from .file_formats import READ_ERRORS, Member, read_member
-from .layers import ScanInputError, TruncatedInput, file_digest, open_leak, peel
+from .index_cache import cached_engine
+from .layers import ScanInputError
 from .limits import ScanLimits
 from .matcher import Corroboration, Hit, IdentifierIndex
+from .runner import ScanProgress, scan_paths
 
 LISTED_PER_IDENTIFIER = 100  # occurrences of one identifier in one file listed and recorded; the rest counted
 
@@ -54,13 +55,20 @@ def match_dict(hit: Hit) -> dict:
 
 
 def build_index(deployment: Deployment) -> IdentifierIndex:
+    """The deployment's identifiers, with the engine compiled from them (cached in the deployment)."""
     store = deployment.store
-    return IdentifierIndex(store.all_identifiers(), store.canaries())
+    index = IdentifierIndex(store.all_identifiers(), store.canaries())
+    cached_engine(index, deployment.settings.home)
+    return index
 
 
 def scan_files(deployment: Deployment, paths: list[str], *, record: bool = True,
-               allow_truncated: bool = False, index: IdentifierIndex | None = None) -> ScanResult:
+               allow_truncated: bool = False, index: IdentifierIndex | None = None, jobs: int = 1,
+               progress: Callable[[ScanProgress], None] | None = None) -> ScanResult:
     """Scan files (or `-` for stdin); record a scan, its sightings and a `sighting` event.
+
+    `jobs` worker processes share the work (the result does not depend on their number);
+    `progress` is called with a ScanProgress as blocks are scanned.
 
     Any unreadable file raises ScanInputError before anything is written. A truncated
     archive is such an error unless `allow_truncated`, then what could be read counts.
@@ -68,14 +76,10 @@ def scan_files(deployment: Deployment, paths: list[str], *, record: bool = True,
     if not paths:
         raise ScanInputError("give at least one file to scan (or - for standard input)")
     index = index or build_index(deployment)
-    files, errors, warnings = [], [], []
     found = _Found()
     limits = ScanLimits.from_settings(deployment.settings)
-    for path in paths:
-        try:
-            files.append(_scan_one(path, index, found, warnings, allow_truncated, limits))
-        except ScanInputError as error:
-            errors.append(str(error))
+    files, warnings, errors = scan_paths(index, paths, found, allow_truncated=allow_truncated, jobs=jobs,
+                                         progress=progress, limits=limits)
     if errors:
         raise ScanInputError("; ".join(errors))
     targets = attribute(deployment, found.hits)
@@ -111,6 +115,13 @@ class _Found:
         for key, count in result.uncorroborated.items():
             self.uncorroborated[key] += count
 
+    def merge(self, other: "_Found") -> None:
+        """Add what a worker found in later files, as if it had been found here, in order."""
+        self.add(other)
+        for key, count in other.occurrences.items():   # occurrences counted there but not listed
+            self.occurrences[key] += count - min(count, LISTED_PER_IDENTIFIER)
+            self.first.setdefault(key, other.first[key])
+
     def _listed(self, key: tuple, found) -> bool:
         self.occurrences[key] += 1
         self.first.setdefault(key, found)
@@ -131,46 +142,6 @@ class _Found:
                        "token": None}
             rows.append({**row, "file": found.file, "occurrences": count, "listed": LISTED_PER_IDENTIFIER})
         return rows
-
-
-def _scan_one(path, index, found: _Found, warnings, allow_truncated, limits: ScanLimits) -> dict:
-    name = "<stdin>" if path == "-" else path
-    budget = limits.budget(name)
-    with open_leak(path, budget) as stream:
-        sha256, size = file_digest(stream)
-        if size == 0:
-            raise ScanInputError(f"{name}: empty file (0 bytes)")
-        members: list[Member] = []
-        try:
-            for layer in peel(name, stream, budget=budget):
-                member, blocks = read_database(layer) or read_member(layer)
-                members.append(member)
-                for label, numbers, data in blocks:
-                    found.add(index.scan_block(label, numbers, data, free_text=member.format == "text"))
-        except READ_ERRORS as error:
-            _truncated(TruncatedInput(f"{name}: truncated or damaged archive ({error})"), allow_truncated, warnings)
-        except TruncatedInput as error:
-            named = error if str(error).startswith(name) else TruncatedInput(f"{name}: {error}")
-            _truncated(named, allow_truncated, warnings)
-        except ScanInputError:
-            raise
-        except (json.JSONDecodeError, UnicodeError) as error:
-            raise ScanInputError(f"{name}: {error.__class__.__name__}: {error}") from None
-        except ValueError as error:
-            raise ScanInputError(f"{name}: {error}") from None
-        except RecursionError:
-            raise ScanInputError(f"{name}: data nested too deeply to read (hundreds of levels)") from None
-        except MemoryError:
-            raise ScanInputError(f"{name}: reading it needs more memory than this machine has") from None
-    return {"path": name, "sha256": sha256, "size": size,
-            "members": [dict(dataclasses.asdict(m), description=m.describe()) for m in members]}
-
-
-def _truncated(error: TruncatedInput, allowed: bool, warnings: list[str]) -> None:
-    """A truncated archive is refused, or with --allow-truncated scanned as far as it goes."""
-    if not allowed:
-        raise ScanInputError(f"{error}; use --allow-truncated to scan what it holds") from None
-    warnings.append(f"{error}; the records read before that were scanned")
 
 
 def counted_canaries(hits: list[Hit]) -> dict[tuple[str, str], set[int]]:

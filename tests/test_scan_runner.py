@@ -1,0 +1,123 @@
+"""Scanning on every core: the same result whatever the number of jobs; a progress bar on a
+terminal and nothing in a pipe."""
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
+
+import pytest
+
+from canary.scan import file_formats as formats, runner, scan_files
+from canary.scan.leakgen import population, shout, write_leak, write_nir
+
+from investigation_world import build_world, mix
+
+EXPECTED = {"lims-prod": (3, 3), "backup-nightly": (5, 5), "vendor-export": (3, 4)}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    built = build_world(tmp_path_factory.mktemp("runner") / "deployment")
+    yield built
+    built.deployment.close()
+
+
+@pytest.fixture(scope="module")
+def leaks(world, tmp_path_factory):
+    """A big CSV (streamed block by block) beside small files of other formats (each one task)."""
+    folder = tmp_path_factory.mktemp("leaks")
+    hidden = world.leaked_rows()
+    rows = [dict(row, nir=write_nir(row["nir"], "spaced")) if i % 2 else shout(row) for i, row in enumerate(hidden)]
+    big = write_leak(mix(list(population(6000, seed=21, base=500)), rows), folder / "big.csv", "csv")
+    small = [write_leak(mix(list(population(300, seed=seed, base=200)), hidden[:4]), folder / f"part{seed}.{fmt}",
+                        fmt, compression=compression)
+             for seed, fmt, compression in ((1, "jsonl", "gzip"), (2, "sql", "zip"), (3, "text", None))]
+    return big, small
+
+
+def found_targets(result) -> dict[str, tuple[int, int]]:
+    return {t.target: (t.canaries_found, t.canaries_expected) for t in result.targets}
+
+
+def comparable(result) -> dict:
+    """All a scan found and read, without the attribution (its window ends at the time of the scan)."""
+    return {key: value for key, value in result.as_dict().items() if key != "targets"}
+
+
+def first_canary_offset(path, world) -> int:
+    """Where the first canary's record starts in the file."""
+    data = path.read_bytes()
+    last_names = [row["last_name"].encode() for row in world.leaked_rows()]
+    return min(data.find(b'"' + name) for name in last_names if data.find(b'"' + name) > 0)
+
+
+def test_every_number_of_jobs_finds_what_one_job_finds_with_records_across_blocks(world, leaks, monkeypatch):
+    big, small = leaks
+    paths = [str(big), *map(str, small)]
+    whole = scan_files(world.deployment, paths, record=False, jobs=1).as_dict()   # the big file in one block
+    # Reads end 10 bytes into a canary's record, and every 4 KB after: records straddle blocks.
+    monkeypatch.setattr(formats, "BLOCK_BYTES", first_canary_offset(big, world) + 10)
+    monkeypatch.setattr(runner, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(runner, "WHOLE_FILE_BYTES", 200_000)   # big.csv streamed, the others whole per worker
+    results = {jobs: scan_files(world.deployment, paths, record=False, jobs=jobs) for jobs in (1, 2, 3)}
+    assert big.stat().st_size > 4 * formats.BLOCK_BYTES
+    assert comparable(results[1]) == comparable(results[2]) == comparable(results[3])
+    assert found_targets(results[1]) == found_targets(results[2]) == found_targets(results[3]) == EXPECTED
+    assert [m for m in results[2].as_dict()["matches"]] == whole["matches"]
+    assert [f["path"] for f in results[3].files] == paths
+
+
+def test_a_file_cut_in_many_blocks_reports_progress_up_to_its_size(world, leaks, monkeypatch):
+    big, _ = leaks
+    monkeypatch.setattr(formats, "BLOCK_BYTES", 64 << 10)
+    monkeypatch.setattr(runner, "WHOLE_FILE_BYTES", 0)
+    monkeypatch.setattr(runner, "PARALLEL_MIN_BYTES", 0)
+    seen = []
+    scan_files(world.deployment, [str(big)], record=False, jobs=2,
+               progress=lambda p: seen.append((p.bytes_done, p.files_done, p.matches)))
+    done = [b for b, _, _ in seen]
+    assert len(seen) > 5 and done == sorted(done) and done[-1] == big.stat().st_size
+    assert seen[-1][1] == 1 and seen[-1][2] > 0 and seen[0][2] <= seen[-1][2]
+
+
+def run_scan(world, path, terminal: bool, *flags) -> tuple[str, str]:
+    """`canary scan` as a person runs it (stdout and stderr on a terminal of 100x30) or in a pipe."""
+    command = [sys.executable, "-c", "from canary.cli import main; main()", "scan", str(path),
+               "--home", str(world.deployment.settings.home), *flags]
+    if not terminal:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout, done.stderr
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    process = subprocess.Popen(command, stdin=follower, stdout=follower, stderr=follower, close_fds=True)
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 1 << 16)
+        except OSError:   # the terminal closes when the command exits
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(leader)
+    assert process.wait(timeout=120) == 0, output
+    return output.decode("utf-8", "replace"), ""
+
+
+def test_progress_bar_on_a_terminal_and_nothing_in_a_pipe(world, leaks):
+    big, _ = leaks
+    shown, _ = run_scan(world, big, True, "--jobs", "2")
+    bar = [line for line in shown.split("\r") if line.startswith("scan:")]
+    assert bar and "1/1 files" in bar[-1] and "matches" in bar[-1] and "B/s" in bar[-1], shown[:500]
+    assert "lims-prod" in shown
+    out, err = run_scan(world, big, False, "--jobs", "2")
+    assert err == "" and "scan:" not in out and "lims-prod" in out
+    quiet, _ = run_scan(world, big, True, "--quiet")
+    assert "scan:" not in quiet and "lims-prod" in quiet
