@@ -24,6 +24,7 @@ from .common import echo_json, echo_rows, echo_table, json_option, with_deployme
               help="Mail domain for canary addresses (repeatable; default: the first zone).")
 @click.option("--mail-mode", type=click.Choice(MAIL_MODES), default="per-canary", show_default=True,
               help="per-canary: each address's domain carries the canary's own DNS label; shared: one domain; "
+                   "pool: the --mail-domain list, each domain shared by several canaries; "
                    "mailboxes: the operator's mailboxes at ordinary providers ([mailboxes] in canary.toml).")
 @click.option("--phone-pool", type=click.Path(dir_okay=False),
               help="File of phone numbers you own, one per line (default: ranges reserved for fiction).")
