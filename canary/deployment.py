@@ -14,7 +14,7 @@ from .settings import SETTINGS_FILE, STORE_FILE, Settings, SettingsError, save_s
 from .store import Store
 from .store.dialect import is_postgres
 
-MAIL_MODES = ("per-canary", "shared")
+MAIL_MODES = ("per-canary", "shared", "pool")
 
 
 @dataclass

@@ -27,7 +27,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "zones": [],
         "mail_domains": [],
         # "per-canary": the mail domain carries the canary's own DNS label, so an MX
-        # lookup alone identifies it; "shared": one realistic domain for all.
+        # lookup alone identifies it; "shared": one realistic domain for all; "pool": the
+        # mail_domains are a pool, each shared by several canaries (docs/realism.md).
         "mail_mode": "per-canary",
         "phone_pool": "",
         "secret": "",
@@ -114,6 +115,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "planting": {
         # Canaries `canary rotate` plants in each target per run.
         "rotate_count": 2,
+        # A host value (name, street, commune, insurer spelling) is learnt only when at least
+        # this many distinct host patients share it.
+        "k_anonymity": 5,
+        # "host": phone and email present as often as on the host's patients (at least one);
+        # "all": every canary has both, more ways to be touched but a presence pattern a thief can see.
+        "contacts": "host",
     },
     "alerts": {
         # At most one alert per canary (or token) and contact channel in this many seconds;

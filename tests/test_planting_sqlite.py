@@ -36,7 +36,7 @@ def test_twenty_canaries_blend_into_the_host_and_check_present(deployment, lims)
     for planted in result.canaries:
         canary = planted.canary
         tables = {row["table"] for row in planted.rows}
-        assert tables == {"patient", "adresse", "telecom", "dossier", "resultat"}
+        assert {"patient", "adresse", "dossier", "resultat"} <= tables
         patient_id = planted.rows[0]["key"]["id"]
         patient = rows_of(conn, "SELECT * FROM patient WHERE id = ?", (patient_id,))[0]
         assert patient["nir"] == canary["patient"]["nir"]
@@ -45,28 +45,33 @@ def test_twenty_canaries_blend_into_the_host_and_check_present(deployment, lims)
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", patient["cree_le"])
         assert re.fullmatch(r"(19|20)\d{8}", patient["ipp"]) and patient["ipp"][:4] == patient["cree_le"][:4]
         telecoms = rows_of(conn, "SELECT type, valeur FROM telecom WHERE patient_id = ?", (patient_id,))
-        assert {t["type"] for t in telecoms} == {"EMAIL", "MOBILE" if canary["patient"]["phone_kind"] == "mobile"
-                                                 else "FIXE"}
-        phone = next(t["valeur"] for t in telecoms if t["type"] != "EMAIL")
-        assert value_formats.learn_phone_style([phone]) == value_formats.learn_phone_style(host_phones) == "spaced"
-        assert phone == value_formats.format_phone(canary["identifiers"]["phone"][0], "spaced")
-        email = next(t["valeur"] for t in telecoms if t["type"] == "EMAIL")
-        assert email == canary["identifiers"]["email"][0]
+        # Phone and email are there as often as the host's, and every canary can be reached one way.
+        wanted = {"EMAIL"} if canary["patient"]["email"] else set()
+        if canary["patient"]["phone"]:
+            wanted.add("MOBILE" if canary["patient"]["phone_kind"] == "mobile" else "FIXE")
+        assert {t["type"] for t in telecoms} == wanted and wanted
+        if canary["patient"]["phone"]:
+            phone = next(t["valeur"] for t in telecoms if t["type"] != "EMAIL")
+            assert value_formats.learn_phone_style([phone]) == value_formats.learn_phone_style(host_phones) == "spaced"
+            assert phone == value_formats.format_phone(canary["identifiers"]["phone"][0], "spaced")
+        if canary["patient"]["email"]:
+            email = next(t["valeur"] for t in telecoms if t["type"] == "EMAIL")
+            assert email == canary["identifiers"]["email"][0]
         address = rows_of(conn, "SELECT * FROM adresse WHERE patient_id = ?", (patient_id,))
         assert len(address) == 1 and address[0]["commune"] == address[0]["commune"].upper()
         dossiers = rows_of(conn, "SELECT * FROM dossier WHERE patient_id = ?", (patient_id,))
-        assert 1 <= len(dossiers) <= 3
+        assert len(dossiers) in (1, 2, 3, 5)      # as many as the host's patients have
         assert value_formats.learn_key_pattern([d["numero"] for d in dossiers]) == value_formats.learn_key_pattern(host_dossiers)
         for dossier in dossiers:
             assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", dossier["date_prelevement"])
-            assert dossier["date_prelevement"] >= patient["cree_le"][:16]
+            assert dossier["date_prelevement"][:10] >= patient["cree_le"][:10]
             results = rows_of(conn, "SELECT * FROM resultat WHERE dossier_id = ?", (dossier["id"],))
             assert 1 <= len(results) <= 4
             assert all(r["valide_le"] > dossier["date_prelevement"] for r in results)
     # The host's synthetic patients use the fiction ranges too: no canary carries one of their numbers.
     from canary.generation.phones import normalise_phone
     assert {normalise_phone(phone) for phone in host_phones} & \
-        {planted.canary["identifiers"]["phone"][0] for planted in result.canaries} == set()
+        {p.canary["identifiers"]["phone"][0] for p in result.canaries if p.canary["identifiers"].get("phone")} == set()
     # The host's own formats, learnt the same way, agree with what we wrote.
     ours = rows_of(conn, "SELECT * FROM patient WHERE id > 5000")
     for column in ("date_naissance", "cree_le"):
@@ -84,7 +89,7 @@ def test_twenty_canaries_blend_into_the_host_and_check_present(deployment, lims)
     # Optional columns are empty about as often as the host's (65 % of blood groups are unknown).
     assert 4 <= sum(r["groupe_sanguin"] is None for r in ours) <= 19
     # No canary copies a real patient's NIR.
-    assert not {r["nir"] for r in ours} & {r["nir"] for r in host}
+    assert not {r["nir"] for r in ours} & {r["nir"] for r in host} - {None}
     report = check_target(deployment, "lims")
     assert [c.status for c in report] == ["present"] * 20
     checks = deployment.store.checks(deployment.store.get_target("lims")["id"])
@@ -97,7 +102,7 @@ def test_a_row_deleted_by_hand_makes_check_report_it(deployment, lims):
     result = plant_into_target(deployment, "lims", 3, rng=random.Random(1))
     victim = result.canaries[1]
     email_row = next(r for r, v in zip(victim.rows, victim.fingerprint)
-                     if r["table"] == "telecom" and v["type"] == "EMAIL")
+                     if r["table"] == "telecom" and v["type"] in ("EMAIL", "MOBILE", "FIXE"))
     conn = sqlite3.connect(lims)
     with conn:
         conn.execute("DELETE FROM telecom WHERE id = ?", (email_row["key"]["id"],))
@@ -142,10 +147,10 @@ def test_a_failure_mid_way_leaves_target_and_store_as_they_were(deployment, lims
 
 
 def test_a_mapping_error_found_while_building_rows_changes_nothing(deployment, lims, tmp_path, monkeypatch):
-    # Only landlines are missing from the map: the error shows up at the first canary with one,
-    # after other canaries' rows are already in the target's transaction.
+    # Only men are in the map: the error shows up at the first woman, after other canaries'
+    # rows are already in the target's transaction.
     mapping = tmp_path / "bad.toml"
-    mapping.write_text(MAPPING.read_text().replace('landline = "FIXE"', 'portable = "MOBILE"'))
+    mapping.write_text(MAPPING.read_text().replace('sexe = { field = "sex" }', 'sexe = { field = "sex", map = { M = "M" } }'))
     deployment.store.add_target("lims-bad", "Labo Rennes Nord", kind="sqlite", location=str(lims),
                                 mapping=str(mapping))
     before, store_before = dump_sqlite(lims), store_tables(deployment.store)
@@ -153,7 +158,7 @@ def test_a_mapping_error_found_while_building_rows_changes_nothing(deployment, l
     real_insert, inserted = sqlite_writer.SqliteTarget.insert, []
     monkeypatch.setattr(sqlite_writer.SqliteTarget, "insert",
                         lambda self, *args: inserted.append(args[0]) or real_insert(self, *args))
-    with pytest.raises(PlantingError, match=r"telecom\.type: map has no entry for 'landline'"):
+    with pytest.raises(PlantingError, match=r"patient\.sexe: map has no entry for 'F'"):
         plant_into_target(deployment, "lims-bad", 10, rng=random.Random(5))
     assert inserted.count("patient") >= 1
     assert dump_sqlite(lims) == before
@@ -247,9 +252,7 @@ def test_a_host_that_never_writes_accents_gets_canaries_without_them(deployment,
                      "prenom = strip(prenom)")
         conn.execute("UPDATE adresse SET ligne1 = strip(ligne1), ligne2 = strip(ligne2), commune = strip(commune)")
     result = plant_into_target(deployment, "lims", 20, rng=random.Random(7))
-    accented = [p for p in result.canaries if not (p.canary["patient"]["first_name"] + p.canary["patient"]["address"]
-                                                   ["commune"] + p.canary["patient"]["address"]["line1"]).isascii()]
-    assert accented    # the generator does give them accents
+    # Names the host never shares (its long tail) are our own, and ours have accents: they are stripped too.
     ours = rows_of(conn, "SELECT p.nom_usage, p.nom_naissance, p.prenom, a.ligne1, a.ligne2, a.commune FROM patient p "
                          "JOIN adresse a ON a.patient_id = p.id WHERE p.id > 5000")
     assert len(ours) == 20

@@ -24,6 +24,8 @@ def test_set_moves_a_target_to_a_copy_and_the_log_keeps_where_it_was(invoke, dep
     assert event["changes"]["location"] == {"from": str(lab_db), "to": str(moved)}
     bad = invoke("target", "set", "lims", "--location", str(tmp_path / "nowhere.db"), expect_exit=1)
     assert "no such file" in bad.output
+    assert "unknown region 'Atlantide'" in invoke("target", "set", "lims", "--region", "Atlantide",
+                                                  expect_exit=1).output
     assert deployment.store.get_target("lims")["location"] == str(moved)
 
 

@@ -172,7 +172,7 @@ def test_a_real_upload_is_scanned_attributed_and_reported(client, login, demo_la
     canary = deployment.store.get_canary(demo_lab.canaries["lims-prod"][1])
     patient = canary["patient"]
     leak = (f"nom;prenom;email;nir\n{patient['last_name']};{patient['first_name']};{canary['identifiers']['email'][0]};"
-            f"{canary['identifiers']['nir'][0]}\nDupont;Jean;jean@example.net;\n").encode()
+            f"{canary['identifiers'].get('nir', [''])[0]}\nDupont;Jean;jean@example.net;\n").encode()
     login()
     token = csrf_from(client.get("/scan").text)
     page = client.post("/scan", data={"csrf_token": token, "file": (io.BytesIO(leak), "fuite.csv")},

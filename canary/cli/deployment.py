@@ -22,8 +22,9 @@ from .common import echo_json, echo_rows, echo_table, json_option, with_deployme
               help="DNS zone delegated to this deployment's DNS listener (repeatable).")
 @click.option("--mail-domain", "mail_domains", multiple=True,
               help="Mail domain for canary addresses (repeatable; default: the first zone).")
-@click.option("--mail-mode", type=click.Choice(["per-canary", "shared"]), default="per-canary", show_default=True,
-              help="per-canary: each address's domain carries the canary's own DNS label; shared: one domain.")
+@click.option("--mail-mode", type=click.Choice(["per-canary", "shared", "pool"]), default="per-canary",
+              show_default=True, help="per-canary: each address's domain carries the canary's own DNS label; "
+              "shared: one domain; pool: the --mail-domain list, each domain shared by several canaries.")
 @click.option("--phone-pool", type=click.Path(dir_okay=False),
               help="File of phone numbers you own, one per line (default: ranges reserved for fiction).")
 @click.option("--name", help="Name of the deployment (default: the directory name).")

@@ -72,6 +72,9 @@ def seed_demo_lab(deployment: Deployment, folder: str | pathlib.Path, *, patient
     now = now or clock.parse_time(clock.utc_now())
     rng = random.Random(seed)
     store = deployment.store
+    # The demo shows every kind of contact: its canaries all carry an email and a phone
+    # (planting.contacts = "all"), a presence pattern a real deployment avoids (docs/realism.md).
+    deployment.settings.values["planting"]["contacts"] = "all"
 
     def at(days_ago: float, hour: int = 3, minute: int = 17) -> dt.datetime:
         day = (now - dt.timedelta(days=days_ago)).replace(hour=hour, minute=minute, second=0, microsecond=0)
@@ -110,6 +113,9 @@ def seed_demo_lab(deployment: Deployment, folder: str | pathlib.Path, *, patient
         if target == "nightly-backup" and days_ago > LEAKED_BEFORE_DAYS:
             leaked.extend(ids)
 
+    # The story's contacts (mail, text, clicks) go to the stolen canaries that have an email and a
+    # phone, which canaries have as often as the lab's patients: those come first.
+    leaked.sort(key=lambda canary_id: not {"email", "phone"} <= set(store.get_canary(canary_id)["identifiers"]))
     # Someone at the lab corrected a canary's first name; the next check reports it altered.
     altered = canaries["lims-prod"][3]
     _edit_first_name(deployment, lims, altered)
@@ -202,19 +208,26 @@ def _history(store, leaked: list[int], token: dict, at, rng: random.Random) -> l
     for index, canary in enumerate(canaries):
         moment = when(20, 22, 4) + dt.timedelta(seconds=7 * index)
         contacts.append(_dns(store, canary["identifiers"]["hostname"][0], "MX", ip("192.0.2"), moment, rng))
-    for index, canary in enumerate(canaries[:4]):
-        contacts.append(_rcpt(store, canary["identifiers"]["email"][0], validator, when(19, 1, 12) + dt.timedelta(
-            seconds=3 * index)))
+    # Canaries have an email and a phone as often as the host's patients: probe those that do.
+    mailed = [c for c in canaries if c["identifiers"].get("email")] or canaries
+    for index, canary in enumerate(mailed[:4]):
+        if canary["identifiers"].get("email"):
+            contacts.append(_rcpt(store, canary["identifiers"]["email"][0], validator, when(19, 1, 12) + dt.timedelta(
+                seconds=3 * index)))
     # A phishing campaign: lookups, a message, a text, a click.
-    victim, second = canaries[1], canaries[4 % len(canaries)]
-    texted = next((c for c in canaries if c["patient"]["phone_kind"] == "mobile"), second)
+    victim = mailed[1 % len(mailed)]
+    second = next((c for c in canaries if c is not victim), victim)
+    texted = next((c for c in canaries if c["patient"].get("phone_kind") == "mobile"),
+                  next((c for c in canaries if c["identifiers"].get("phone")), None))
     for days_ago, hour in ((16, 9), (12, 14), (9, 8), (5, 20), (3, 11), (1, 16), (0, 2)):
         for canary in (victim, second)[: 1 + days_ago % 2]:
             name = canary["identifiers"]["hostname"][0]
             contacts.append(_dns(store, _mixed_case(name, rng), rng.choice(("A", "AAAA", "MX")), ip("192.0.2"),
                                  when(days_ago, hour, rng.randint(0, 59)), rng))
-    contacts.append(_message(store, victim["identifiers"]["email"][0], validator, when(12, 14, 31)))
-    contacts.append(_sms(store, texted["identifiers"]["phone"][0], when(10, 18, 3)))
+    if victim["identifiers"].get("email"):
+        contacts.append(_message(store, victim["identifiers"]["email"][0], validator, when(12, 14, 31)))
+    if texted is not None:
+        contacts.append(_sms(store, texted["identifiers"]["phone"][0], when(10, 18, 3)))
     contacts.append(_http(store, victim["identifiers"]["url"][0], ip("203.0.113"), when(8, 19, 47)))
     contacts.append(_http(store, second["identifiers"]["url"][0], ip("203.0.113"), when(4, 7, 55)))
     contacts.append(_dns(store, token["value"], "A", ip("192.0.2"), when(9, 15, 22), rng))

@@ -52,34 +52,51 @@ class Issuer:
             names.append(mail_host)
         return [ids.check_dns_name(name, "hostname") for name in names]
 
-    def register_canary(self, patient: dict, target_id: int | None = None) -> dict:
+    def register_canary(self, patient: dict, target_id: int | None = None, *, keep_contacts: bool = False) -> dict:
         """Give a generated patient its own identifiers and store it; returns the canary."""
-        registered, label, identifiers = self.prepare_canary(patient)
+        registered, label, identifiers = self.prepare_canary(patient, keep_contacts=keep_contacts)
         canary_id = self.store.add_canary(registered, label, identifiers, target_id=target_id)
         return self.store.get_canary(canary_id)
 
-    def prepare_canary(self, patient: dict, taken: set[str] = frozenset()) -> tuple[dict, str, list[tuple[str, str]]]:
+    def prepare_canary(self, patient: dict, taken: set[str] = frozenset(), *,
+                       keep_contacts: bool = False) -> tuple[dict, str, list[tuple[str, str]]]:
         """The patient with identifiers of its own (none in the store nor in `taken`), not stored yet:
-        (patient as registered, DNS label, [(kind, value)]). Only reads the store."""
-        nir = ids.normalise("nir", patient["nir"])
-        if nir in taken or self.store.identifier_exists(nir):
+        (patient as registered, DNS label, [(kind, value)]). Only reads the store.
+
+        With `keep_contacts` the patient's email and phone are kept as drawn (a pool address
+        and a number from this issuer's allocator, or None when the canary has none), so
+        that they look like the host's; otherwise each is made the canary's own here.
+        """
+        nir = ids.normalise("nir", patient["nir"]) if patient.get("nir") else None
+        if nir and (nir in taken or self.store.identifier_exists(nir)):
             raise Conflict(f"NIR {nir} is already registered; generate another patient")
-        local = patient["email"].partition("@")[0]
+        keep_email = keep_contacts and self.settings["deployment"]["mail_mode"] not in ("per-canary", "shared")
+        local = (patient.get("email") or "").partition("@")[0] or ids.new_label()[:8]
         for _ in range(_LABEL_ATTEMPTS):
             label = ids.new_label()
             hostnames = self._hostnames_for(label)
-            email = self._email_for(local, label)
-            if not any(value in taken or self.store.identifier_exists(value) for value in (*hostnames, email)):
+            if keep_email:
+                email = ids.normalise_email(patient["email"]) if patient.get("email") else None
+            elif keep_contacts and not patient.get("email"):
+                email = None
+            else:
+                email = self._email_for(local, label)
+            if not any(value in taken or self.store.identifier_exists(value) for value in (*hostnames, email)
+                       if value):
                 break
         else:
             raise Conflict("could not find a free DNS label / email address")
-        phone = self.phones.allocate(patient.get("phone_kind", "mobile"),
-                                     patient.get("address", {}).get("department"))
+        if keep_contacts:
+            phone = patient.get("phone")
+        else:
+            phone = self.phones.allocate(patient.get("phone_kind", "mobile"),
+                                         patient.get("address", {}).get("department"))
         from .phones import phone_kind
         # The allocator may fall back to another kind when a range runs out: keep the record true.
-        registered = {**patient, "email": email, "phone": phone, "phone_kind": phone_kind(phone), "nir": nir}
-        identifiers = [("email", email), ("phone", phone), ("nir", nir), ("url", f"http://{hostnames[0]}/")]
-        identifiers += [("hostname", name) for name in hostnames]
+        registered = {**patient, "email": email, "phone": phone, "phone_kind": phone_kind(phone) if phone else None,
+                      "nir": nir}
+        identifiers = [(kind, value) for kind, value in (("email", email), ("phone", phone), ("nir", nir)) if value]
+        identifiers += [("url", f"http://{hostnames[0]}/")] + [("hostname", name) for name in hostnames]
         return registered, label, identifiers
 
     def issue_token(self, kind: str, note: str | None = None) -> dict:

@@ -196,11 +196,12 @@ class PhoneAllocator:
             raise PhonePoolError(f"phone pool: not a phone number: {number!r}")
         return normalised
 
-    def allocate(self, kind: str, department: str | None) -> str:
-        """A free E.164 number, of `kind` if one is left (a landline in the department's zone); marks it used."""
+    def allocate(self, kind: str, department: str | None, zone: str | None = None) -> str:
+        """A free E.164 number, of `kind` if one is left (a landline in the department's zone, or in
+        `zone` when given: the zone the host's own landlines are in); marks it used."""
         if kind not in KINDS:
             raise ValueError(f"phone kind must be one of {', '.join(KINDS)}, not {kind!r}")
-        for bucket in self._preferences(kind, department):
+        for bucket in self._preferences(kind, department, zone):
             number = self._pop_free(bucket)
             if number is not None:
                 self.used.add(number)
@@ -213,9 +214,10 @@ class PhoneAllocator:
             "the fiction ranges are used up for this request (10,000 mobile numbers and 10,000 landlines per "
             "zone); configure a phone pool of numbers you own")
 
-    def _preferences(self, kind: str, department: str | None) -> list[str]:
+    def _preferences(self, kind: str, department: str | None, zone: str | None = None) -> list[str]:
         other = "landline" if kind == "mobile" else "mobile"
-        zone = ZONE_OF_DEPARTMENT.get(str(department).upper()) if department is not None else None
+        if zone is None or zone not in LANDLINE_RANGE_OF_ZONE:
+            zone = ZONE_OF_DEPARTMENT.get(str(department).upper()) if department is not None else None
         if self.pool is not None:
             wanted = [f"{kind}:{zone}"] if kind == "landline" and zone else []
             return wanted + [kind, other, "any"]

@@ -17,6 +17,38 @@ DEFAULT_MOMENT = "YYYY-MM-DD HH:MM:SS"
 DEFAULT_PHONE = "spaced"
 
 
+def _weighted(pairs, rng: random.Random):
+    from .blend import _weighted as weighted
+    return weighted(pairs, rng)
+
+
+def _at_time_of_day(day: dt.datetime, histogram, seconds: bool, rng: random.Random, *, minutes: bool = True):
+    """`day` at a time of day drawn from the host's ([[minute of day, count]] or [[second bin, count]])."""
+    midnight = dt.datetime.combine(day.date(), dt.time())
+    if not histogram:
+        return midnight + dt.timedelta(hours=rng.randint(7, 18), minutes=rng.randrange(60))
+    value = _weighted(histogram, rng)
+    offset = dt.timedelta(minutes=value) if minutes else dt.timedelta(seconds=value)
+    if seconds:
+        offset += dt.timedelta(seconds=rng.randrange(60))
+    return midnight + offset
+
+
+def _offset_moment(parent: dt.datetime, block: dict, rng: random.Random, first: bool = False) -> dt.datetime:
+    """Parent time + an offset drawn from the host's quantiles (its first child's, or the others'), in
+    its unit; a day or more later, at one of the host's times of day (samples are taken in the morning,
+    whenever the patient registered), unless the host counts whole hours."""
+    quantiles = (block.get("first_offset_quantiles") if first else None) or block["offset_quantiles"]
+    u = rng.random() * (len(quantiles) - 1)
+    low, high = quantiles[int(u)], quantiles[min(len(quantiles) - 1, int(u) + 1)]
+    unit = block.get("offset_unit", 1)
+    seconds = round((low + (high - low) * (u - int(u))) / unit) * unit
+    if abs(seconds) < 86400 or unit >= 3600 or not block.get("time_of_day"):
+        return parent + dt.timedelta(seconds=seconds)
+    day = parent + dt.timedelta(days=seconds // 86400)
+    return _at_time_of_day(day, block.get("time_of_day"), block.get("seconds"), rng)
+
+
 class HostProfile:
     """Formats and sequences of one target, read once per plant inside the target's transaction."""
 
@@ -33,6 +65,10 @@ class HostProfile:
         self._counters: dict[tuple, int] = {}
         self._formats: dict[tuple, object] = {}
         self.notes: list[str] = []          # what the operator should know about this plant (shown by the CLI)
+        # What planting learnt of the host (model.py), when it can read it: counts and times follow it.
+        self.model: dict | None = None
+        self.last_registration: dt.datetime | None = None   # the host's latest, read at plant time
+        self._children_drawn: dict[tuple, int] = {}
 
     # -- reading the host ----------------------------------------------------------------
     def sample(self, table: str) -> list[dict]:
@@ -251,6 +287,93 @@ class HostProfile:
             self.notes.append(f"the canaries' history ends now: {why} (set [host] clock to say so, or to a date)")
             return now
         return min(latest, now)
+
+    # -- counts and times from the model ---------------------------------------------------------
+    def _block(self, entry) -> dict | None:
+        if not self.model or entry.parent is None:
+            return None
+        return self.model.get("blocks", {}).get(entry.name)
+
+    def child_count(self, entry, rng: random.Random) -> int:
+        """Rows of this block under one parent row, as many as the host's parents have."""
+        block = self._block(entry)
+        if not block or not block.get("counts") or tuple(entry.count) == (1, 1):
+            # One row per parent is the schema's shape (an address, a key-value attribute): keep it.
+            return rng.randint(*entry.count)
+        counts = block["counts"]
+        if any(spec.source == "field" for spec in entry.columns.values()):
+            # A contact row (phone, email): whether there is one is the patient's own field.
+            counts = [pair for pair in counts if pair[0] > 0] or [[1, 1]]
+        return _weighted(counts, rng)
+
+    def siblings_sorted(self, entry, rng: random.Random) -> bool:
+        """Whether this parent's rows go in date order (the host's share; always without a model)."""
+        block = self._block(entry)
+        if not block or "sorted_share" not in block:
+            return True
+        observed, chance = block["sorted_share"], block.get("random_sorted_share", 0.0)
+        if observed <= chance * 1.5:
+            return False      # the host keeps no date order: rows drawn one by one are in none either
+        return rng.random() < (observed - chance) / max(1e-9, 1 - chance)
+
+    def moment(self, entry, parent: dt.datetime | None, rng: random.Random, now: dt.datetime,
+               born: dt.datetime) -> dt.datetime | None:
+        """When this row happened, drawn as the host's rows are; None: the mapping's own rule."""
+        if not self.model:
+            return None
+        if entry.parent is None:
+            return self._registration(rng, now, born)
+        block = self._block(entry)
+        if not block or parent is None or "median_offset_seconds" not in block:
+            return None
+        first = self._children_drawn.get((entry.name, parent), 0) == 0
+        self._children_drawn[(entry.name, parent)] = self._children_drawn.get((entry.name, parent), 0) + 1
+        for _ in range(20):
+            if block.get("offset_quantiles"):
+                moment = _offset_moment(parent, block, rng, first)
+            elif block.get("absolute") and block.get("offsets_minutes"):
+                moment = parent + dt.timedelta(minutes=_weighted(block["offsets_minutes"], rng))
+            else:
+                fraction = (_weighted(block["fractions"], rng) + rng.random() * 10) / 1000
+                day = parent + (now - parent) * min(1.0, max(0.0, fraction))
+                moment = _at_time_of_day(day, block.get("time_of_day"), block.get("seconds"), rng)
+            if moment < parent and not block.get("negative_share"):
+                continue
+            if moment <= now:
+                return moment
+        return None
+
+    def _registration(self, rng: random.Random, now: dt.datetime, born: dt.datetime) -> dt.datetime | None:
+        learnt = self.model.get("registration") or {}
+        if not learnt.get("recent_months"):
+            return None
+        if learnt.get("keys_follow_time", 0) >= 0.95 and learnt.get("gap_quantiles") and self.last_registration:
+            # Keys rise with time here: the canary, keyed after everyone, registered after everyone,
+            # one of the host's usual gaps after the last registration (a time, not a row, is kept).
+            gaps = learnt["gap_quantiles"]
+            u = rng.random() * (len(gaps) - 1)
+            gap = gaps[int(u)] + (gaps[min(len(gaps) - 1, int(u) + 1)] - gaps[int(u)]) * (u - int(u))
+            moment = self.last_registration + dt.timedelta(seconds=gap)
+            if not learnt.get("seconds"):
+                moment = moment.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+            minute_of_day = (moment.hour * 3600 + moment.minute * 60) // 60 * 60
+            opening = [start for start, count in learnt.get("time_of_day", []) if count]
+            if opening and not opening[0] <= minute_of_day <= opening[-1]:
+                # After hours at this host: the next day it is open, at one of its usual times.
+                next_day = moment + dt.timedelta(days=1 if minute_of_day > opening[-1] else 0)
+                moment = _at_time_of_day(next_day, learnt["time_of_day"], learnt.get("seconds"), rng, minutes=False)
+            moment = min(moment.replace(microsecond=0), now)
+            self.last_registration = moment
+            return max(moment, born)
+        for _ in range(30):
+            year, month = map(int, _weighted(learnt["recent_months"], rng).split("-"))
+            first = dt.datetime(year, month, 1)
+            days = ((first + dt.timedelta(days=32)).replace(day=1) - first).days
+            moment = _at_time_of_day(first + dt.timedelta(days=rng.randrange(days)), learnt.get("time_of_day"),
+                                     learnt.get("seconds"), rng, minutes=False)
+            if born <= moment <= now:
+                return moment
+        return None
 
     # -- region ------------------------------------------------------------------------------------
     def departments(self) -> list[tuple[str, int]]:

@@ -76,6 +76,7 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
                 target_transaction.enter_context(getattr(writer, "pipelined", nothing)())
                 host = HostProfile(writer, mapping, can_read=can_read_rows(target, mapping),
                                    written=_written_before(store, target))
+                host.model = _learn(deployment, target, writer, mapping, schema, host)
                 history_until = host.latest_moment(now)
                 result.notes = host.notes
                 regions = _regions(target, host)
@@ -86,7 +87,7 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
                 issuer.phones.used.update(host_ids.phones)
                 staged, taken = [], set()
                 for _ in range(count):
-                    canary = _prepare(issuer, store, host_ids, target, regions, rng, history_until, taken)
+                    canary = _prepare(issuer, store, host_ids, target, regions, rng, history_until, taken, host.model)
                     planned = build_rows(canary, mapping, schema, host, rng, history_until)
                     _note_numbered_keys(planned, numbered)
                     staged.append((canary, *_write(writer, planned)))
@@ -191,6 +192,19 @@ def _written_before(store, target: dict) -> list[dict]:
             for row, values in zip(planting["rows"], planting["fingerprint"])]
 
 
+def _learn(deployment, target: dict, writer, mapping, schema, host: HostProfile) -> dict | None:
+    """The host's model (aggregates only), kept in the deployment for the operator to inspect."""
+    if not host.can_read:
+        return None
+    from .model import latest_registration, learn_model, model_path, save_model
+    model = learn_model(writer, mapping, schema, k=int(deployment.settings["planting"]["k_anonymity"]))
+    if not model.get("patients"):
+        return None
+    host.last_registration = latest_registration(writer, mapping, schema)
+    save_model(model, model_path(deployment.settings.home, target["name"]))
+    return model
+
+
 def _regions(target: dict, host: HostProfile) -> list[tuple[str, int]]:
     if target.get("region"):
         return [(target["region"], 1)]
@@ -210,11 +224,22 @@ def _host_identifiers(host, mapping) -> HostIdentifiers:
                            set(filter(None, map(normalise_phone, _host_values(host, mapping, "phone")))))
 
 
-def _prepare(issuer, store, host_ids: HostIdentifiers, target, regions, rng, now, taken: set) -> dict:
+def _prepare(issuer, store, host_ids: HostIdentifiers, target, regions, rng, now, taken: set,
+             model: dict | None = None) -> dict:
     """A new patient with identifiers of its own, not stored yet; its NIR and phone are neither ours already
     nor the host's, nor another of this plant's (`taken` grows with it)."""
     from ..generation.patients import generate_patient
-    for _ in range(_NIR_ATTEMPTS):
+    for _ in range(_NIR_ATTEMPTS if not model else 1):
+        if model:
+            from .blend import patient_like_host
+            region = rng.choices(*zip(*regions))[0] if regions else None
+            patient = patient_like_host(
+                model, rng, today=now.date(), region=region, settings=issuer.settings, phone_allocator=issuer.phones,
+                is_free_nir=lambda nir: nir not in host_ids.nirs and nir not in taken
+                and not store.identifier_exists(nir),
+                email_taken=lambda email: email in taken or store.identifier_exists(email))
+            registered, label, pairs = issuer.prepare_canary(patient, taken, keep_contacts=True)
+            return _prepared(registered, label, pairs, target, taken)
         region = None
         if regions:
             names, weights = zip(*regions)
@@ -222,15 +247,18 @@ def _prepare(issuer, store, host_ids: HostIdentifiers, target, regions, rng, now
         patient = generate_patient(rng, region=region, today=now.date())
         if patient["nir"] not in host_ids.nirs and patient["nir"] not in taken and not store.identifier_exists(patient["nir"]):
             registered, label, pairs = issuer.prepare_canary(patient, taken)
-            taken.update(value for _, value in pairs)
-            identifiers: dict[str, list[str]] = {}
-            for kind, value in pairs:
-                identifiers.setdefault(kind, []).append(value)
-            # The shape store.canaries() returns; the id comes with the registration.
-            return {"id": None, "target_id": target["id"], "label": label, "patient": registered,
-                    "target": target["name"], "site": target.get("site"), "identifiers": identifiers,
-                    "pairs": pairs}
+            return _prepared(registered, label, pairs, target, taken)
     raise PlantingError("could not generate a patient whose NIR is new to the host and the store")
+
+
+def _prepared(registered: dict, label: str, pairs: list, target: dict, taken: set) -> dict:
+    taken.update(value for _, value in pairs)
+    identifiers: dict[str, list[str]] = {}
+    for kind, value in pairs:
+        identifiers.setdefault(kind, []).append(value)
+    # The shape store.canaries() returns; the id comes with the registration.
+    return {"id": None, "target_id": target["id"], "label": label, "patient": registered,
+            "target": target["name"], "site": target.get("site"), "identifiers": identifiers, "pairs": pairs}
 
 
 def _host_values(host, mapping, field: str) -> set[str]:

@@ -83,6 +83,12 @@ def _dsn_has_password(dsn: str) -> bool:
         return False
 
 
+def _check_region(region: str | None) -> None:
+    if region is not None:
+        from ..generation.patients import region_departments
+        region_departments(region)  # raises ValueError naming an unknown region
+
+
 def with_schema(kind: str, location: str | None, schema: str | None) -> str | None:
     """The location with the database schema the lab's tables live in (PostgreSQL: its search_path)."""
     if not schema:
@@ -106,9 +112,7 @@ def add_target(deployment: Deployment, name: str, site: str, *, kind: str = "man
     """Record a new target of a site, after checking its kind, location, mapping and region."""
     location = with_schema(kind, location, schema)
     location, mapping, notes = check_target_config(kind, location, mapping, name)
-    if region is not None:
-        from ..generation.patients import region_departments
-        region_departments(region)  # raises ValueError naming an unknown region
+    _check_region(region)
     row = deployment.store.add_target(name, site, kind=kind, location=location, mapping=mapping, region=region)
     return {**row, "notes": notes}
 
@@ -125,9 +129,8 @@ def set_target(deployment: Deployment, name: str, *, location: str | None = None
         raise SettingsError(f"target {name} was removed on {target['removed_at']}")
     location = with_schema(target["kind"], location or target["location"], schema)
     location, mapping, notes = check_target_config(target["kind"], location, mapping or target["mapping"], name)
-    if region is not None:
-        from ..generation.patients import region_departments
-        region_departments(region)
+    if region:
+        _check_region(region)
     changes = {"location": location, "mapping": mapping}
     if region is not None:
         changes["region"] = region or None

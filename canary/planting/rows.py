@@ -72,15 +72,28 @@ def build_rows(canary: dict, mapping: Mapping, schema: Schema, host: HostProfile
         indexes = []
         for parent in parents:
             parent_row = rows[parent] if parent is not None else None
-            # Siblings in date order, so that sequence numbers and dates rise together as in a real file.
-            moments = sorted(_moment(entry, parent_row, rng, now, born) for _ in range(rng.randint(*entry.count)))
+            # How many rows, when, and in which order, as the host has them (host.py, model.py);
+            # without a model, siblings in date order so that sequence numbers and dates rise together.
+            count = host.child_count(entry, rng)
+            moments = [host.moment(entry, parent_row.moment if parent_row else None, rng, now, born)
+                       or _moment(entry, parent_row, rng, now, born) for _ in range(count)]
+            if host.siblings_sorted(entry, rng):
+                moments.sort()
             used: set = set()
             for moment in moments:
                 row = _plan_row(len(rows), entry, fields, mapping, schema, host, rng, moment, parent_row, rows, used)
+                if _without_fields(row, entry):
+                    continue
                 rows.append(row)
                 indexes.append(row.index)
         by_entry[entry.name] = indexes
     return rows
+
+
+def _without_fields(row: PlannedRow, entry: Entry) -> bool:
+    """A row for a canary field the canary does not have (no email, no phone) is not written."""
+    fields = [c for c, spec in entry.columns.items() if spec.source == "field"]
+    return entry.parent is not None and bool(fields) and all(row.values.get(c) is None for c in fields)
 
 
 def _moment(entry: Entry, parent: PlannedRow | None, rng: random.Random, now: dt.datetime,
@@ -182,7 +195,10 @@ def _plan_row(index, entry, fields, mapping, schema, host, rng, moment, parent, 
                 host.check_reference(fk, spec.argument, where)
         else:
             row.values[column] = _field_value(spec, fields, host, entry.table, column, where)
-        if spec.options.get("nulls") == "host" and rng.random() < host.null_share(entry.table, column):
+        # A patient drawn from the host's model is already empty at the host's rates.
+        drawn_empty = spec.source == "field" and host.model is not None
+        if not drawn_empty and spec.options.get("nulls") == "host" and rng.random() < host.null_share(
+                entry.table, column):
             row.values[column] = None
         if column in table.columns:
             row.values[column] = typed.for_column(table.columns[column].type, row.values[column])
