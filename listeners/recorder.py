@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import dataclasses
 import logging
 import queue
 import threading
@@ -76,6 +77,21 @@ class Recorder:
         self.notify(contact, loop, settle)
         await future
 
+    async def atally(self, channel: str, kind: str) -> None:
+        """Count a contact with a name we do not know through the writer, like a contact.
+
+        For a listener whose answer time must not tell a known name from an unknown one
+        (SMTP RCPT): both wait for the same group commit, the tally committed in it.
+        """
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def settle(error):
+            if not future.done():
+                future.set_result(None)     # a tally that could not be written is kept in memory
+        self.notify(_Tally(channel, kind), loop, settle)
+        await future
+
     def count_unknown(self, channel: str, kind: str, count: int = 1) -> None:
         """Count a contact with a name we do not know; never stored one by one."""
         with self._unknown_lock:
@@ -124,6 +140,13 @@ class Recorder:
     def _commit(self, writer_store: Store, batch: list) -> None:
         if not batch:
             return
+        tallies = [(item, waiter) for item, waiter in batch if isinstance(item, _Tally)]
+        if tallies:
+            batch = [entry for entry in batch if not isinstance(entry[0], _Tally)]
+            self._commit_tallies(writer_store, [item for item, _ in tallies])
+            if not batch:
+                self._wake(tallies, [None] * len(tallies))
+                return
         contacts = [contact for contact, _ in batch]
         if self.host is not None:
             for contact in contacts:
@@ -138,30 +161,45 @@ class Recorder:
                     ids.append(writer_store.record_contacts([contact])[0])
                 except Exception as error:
                     ids.append(error)
-        done, wake = [], {}
+        done = []
         for (contact, waiter), contact_id in zip(batch, ids):
-            error = contact_id if isinstance(contact_id, Exception) else None
-            if error is None:
+            if not isinstance(contact_id, Exception):
                 contact["id"] = contact_id
                 done.append(contact)
-            if isinstance(waiter, tuple):
-                loop, callback = waiter
-                wake.setdefault(loop, []).append((callback, error))
-            elif error is not None:
-                waiter.set_exception(error)
-            else:
-                waiter.set_result(contact_id)
-        for loop, callbacks in wake.items():
-            try:
-                loop.call_soon_threadsafe(_run_callbacks, callbacks)
-            except RuntimeError:  # that loop is closed: its listener stopped without waiting
-                pass
+        # Tallies of the same group are answered with its contacts, at the same moment.
+        self._wake(batch + tallies, ids + [None] * len(tallies))
         self.recorded += len(done)
         if self.on_recorded and done:
             try:
                 self.on_recorded(done)
             except Exception:
                 log.exception("on_recorded callback failed")
+
+    def _wake(self, batch: list, results: list) -> None:
+        wake = {}
+        for (_, waiter), result in zip(batch, results):
+            error = result if isinstance(result, Exception) else None
+            if isinstance(waiter, tuple):
+                loop, callback = waiter
+                wake.setdefault(loop, []).append((callback, error))
+            elif error is not None:
+                waiter.set_exception(error)
+            else:
+                waiter.set_result(result)
+        for loop, callbacks in wake.items():
+            try:
+                loop.call_soon_threadsafe(_run_callbacks, callbacks)
+            except RuntimeError:  # that loop is closed: its listener stopped without waiting
+                pass
+
+    def _commit_tallies(self, writer_store: Store, tallies: list["_Tally"]) -> None:
+        counts = collections.Counter((tally.channel, tally.kind) for tally in tallies)
+        try:
+            writer_store.count_unknown(dict(counts))
+        except Exception:
+            log.exception("could not store unknown-name tallies")
+            with self._unknown_lock:
+                self._unknown.update(counts)
 
     def _flush_unknown(self, writer_store: Store) -> None:
         with self._unknown_lock:
@@ -173,6 +211,14 @@ class Recorder:
                 log.exception("could not store unknown-name tallies")
                 with self._unknown_lock:
                     self._unknown.update(counts)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Tally:
+    """An unknown-name count sent through the writer (Recorder.atally)."""
+
+    channel: str
+    kind: str
 
 
 def _run_callbacks(callbacks: list) -> None:
