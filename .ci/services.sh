@@ -58,3 +58,24 @@ fi
 if ! command -v chromium >/dev/null 2>&1; then
     apt_install chromium
 fi
+
+# Postfix and NSD (references the SMTP and DNS listeners are compared with) and Dovecot (a
+# real IMAP server for the mailbox watcher): the tests start private instances of each on
+# free 127.0.0.1 ports. The system instances must never listen: installed with services
+# kept from starting (policy-rc.d), then stopped and disabled in case they already ran.
+if ! command -v postfix >/dev/null || ! command -v nsd >/dev/null || ! command -v doveadm >/dev/null; then
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    policy=/usr/sbin/policy-rc.d
+    had_policy=""; [ -e "$policy" ] && had_policy=1
+    [ -n "$had_policy" ] || { printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; }
+    apt_install postfix nsd dovecot-imapd
+    [ -n "$had_policy" ] || rm -f "$policy"
+fi
+for service in postfix nsd dovecot; do
+    if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
+        systemctl disable --now "$service" >/dev/null 2>&1 || true
+    else
+        service "$service" stop >/dev/null 2>&1 || true
+        update-rc.d "$service" disable >/dev/null 2>&1 || true
+    fi
+done

@@ -62,17 +62,60 @@ def smtp_load(port: int, recipient: str, seconds: float, result) -> None:
     result.put({"sent": sent, "seconds": time.perf_counter() - start})
 
 
-def in_processes(target, args_list: list[tuple]) -> list[dict]:
+def in_processes(target, args_list: list[tuple], timeout: float = 120) -> list[dict]:
     """Run `target(*args, result_queue)` in one process per args tuple and collect their results."""
     context = multiprocessing.get_context("fork")
     result = context.Queue()
     processes = [context.Process(target=target, args=(*args, result)) for args in args_list]
     for process in processes:
         process.start()
-    results = [result.get(timeout=120) for _ in processes]
+    results = [result.get(timeout=timeout) for _ in processes]
     for process in processes:
         process.join()
     errors = [r["error"] for r in results if "error" in r]
     if errors:
         raise RuntimeError(f"load generator failed: {errors[0]}")
     return results
+
+
+def rcpt_timing_load(port: int, plan: list[list[tuple[str, str]]], concurrency: int, result) -> None:
+    """Time RCPT answers: each session of `plan` is [(kind, address), ...] on one connection.
+
+    Sessions run `concurrency` at a time (asyncio), kinds interleaved at random by the
+    caller, so whatever load there is falls on both kinds alike. Returns {kind: [seconds]}.
+    """
+    import asyncio
+
+    async def reply(reader) -> bytes:
+        while True:
+            line = await reader.readline()
+            if not line or line[3:4] != b"-":
+                return line
+
+    async def session(steps, times, gate):
+        async with gate:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            await reply(reader)
+            for command in (b"EHLO bench.example.org\r\n", b"MAIL FROM:<bench@example.org>\r\n"):
+                writer.write(command)
+                await reply(reader)
+            for kind, address in steps:
+                writer.write(b"RCPT TO:<%s>\r\n" % address.encode())
+                start = time.perf_counter()
+                line = await reply(reader)
+                times.setdefault(kind, []).append(time.perf_counter() - start)
+                times.setdefault(kind + " codes", []).append(int(line[:3] or 0))
+            writer.write(b"QUIT\r\n")
+            await reply(reader)
+            writer.close()
+
+    async def run():
+        times: dict[str, list] = {}
+        gate = asyncio.Semaphore(concurrency)
+        await asyncio.gather(*(session(steps, times, gate) for steps in plan))
+        return times
+
+    try:
+        result.put(asyncio.run(run()))
+    except Exception as error:
+        result.put({"error": repr(error)})

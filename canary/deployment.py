@@ -14,7 +14,7 @@ from .settings import SETTINGS_FILE, STORE_FILE, Settings, SettingsError, save_s
 from .store import Store
 from .store.dialect import is_postgres
 
-MAIL_MODES = ("per-canary", "shared", "pool")
+MAIL_MODES = ("per-canary", "shared", "pool", "mailboxes")
 
 
 @dataclass
@@ -56,6 +56,9 @@ def record_signing_key(store: Store, key: Ed25519PrivateKey, how: str) -> dict:
                                                       "fingerprint": signing_keys.fingerprint(public)})
 
 
+SMTP_CERT, SMTP_KEY = "smtp-cert.pem", "smtp-key.pem"
+
+
 def init_deployment(home: str | os.PathLike, zones: list[str], mail_domains: list[str] | None = None,
                     phone_pool: str | None = None, mail_mode: str = "per-canary",
                     name: str | None = None, store: str | None = None) -> Deployment:
@@ -90,9 +93,13 @@ def init_deployment(home: str | os.PathLike, zones: list[str], mail_domains: lis
     home.mkdir(parents=True, exist_ok=True)
     created = Store.create(store or home / STORE_FILE)  # a database already holding a store is refused here
     try:
+        # STARTTLS as every mail server offers it: a self-signed certificate for the MX name.
+        from .tls import write_self_signed
+        write_self_signed(home / SMTP_CERT, home / SMTP_KEY, f"mx.{zones[0]}")
         write_new_settings(home, {"name": name or home.name, "zones": zones, "mail_domains": mail_domains,
                                   "mail_mode": mail_mode, "phone_pool": pool_path},
-                           {"url": store} if store else None)
+                           {"url": store} if store else None,
+                           {"smtp": {"tls_cert": SMTP_CERT, "tls_key": SMTP_KEY}})
         created.append_event("deployment.created", {"zones": zones, "mail_domains": mail_domains,
                                                     "mail_mode": mail_mode, "phone_pool": pool_path})
         deployment = Deployment(Settings.load(home), created)

@@ -77,7 +77,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "listen": "127.0.0.1:2525",
         # Name the MX records point at; default mx.<first zone>.
         "hostname": "",
-        "max_message_bytes": 1_048_576,
+        # Postfix's default message_size_limit: what EHLO announces as SIZE.
+        "max_message_bytes": 10_240_000,
         # Of a message, this much is stored as evidence (its sha256 covers all of it).
         "max_stored_bytes": 262_144,
         "max_recipients": 20,
@@ -85,8 +86,26 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # Open sessions in all and from one address (docs/limits.md); beyond, a 421 and close.
         "max_connections": 400,
         "max_connections_per_source": 20,
+        # `canary init` writes a self-signed pair here (STARTTLS, as every MTA offers); replace at will.
         "tls_cert": "",
         "tls_key": "",
+        # Every RCPT is answered this long after it arrived, a canary's (stored first) or not:
+        # answer times must not tell canaries apart. Above the store's commit time.
+        "rcpt_answer_ms": 30,
+    },
+    "mailboxes": {
+        # The mailbox pool: addresses the operator owns at ordinary mail providers, given to
+        # canaries when deployment.mail_mode = "mailboxes"; mail to them is read over IMAP.
+        "addresses": [],
+        "imap_host": "",
+        "imap_port": 993,
+        # "tls" (port 993), "starttls" or "none" (a server on this machine only).
+        "imap_security": "tls",
+        "imap_user": "",
+        # A file holding the IMAP password (relative to the deployment): never canary.toml.
+        "imap_password_file": "",
+        "imap_folder": "INBOX",
+        "poll_seconds": 60,
     },
     "http": {
         "listen": "127.0.0.1:8080",
@@ -225,6 +244,19 @@ HELP: dict[str, dict[str, str]] = {
         "idle_seconds": "An SMTP connection idle this long is closed.",
         "tls_cert": "PEM certificate file: STARTTLS is offered when set (with tls_key).",
         "tls_key": "PEM private key of tls_cert.",
+        "rcpt_answer_ms": "Every RCPT is answered this long after it arrived, a canary's or not (answer times "
+                          "must not tell canaries apart); keep it above the store's commit time.",
+    },
+    "mailboxes": {
+        "addresses": 'The mailbox pool: addresses you own at ordinary providers, given to canaries when '
+                     'deployment.mail_mode = "mailboxes".',
+        "imap_host": "IMAP server of the pool's mailbox; canary serve reads it when set.",
+        "imap_port": "Its port (993 for TLS).",
+        "imap_security": '"tls", "starttls" or "none" (a server on this machine only).',
+        "imap_user": "IMAP login.",
+        "imap_password_file": "File holding the IMAP password, relative to the deployment (never canary.toml).",
+        "imap_folder": "Folder the pool's mail is delivered to.",
+        "poll_seconds": "How often the folder is read.",
     },
     "http": {
         "max_connections": 'HTTP connections open at once, in all; beyond, new ones are closed.',
@@ -453,12 +485,14 @@ class Settings:
         return self.values["smtp"]["hostname"] or f"mx.{self.zones[0]}"
 
 
-def write_new_settings(home: pathlib.Path, deployment: dict, store: dict | None = None) -> pathlib.Path:
-    """Write canary.toml for a new deployment, with freshly generated secrets."""
+def write_new_settings(home: pathlib.Path, deployment: dict, store: dict | None = None,
+                       sections: dict | None = None) -> pathlib.Path:
+    """Write canary.toml for a new deployment, with freshly generated secrets (and any other `sections`)."""
     from .signing_keys import new_private_key_text
     values = {
         "deployment": {**deployment, "secret": secrets.token_urlsafe(32), "signing_key": new_private_key_text()},
         **({"store": store} if store else {}),
+        **(sections or {}),
         "webhooks": {
             "twilio_auth_token": secrets.token_hex(16),
             "hmac_secret": secrets.token_urlsafe(32),

@@ -62,6 +62,12 @@ class Authority:
         self.aaaa_rdata = [wire.aaaa_rdata(address) for address in self.addresses6]
         self.ns_rdata = [wire.encode_name(name) for name in self.nameservers]
         self.mx_rdata = wire.mx_rdata(10, self.mail_host)
+        # Addresses of our name servers inside our zones, sent with an NS answer (NSD does,
+        # even with minimal-responses: a resolver needs them to reach the zone).
+        self.glue = [wire.record(wire.encode_name(name), rtype, self.ttl, rdata)
+                     for name in self.nameservers if self.zone_of(labels_of(name)) is not None
+                     for rtype, rdatas in ((wire.T_A, self.a_rdata), (wire.T_AAAA, self.aaaa_rdata))
+                     for rdata in rdatas]
         self.soa_rdata = {zone: wire.soa_rdata(self.nameservers[0], "hostmaster." + b".".join(zone).decode(),
                                                self.serial, 3600, 600, 86400, self.ttl)
                           for zone in self.zone_labels}
@@ -131,6 +137,8 @@ def _answer(data: bytes, source, transport: str, authority: Authority, resolve) 
     opt = opts[0] if opts else None
     # A query with an OPT gets one back, even when refused (RFC 6891 7): without it a
     # client concludes we do not speak EDNS.
+    if opcode == OPCODE.NOTIFY:   # from a primary we do not have: refused, as NSD refuses it
+        return _bare(query_id, flags, RCODE.REFUSED, "opcode", opt)
     if opcode != OPCODE.QUERY:
         return _bare(query_id, flags, RCODE.NOTIMP, "opcode", opt)
     if qdcount != 1 or len(request.questions) != 1 or not _valid_name(request.q.qname):
@@ -204,8 +212,9 @@ def _fill_answer(reply: "_Reply", qtype: int, labels: Labels, zone: Labels, know
     if labels == zone:
         if qtype in (QTYPE.SOA, QTYPE.ANY):
             reply.answers.append(wire.record(owner, wire.T_SOA, ttl, authority.soa_rdata[zone]))
-        if qtype in (QTYPE.NS, QTYPE.ANY):
+        if qtype == QTYPE.NS:   # ANY gets one RRset (the SOA here), as NSD answers it (RFC 8482)
             reply.answers += [wire.record(owner, wire.T_NS, ttl, rdata) for rdata in authority.ns_rdata]
+            reply.glue += authority.glue
         exists = True
     else:
         exists = known or labels in authority.existing
@@ -234,6 +243,7 @@ class _Reply:
         self.opt, self.transport = opt, transport
         self.answers: list[bytes] = []
         self.authority: list[bytes] = []
+        self.glue: list[bytes] = []
         if transport == "tcp":
             self.limit = 65535
         elif opt is not None:
@@ -242,12 +252,13 @@ class _Reply:
             self.limit = PLAIN_UDP_SIZE
 
     def finish(self, rcode: int, aa: bool = False, contact: dict | None = None, unknown: str | None = None) -> Outcome:
-        flags = QR | (self.query_flags & (0x7800 | RD | wire.CD)) | (AA if aa else 0) | (rcode & 0xF)
-        additional = []
+        # Opcode and RD copied; CD is not (an authoritative server does no validation: NSD clears it).
+        flags = QR | (self.query_flags & (0x7800 | RD)) | (AA if aa else 0) | (rcode & 0xF)
+        opt = []
         if self.opt is not None:
-            additional.append(wire.opt_record(EDNS_UDP_SIZE, rcode >> 4, bool(self.opt.ttl & 0x8000)))
-        data = wire.message(self.query_id, flags, self.question, self.answers, self.authority, additional)
-        truncated = wire.message(self.query_id, flags | TC, self.question, (), (), additional)
+            opt.append(wire.opt_record(EDNS_UDP_SIZE, rcode >> 4, bool(self.opt.ttl & 0x8000)))
+        data = wire.message(self.query_id, flags, self.question, self.answers, self.authority, self.glue + opt)
+        truncated = wire.message(self.query_id, flags | TC, self.question, (), (), opt)
         if len(data) > self.limit:
             data = truncated     # header, question and OPT: the client retries over TCP
         return Outcome(data, contact=contact, unknown=unknown, rcode=rcode, truncated=truncated)
@@ -255,7 +266,10 @@ class _Reply:
 
 def _bare(query_id: int, flags: int, rcode: int, unknown: str, opt=None) -> Outcome:
     """A header-only answer (and the query's OPT echoed) for a message we cannot or will not read."""
-    answer_flags = QR | (flags & 0x7800) | (flags & RD) | rcode
+    # RD is copied for a QUERY only: it asks for recursion, which another opcode has no use
+    # for (ISC genreport's "opcodeflg" case; BIND clears it too).
+    opcode = flags & 0x7800
+    answer_flags = QR | opcode | (flags & RD if opcode == 0 else 0) | rcode
     additional = [wire.opt_record(EDNS_UDP_SIZE, 0, bool(opt.ttl & 0x8000))] if opt is not None else []
     data = HEADER.pack(query_id, answer_flags, 0, 0, 0, len(additional)) + b"".join(additional)
     return Outcome(data, unknown=unknown, rcode=rcode, truncated=data)

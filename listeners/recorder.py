@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import dataclasses
 import json
 import logging
 import queue
@@ -67,7 +68,8 @@ class Recorder:
         """
         if self._thread is None:
             raise RuntimeError("recorder not started")
-        self._queue.put((self._budgeted(contact, over_budget), (loop, callback)))
+        item = contact if isinstance(contact, _Tally) else self._budgeted(contact, over_budget)
+        self._queue.put((item, (loop, callback)))
 
     def record(self, contact: dict, timeout: float | None = 30) -> int | None:
         """Store a contact and return once it is on disk (threads: HTTP handlers)."""
@@ -85,6 +87,21 @@ class Recorder:
             if not future.done():
                 future.set_exception(error) if error else future.set_result(None)
         self.notify(contact, loop, settle, over_budget)
+        await future
+
+    async def atally(self, channel: str, kind: str) -> None:
+        """Count a contact with a name we do not know through the writer, like a contact.
+
+        For a listener whose answer time must not tell a known name from an unknown one
+        (SMTP RCPT): both wait for the same group commit, the tally committed in it.
+        """
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def settle(error):
+            if not future.done():
+                future.set_result(None)     # a tally that could not be written is kept in memory
+        self.notify(_Tally(channel, kind), loop, settle)
         await future
 
     def _budgeted(self, contact: dict, over_budget: str | None) -> dict:
@@ -149,6 +166,13 @@ class Recorder:
     def _commit(self, writer_store: Store, batch: list) -> None:
         if not batch:
             return
+        tallies = [(item, waiter) for item, waiter in batch if isinstance(item, _Tally)]
+        if tallies:
+            batch = [entry for entry in batch if not isinstance(entry[0], _Tally)]
+            self._commit_tallies(writer_store, [item for item, _ in tallies])
+            if not batch:
+                self._wake(tallies, [None] * len(tallies))
+                return
         if self.host is not None:
             for contact, _ in batch:
                 contact.setdefault("host", self.host)
@@ -169,24 +193,13 @@ class Recorder:
                         ids.append(writer_store.record_contacts([contact])[0])
                 except Exception as error:
                     ids.append(error)
-        done, wake = [], {}
-        for (contact, waiter), contact_id in zip(batch, ids):
-            error = contact_id if isinstance(contact_id, Exception) else None
-            if error is None and contact_id is not None:
+        done = []
+        for (contact, _), contact_id in zip(batch, ids):
+            if contact_id is not None and not isinstance(contact_id, Exception):
                 contact["id"] = contact_id
                 done.append(contact)
-            if isinstance(waiter, tuple):
-                loop, callback = waiter
-                wake.setdefault(loop, []).append((callback, error))
-            elif error is not None:
-                waiter.set_exception(error)
-            else:
-                waiter.set_result(contact_id)
-        for loop, callbacks in wake.items():
-            try:
-                loop.call_soon_threadsafe(_run_callbacks, callbacks)
-            except RuntimeError:  # that loop is closed: its listener stopped without waiting
-                pass
+        # Tallies of the same group are answered with its contacts, at the same moment.
+        self._wake(batch + tallies, ids + [None] * len(tallies))
         self.recorded += len(done)
         self.tallied += len(tallied)
         if self.on_recorded and done:
@@ -194,6 +207,32 @@ class Recorder:
                 self.on_recorded(done)
             except Exception:
                 log.exception("on_recorded callback failed")
+
+    def _wake(self, batch: list, results: list) -> None:
+        wake: dict = {}
+        for (_, waiter), result in zip(batch, results):
+            error = result if isinstance(result, Exception) else None
+            if isinstance(waiter, tuple):
+                loop, callback = waiter
+                wake.setdefault(loop, []).append((callback, error))
+            elif error is not None:
+                waiter.set_exception(error)
+            else:
+                waiter.set_result(result)
+        for loop, callbacks in wake.items():
+            try:
+                loop.call_soon_threadsafe(_run_callbacks, callbacks)
+            except RuntimeError:  # that loop is closed: its listener stopped without waiting
+                pass
+
+    def _commit_tallies(self, writer_store: Store, tallies: list["_Tally"]) -> None:
+        counts = collections.Counter((tally.channel, tally.kind) for tally in tallies)
+        try:
+            writer_store.count_unknown(dict(counts))
+        except Exception:
+            log.exception("could not store unknown-name tallies")
+            with self._unknown_lock:
+                self._unknown.update(counts)
 
     def _flush_unknown(self, writer_store: Store) -> None:
         with self._unknown_lock:
@@ -214,3 +253,10 @@ def _run_callbacks(callbacks: list) -> None:
         except Exception:
             log.exception("contact callback failed")
 
+
+@dataclasses.dataclass(frozen=True)
+class _Tally:
+    """An unknown-name count sent through the writer (Recorder.atally)."""
+
+    channel: str
+    kind: str

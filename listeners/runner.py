@@ -17,6 +17,7 @@ from listeners.budget import BudgetLimits, ContactBudget
 from listeners.dns_server import DnsServer
 from listeners.heartbeat import Heartbeat
 from listeners.http import HttpServer
+from listeners.imap import ImapWatcher
 from listeners.recorder import Recorder
 from listeners.smtp import SmtpServer
 
@@ -43,6 +44,7 @@ def contact_line(contact: dict) -> str:
     gist = {"dns": lambda: f"{details.get('qtype')} {details.get('qname')} {details.get('transport')}",
             "smtp": lambda: f"{details.get('stage')} from {details.get('mail_from')!r} helo {details.get('helo')!r}",
             "http": lambda: f"{details.get('method')} {details.get('host')}{details.get('path')}",
+            "imap": lambda: f"message {details.get('subject')!r} from {details.get('from')!r}",
             "sms": lambda: f"to {details.get('to')}: {details.get('body', '')[:60]!r}",
             "call": lambda: f"call to {details.get('to')} ({details.get('CallStatus') or details.get('provider')})",
             }.get(contact["channel"], lambda: "")()
@@ -77,7 +79,9 @@ class Listeners:
         self.addresses = {name: (settings[name]["listen"] if listen.get(name) is None else listen[name])
                           for name in SERVERS}
         self.servers: dict[str, object] = {}
-        self.workers = list(workers)
+        # The mailbox pool's watcher records through the same recorder, so it runs in here.
+        watcher = ImapWatcher.from_settings(settings, self.recorder)
+        self.workers = ([watcher] if watcher is not None else []) + list(workers)
 
     def _log_contacts(self, contacts: list[dict]) -> None:
         for contact in contacts:
@@ -105,6 +109,8 @@ class Listeners:
                                        float(self.settings["store"]["heartbeat_seconds"])).start()
             for worker in self.workers:
                 worker.start()
+                if isinstance(worker, ImapWatcher):
+                    self.log(f"imap watching {worker.mailbox} every {worker.poll_seconds:g}s")
         except BaseException:
             self.stop()
             raise

@@ -1,7 +1,9 @@
-"""SMTP, receive only: a contact at RCPT (and VRFY) for known addresses, the message as evidence at DATA.
+"""SMTP, receive only: a contact at RCPT for known addresses, the message as evidence at DATA.
 
-aiosmtpd speaks the protocol; `CanaryHandler` holds the policy. Address-verification
-tools stop after RCPT, so the contact is recorded (durably) before the 250 goes out.
+aiosmtpd carries the connection, `smtp_dialect.PostfixSMTP` answers as Postfix does and
+`CanaryHandler` holds the policy. Address-verification tools stop after RCPT, so the
+contact is recorded (durably) before the 250 goes out; and every RCPT, ours or not, is
+answered at the same moment after it arrived, so answer times do not tell a canary apart.
 """
 from __future__ import annotations
 
@@ -14,19 +16,23 @@ import logging
 import ssl
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP
 
 from canary import clock
 from canary.generation.identifiers import IdentifierError, normalise_email
 
 from listeners.caps import ConnectionCaps
 from listeners.contact import host_port, make_contact
+from listeners.smtp_dialect import PostfixSMTP
 
 log = logging.getLogger("canary.listeners.smtp")
 
-NO_SUCH_USER = "550 5.1.1 No such user here"
-TOO_MANY = "452 4.5.3 Too many recipients"
-LOCAL_ERROR = "451 4.3.0 Requested action aborted: local error in processing"
+# Postfix's words (see smtp_dialect.py): an unknown user of our domains, a relay attempt.
+UNKNOWN_USER = "550 5.1.1 <{}>: Recipient address rejected: User unknown in local recipient table"
+RELAY_DENIED = "454 4.7.1 <{}>: Relay access denied"
+TOO_MANY = "452 4.5.3 Error: too many recipients"
+LOCAL_ERROR = "451 4.3.0 Error: queue file write error"
+# Every mail server takes these (RFC 5321 4.5.1, RFC 2142); they are counted, not canary contacts.
+ROLE_ACCOUNTS = ("postmaster", "abuse")
 TOO_BUSY = "421 4.7.0 Too many connections, try again later"
 
 
@@ -86,51 +92,85 @@ def message_contacts(session, envelope, rcpt_contacts: list[dict], max_stored_by
             for contact in by_identifier.values()]
 
 
+def role_account(address: str, local_domains) -> str | None:
+    """'postmaster' for a bare postmaster or postmaster@/abuse@ one of our domains, else None."""
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return "postmaster" if address.lower() == "postmaster" else None
+    if local.lower() in ROLE_ACCOUNTS and is_local_domain(domain, local_domains):
+        return local.lower()
+    return None
+
+
+def is_local_domain(domain: str, local_domains) -> bool:
+    """A domain we receive mail for: one of ours or below it, compared label by label."""
+    labels = domain.lower().rstrip(".").split(".")
+    return any(labels[len(labels) - len(zone):] == zone for zone in local_domains if len(labels) >= len(zone))
+
+
 class CanaryHandler:
     """aiosmtpd hooks: accept only our addresses, record every contact, never relay."""
 
-    def __init__(self, recorder, *, max_recipients: int = 20, max_stored_bytes: int = 262_144):
+    def __init__(self, recorder, *, max_recipients: int = 20, max_stored_bytes: int = 262_144,
+                 local_domains=(), answer_seconds: float = 0.03):
         self.recorder = recorder
         self.max_recipients = max_recipients
         self.max_stored_bytes = max_stored_bytes
+        self.local_domains = [domain.lower().rstrip(".").split(".") for domain in local_domains]
+        self.answer_seconds = answer_seconds
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # The answer goes out at the same moment after the command, whatever the address:
+        # a canary's commit (well under answer_seconds) is hidden inside that wait.
+        loop = asyncio.get_running_loop()
+        answer_at = loop.time() + self.answer_seconds
         try:
-            contact = recipient_contact(address, session, envelope, self.recorder.resolve)
-            if contact is None:
-                self.recorder.count_unknown("smtp", "rcpt")
-                return NO_SUCH_USER
-            if len(envelope.rcpt_tos) >= self.max_recipients:
-                # Counted (tallied), not stored whole: 1,100 RCPTs in one session made 1,000 contacts.
-                await self.recorder.arecord(contact, over_budget="recipients")
-                return TOO_MANY
-            await self.recorder.arecord(contact)
-            envelope.rcpt_tos.append(address)
-            envelope.rcpt_options.append(rcpt_options)
-            envelope.canary_recipients = getattr(envelope, "canary_recipients", []) + [contact]
-            return "250 2.1.5 OK"
+            status = await self._recipient(session, envelope, address, rcpt_options)
         except Exception:
             log.exception("RCPT failed")
-            return LOCAL_ERROR
+            status = LOCAL_ERROR
+        late = loop.time() - answer_at
+        if late > 0:
+            self.recorder.count_unknown("smtp", "late-answer")   # the operator sees it in the tallies
+        else:
+            await asyncio.sleep(-late)
+        return status
 
-    async def handle_VRFY(self, server, session, envelope, address):
-        try:
-            contact = recipient_contact(address or "", session, envelope, self.recorder.resolve, stage="vrfy")
-            if contact is None:
-                self.recorder.count_unknown("smtp", "vrfy")
-                return NO_SUCH_USER
-            await self.recorder.arecord(contact)
-            return "252 2.1.5 Cannot VRFY user, but will accept message and attempt delivery"
-        except Exception:
-            log.exception("VRFY failed")
-            return LOCAL_ERROR
+    async def _recipient(self, session, envelope, address, rcpt_options) -> str | None:
+        contact = recipient_contact(address, session, envelope, self.recorder.resolve)
+        if contact is None:
+            # Counted through the same group commit a canary's contact waits for: under load
+            # too, an unknown address is answered after the same work as a canary.
+            role = role_account(address, self.local_domains)
+            if role is not None:
+                await self.recorder.atally("smtp", role)
+                envelope.rcpt_tos.append(address)
+                envelope.rcpt_options.append(rcpt_options)
+                return None
+            domain = address.rpartition("@")[2]
+            if is_local_domain(domain, self.local_domains):
+                await self.recorder.atally("smtp", "rcpt")
+                return UNKNOWN_USER.format(address)
+            await self.recorder.atally("smtp", "relay")
+            return RELAY_DENIED.format(address)
+        if len(envelope.rcpt_tos) >= self.max_recipients:
+            # Counted (tallied), not stored whole: 1,100 RCPTs in one session made 1,000 contacts.
+            await self.recorder.arecord(contact, over_budget="recipients")
+            return TOO_MANY
+        await self.recorder.arecord(contact)
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.append(rcpt_options)
+        envelope.canary_recipients = getattr(envelope, "canary_recipients", []) + [contact]
+        return None
 
     async def handle_DATA(self, server, session, envelope):
         try:
             recipients = getattr(envelope, "canary_recipients", [])
             contacts = message_contacts(session, envelope, recipients, self.max_stored_bytes)
+            if not contacts:
+                self.recorder.count_unknown("smtp", "role-message")
             await asyncio.gather(*(self.recorder.arecord(contact) for contact in contacts))  # one commit
-            return "250 2.0.0 OK: queued"
+            return None     # the dialect answers "250 2.0.0 Ok: queued as <queue id>"
         except Exception:
             log.exception("DATA failed")
             return LOCAL_ERROR
@@ -141,7 +181,7 @@ class CanaryHandler:
         return "421 4.3.0 Service not available, closing transmission channel"
 
 
-class _CappedSMTP(SMTP):
+class _CappedSMTP(PostfixSMTP):
     """aiosmtpd's SMTP session, refused with a 421 beyond the listener's connection caps."""
 
     def __init__(self, handler, caps: ConnectionCaps, **kwargs):
@@ -184,7 +224,7 @@ class _Controller(Controller):
         self.caps = caps
 
     def factory(self):
-        return _CappedSMTP(self.handler, self.caps, **self.SMTP_kwargs)
+        return _CappedSMTP(self.handler, self.caps, **self.SMTP_kwargs, **getattr(self, "dialect_options", {}))
 
     def _create_server(self):
         return self._bind()
@@ -200,10 +240,12 @@ class SmtpServer:
     """The SMTP listener: `start()` binds (port 0: any free port) and serves in a thread."""
 
     def __init__(self, recorder, host: str = "127.0.0.1", port: int = 2525, *, hostname: str = "localhost",
-                 max_message_bytes: int = 1_048_576, max_stored_bytes: int = 262_144, max_recipients: int = 20,
+                 max_message_bytes: int = 10_240_000, max_stored_bytes: int = 262_144, max_recipients: int = 20,
                  idle_seconds: float = 60, tls_cert: str = "", tls_key: str = "", max_commands: int = 1000,
+                 local_domains=(), answer_seconds: float = 0.03, error_sleep_seconds: float = 1.0,
                  max_connections: int = 400, max_connections_per_source: int = 20):
-        self.handler = CanaryHandler(recorder, max_recipients=max_recipients, max_stored_bytes=max_stored_bytes)
+        self.handler = CanaryHandler(recorder, max_recipients=max_recipients, max_stored_bytes=max_stored_bytes,
+                                     local_domains=local_domains, answer_seconds=answer_seconds)
         tls_context = None
         if tls_cert:
             tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -211,13 +253,14 @@ class SmtpServer:
         self.controller = _Controller(
             self.handler, caps=ConnectionCaps(max_connections, max_connections_per_source),
             hostname=host, port=port, server_hostname=hostname,
-            ident="ESMTP",                      # banner "220 <hostname> ESMTP": no software name
+            ident="ESMTP",                      # banner "220 <hostname> ESMTP": Postfix's, less its name
             data_size_limit=max_message_bytes,
             timeout=idle_seconds,
             tls_context=tls_context, require_starttls=False,
             # Per session: bounds a client that loops on one command (thousands of RCPTs).
             command_call_limit=max_commands,
         )
+        self.controller.dialect_options = {"error_sleep_seconds": error_sleep_seconds}
 
     @classmethod
     def from_settings(cls, settings, recorder, host: str, port: int) -> "SmtpServer":
@@ -228,7 +271,9 @@ class SmtpServer:
         return cls(recorder, host, port, hostname=settings.smtp_hostname,
                    max_message_bytes=int(smtp["max_message_bytes"]), max_stored_bytes=int(smtp["max_stored_bytes"]),
                    max_recipients=int(smtp["max_recipients"]), idle_seconds=float(smtp["idle_seconds"]),
-                   tls_cert=cert, tls_key=key, max_connections=int(smtp["max_connections"]),
+                   tls_cert=cert, tls_key=key, local_domains=[*settings.zones, *settings.mail_domains],
+                   answer_seconds=float(smtp["rcpt_answer_ms"]) / 1000,
+                   max_connections=int(smtp["max_connections"]),
                    max_connections_per_source=int(smtp["max_connections_per_source"]))
 
     @property

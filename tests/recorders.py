@@ -40,3 +40,6 @@ class MemoryRecorder:
 
     def count_unknown(self, channel: str, kind: str, count: int = 1) -> None:
         self.unknown[(channel, kind)] += count
+
+    async def atally(self, channel: str, kind: str) -> None:
+        self.count_unknown(channel, kind)

@@ -131,8 +131,12 @@ def test_tcp_connection_serves_several_queries_then_closes_when_idle(server, dep
 
 def test_other_opcodes_are_notimp_and_responses_are_dropped(server):
     query = dns.message.make_query("canary.test", "SOA")
+    query.set_opcode(dns.opcode.UPDATE)
+    query.flags |= dns.flags.RD
+    reply = udp_raw(server, query.to_wire())
+    assert reply[3] & 0xF == dns.rcode.NOTIMP and not reply[2] & 0x01     # RD not copied (genreport)
     query.set_opcode(dns.opcode.NOTIFY)
-    assert udp_raw(server, query.to_wire())[3] & 0xF == dns.rcode.NOTIMP
+    assert udp_raw(server, query.to_wire())[3] & 0xF == dns.rcode.REFUSED  # as NSD: no primary of ours
     response = dns.message.make_response(dns.message.make_query("canary.test", "SOA"))
     assert udp_raw(server, response.to_wire(), expect_reply=False) is None
 

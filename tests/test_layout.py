@@ -12,7 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Lowest first. A module may import its own layer and the ones below, never one above.
 LAYERS = (
     ("canary.clock", "canary.settings", "canary.settings_reference", "canary.display", "canary.evidence.chain",
-     "canary.signing_keys", "canary.timestamping", "canary.hosts"),
+     "canary.signing_keys", "canary.timestamping", "canary.hosts", "canary.tls"),
     ("canary.store",),
     ("canary.deployment", "canary.accounts", "canary.generation"),
     ("canary.planting", "canary.scan"),

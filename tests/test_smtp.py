@@ -12,7 +12,8 @@ from listeners.smtp import SmtpServer
 @pytest.fixture
 def server(deployment, recorder):
     started = SmtpServer(recorder, "127.0.0.1", 0, hostname="mx.canary.test", max_recipients=3,
-                         max_stored_bytes=1000, max_message_bytes=100_000, idle_seconds=5).start()
+                         max_stored_bytes=1000, max_message_bytes=100_000, idle_seconds=5,
+                         local_domains=["canary.test"], answer_seconds=0.005).start()
     yield started
     started.stop()
 
@@ -51,10 +52,27 @@ def test_unknown_recipient_is_refused_and_not_stored(server, deployment, address
     client = connect(server)
     client.mail("x@example.org")
     code, text = client.rcpt("someone@canary.test")
-    assert (code, text[:5]) == (550, b"5.1.1")
-    assert client.rcpt("victim@gmail.com")[0] == 550     # never relays
+    assert (code, text) == (550, b"5.1.1 <someone@canary.test>: Recipient address rejected: "
+                                 b"User unknown in local recipient table")
+    # Never relays, and says so as Postfix does.
+    assert client.rcpt("victim@gmail.com") == (454, b"4.7.1 <victim@gmail.com>: Relay access denied")
     client.quit()
     assert deployment.store.contacts() == []
+
+
+def test_postmaster_and_abuse_are_accepted_and_counted_not_contacts(server, deployment, recorder):
+    client = connect(server)
+    client.mail("reporter@example.org")
+    assert [client.rcpt(a)[0] for a in ("postmaster", "Postmaster@canary.test", "abuse@x1.canary.test",
+                                        "abuse@gmail.com")] == [250, 250, 250, 454]
+    assert client.data(b"Subject: spam report\r\n\r\nhello\r\n")[0] == 250
+    client.quit()
+    recorder.stop()     # flushes the tallies
+    recorder.start()
+    assert deployment.store.contacts() == []
+    tallies = {(row["channel"], row["kind"]): row["count"] for row in deployment.store.unknown_counts()}
+    assert tallies[("smtp", "postmaster")] == 2 and tallies[("smtp", "abuse")] == 1
+    assert tallies[("smtp", "relay")] == 1 and tallies[("smtp", "role-message")] == 1
 
 
 def test_whole_message_is_kept_with_its_hash(server, deployment, address):
@@ -72,12 +90,12 @@ def test_whole_message_is_kept_with_its_hash(server, deployment, address):
     assert deployment.store.verify_evidence().ok
 
 
-def test_vrfy_of_a_known_address_is_a_contact(server, deployment, address):
+def test_vrfy_answers_the_same_for_every_address(server, deployment, address):
     client = connect(server)
-    assert client.verify(address)[0] == 252
-    assert client.verify("nobody@canary.test")[0] == 550
+    answers = {client.verify(a) for a in (address, "nobody@canary.test", "postmaster", "")}
     client.quit()
-    assert [c["details"]["stage"] for c in deployment.store.contacts()] == ["vrfy"]
+    assert answers == {(502, b"5.5.1 VRFY command is disabled")}
+    assert deployment.store.contacts() == []
 
 
 def test_too_many_recipients_in_one_transaction(server, deployment, address):
@@ -125,3 +143,20 @@ def test_a_message_to_two_canaries_is_evidence_for_both(server, deployment, addr
     data = [c for c in deployment.store.contacts() if c["details"]["stage"] == "data"]
     assert sorted(c["identifier"] for c in data) == sorted([address, other])
     assert len({c["details"]["sha256"] for c in data}) == 1
+
+
+def test_init_creates_the_starttls_certificate(deployment, recorder):
+    import ssl
+    server = SmtpServer.from_settings(deployment.settings, recorder, "127.0.0.1", 0).start()
+    try:
+        client = connect(server)
+        assert client.has_extn("starttls")
+        assert client.esmtp_features["size"] == "10240000"
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        assert client.starttls(context=context)[0] == 220
+        assert client.sock.getpeercert(binary_form=True)
+        client.quit()
+    finally:
+        server.stop()
+    assert (deployment.settings.home / "smtp-key.pem").stat().st_mode & 0o077 == 0

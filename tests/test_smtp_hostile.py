@@ -11,7 +11,8 @@ from listeners.smtp import SmtpServer
 @pytest.fixture
 def server(deployment, recorder):
     started = SmtpServer(recorder, "127.0.0.1", 0, hostname="mx.canary.test", max_recipients=5,
-                         max_message_bytes=20_000, idle_seconds=1, max_commands=300).start()
+                         max_message_bytes=20_000, idle_seconds=1, max_commands=300,
+                         local_domains=["canary.test"], answer_seconds=0.001, error_sleep_seconds=0).start()
     yield started
     started.stop()
 
@@ -89,7 +90,8 @@ def test_thousands_of_recipients_are_refused_then_cut_off(server, raw, deploymen
         if code is None:
             break
         codes.append(code)
-    assert set(codes[:300]) == {550} and codes[300] == 421 and len(codes) == 301
+    # As Postfix: 20 errors (smtpd_hard_error_limit), then 421 and the connection is closed.
+    assert set(codes[:20]) == {550} and codes[20] == 421 and len(codes) == 21
     still_answers(server)
     assert deployment.store.contacts() == []
 
@@ -140,3 +142,13 @@ def test_binary_garbage_and_idle_clients_are_dropped(server, raw, deployment):
     assert idle.reply()[0] is None       # idle_seconds=1: the server hangs up
     still_answers(server)
     assert deployment.store.contacts() == []
+
+
+def test_a_huge_bdat_chunk_is_read_and_refused_without_being_kept(server, raw, address):
+    client = raw()
+    assert client.command(b"EHLO x") == 250
+    assert client.command(b"MAIL FROM:<a@example.org>") == 250
+    assert client.command(b"RCPT TO:<" + address.encode() + b">") == 250
+    client.send(b"BDAT 300000 LAST\r\n" + b"x" * 300_000)     # over max_message_bytes (20,000)
+    assert client.reply()[0] == 552
+    assert client.command(b"NOOP") == 250

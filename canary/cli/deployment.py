@@ -9,7 +9,7 @@ import click
 
 from .. import accounts, signing_keys
 from ..summaries import listing
-from ..deployment import init_deployment
+from ..deployment import MAIL_MODES, init_deployment
 from ..generation.issuing import TOKEN_KINDS, Issuer
 from ..store.dialect import redact
 from .common import echo_json, echo_rows, echo_table, json_option, with_deployment
@@ -22,9 +22,10 @@ from .common import echo_json, echo_rows, echo_table, json_option, with_deployme
               help="DNS zone delegated to this deployment's DNS listener (repeatable).")
 @click.option("--mail-domain", "mail_domains", multiple=True,
               help="Mail domain for canary addresses (repeatable; default: the first zone).")
-@click.option("--mail-mode", type=click.Choice(["per-canary", "shared", "pool"]), default="per-canary",
-              show_default=True, help="per-canary: each address's domain carries the canary's own DNS label; "
-              "shared: one domain; pool: the --mail-domain list, each domain shared by several canaries.")
+@click.option("--mail-mode", type=click.Choice(MAIL_MODES), default="per-canary", show_default=True,
+              help="per-canary: each address's domain carries the canary's own DNS label; shared: one domain; "
+                   "pool: the --mail-domain list, each domain shared by several canaries; "
+                   "mailboxes: the operator's mailboxes at ordinary providers ([mailboxes] in canary.toml).")
 @click.option("--phone-pool", type=click.Path(dir_okay=False),
               help="File of phone numbers you own, one per line (default: ranges reserved for fiction).")
 @click.option("--name", help="Name of the deployment (default: the directory name).")
@@ -51,6 +52,8 @@ def init(home, zones, mail_domains, mail_mode, phone_pool, name, store_url, admi
     click.echo(f"  mail domains: {', '.join(deployment.settings.mail_domains)} ({mail_mode})")
     click.echo(f"  phones: {phone_pool or 'ranges reserved for fiction (ARCEP)'}")
     click.echo(f"  store: {deployment.store.describe()}")
+    click.echo(f"  STARTTLS: {deployment.settings['smtp']['tls_cert']} (self-signed for "
+               f"{deployment.settings.smtp_hostname}; replace it with your own if you have one)")
     if generated:
         click.echo(f"  dashboard login: {accounts.ADMIN} / {admin_password}  (shown once; change it with "
                    f"`canary user add {accounts.ADMIN}`)")

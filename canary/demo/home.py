@@ -13,7 +13,7 @@ import pathlib
 import shutil
 
 from .. import accounts
-from ..deployment import Deployment, init_deployment
+from ..deployment import SMTP_CERT, SMTP_KEY, Deployment, init_deployment
 from ..settings import SETTINGS_FILE, STORE_FILE
 
 ZONE = "canary.test"
@@ -67,7 +67,7 @@ def _remove_demo_files(home: pathlib.Path) -> None:
     """Remove what a first run writes (and the home itself when that leaves it empty), nothing else."""
     shutil.rmtree(home / LAB_FOLDER, ignore_errors=True)
     for name in (SETTINGS_FILE, STORE_FILE, STORE_FILE + "-wal", STORE_FILE + "-shm", LOGIN_FILE, "alerts.jsonl",
-                 SEEDING_MARK):
+                 SMTP_CERT, SMTP_KEY, SEEDING_MARK):
         (home / name).unlink(missing_ok=True)
     if home.is_dir() and not any(home.iterdir()):
         home.rmdir()

@@ -39,15 +39,26 @@ class Issuer:
         return self._phones
 
     def _email_for(self, local: str, label: str) -> str:
+        if self.settings["deployment"]["mail_mode"] == "mailboxes":
+            return self.pool_mailbox()
         if self.settings["deployment"]["mail_mode"] == "shared":
             # One realistic shared domain: the local part alone must be unique.
             return ids.normalise_email(f"{local}{self.rng.randint(10, 9999)}@{self.mail_domain}")
         return ids.normalise_email(f"{local}@{label}.{self.mail_domain}")
 
+    def pool_mailbox(self) -> str:
+        """A mailbox of the operator's pool (mailboxes.addresses) that no canary has yet."""
+        pool = [ids.normalise_email(address) for address in self.settings["mailboxes"]["addresses"]]
+        free = [address for address in pool if not self.store.identifier_exists(address)]
+        if not free:
+            raise Conflict(f"the mailbox pool is used up ({len(pool)} addresses in mailboxes.addresses, "
+                           "each given to one canary): add mailboxes or use another mail_mode")
+        return self.rng.choice(free)
+
     def _hostnames_for(self, label: str) -> list[str]:
         names = [f"{label}.{self.zone}"]
         mail_host = f"{label}.{self.mail_domain}"
-        if self.settings["deployment"]["mail_mode"] != "shared" and mail_host not in names and any(
+        if self.settings["deployment"]["mail_mode"] == "per-canary" and mail_host not in names and any(
                 ids.labels_below(mail_host, zone) is not None for zone in self.settings.zones):
             names.append(mail_host)
         return [ids.check_dns_name(name, "hostname") for name in names]

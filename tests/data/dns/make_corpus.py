@@ -42,7 +42,7 @@ CORPUS = {
     "formerr-opt-in-answer": header(an=1) + question() + opt(),
     "formerr-bad-option-length": header(ar=1) + question() + opt(rdata=struct.pack("!HH", 8, 200) + b"\x00\x01"),
     "formerr-garbage": bytes(range(256)) * 3,
-    "notimp-opcode-notify": header(flags=(4 << 11)) + question(),
+    "refused-opcode-notify": header(flags=(4 << 11)) + question(),     # as NSD answers a NOTIFY
     "notimp-opcode-15": header(flags=(15 << 11)) + question(),
     "notimp-opcode-update": header(flags=(5 << 11), qd=1, ns=1) + question(qtype=6) + b"\xff" * 20,
     "refused-class-chaos": header() + question(b"\x07version\x04bind\x00", qtype=16, qclass=3),
