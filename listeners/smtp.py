@@ -281,7 +281,13 @@ class SmtpServer:
         return self.controller.port
 
     def start(self) -> "SmtpServer":
-        self.controller.start()
+        try:
+            self.controller.start()
+        except BaseException:
+            # aiosmtpd made its event loop in __init__: a start that fails (port in use) must close it.
+            if not self.controller.loop.is_closed():
+                self.controller.loop.close()
+            raise
         return self
 
     def stop(self) -> None:
