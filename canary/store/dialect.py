@@ -107,8 +107,21 @@ class SqliteDialect:
         return _NoSavepoint()
 
     def table_names(self, conn) -> list[str]:
-        return [row[0] for row in conn.execute(
+        created = [row[0] for row in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY rowid")]
+        # Parents before the tables referring to them: a later migration can add a reference from an
+        # older table to a newer one (contacts.raw_sha256 -> raw_messages), so creation order is not enough.
+        parents = {table: {row[2] for row in conn.execute(f"PRAGMA foreign_key_list({table})")} for table in created}
+        ordered: list[str] = []
+        def visit(table: str, path: tuple = ()) -> None:
+            if table in ordered or table in path or table not in parents:
+                return
+            for parent in sorted(parents[table]):
+                visit(parent, path + (table,))
+            ordered.append(table)
+        for table in created:
+            visit(table)
+        return ordered
 
     def after_bulk_insert(self, conn, tables: list[str]) -> None:
         """INTEGER PRIMARY KEY continues from the largest id by itself."""
