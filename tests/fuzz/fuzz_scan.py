@@ -16,6 +16,7 @@ with atheris.instrument_imports():
     from canary.scan.errors import ScanInputError
     from canary.scan.limits import ScanLimits
     from canary.scan.matcher import IdentifierIndex
+    from canary.scan.runner import scan_paths
 
 LIMITS = ScanLimits(max_seconds=5, max_temp_bytes=8 << 20, max_record_bytes=1 << 20, max_xlsx_part_bytes=1 << 20)
 INDEX = IdentifierIndex([{"identifier_id": 1, "token_id": 1, "kind": "email", "value": "jean@abc123.canary.test", "canary_id": None,
@@ -32,9 +33,11 @@ def test_one_input(data: bytes) -> None:
     with open(PATH, "wb") as handle:
         handle.write(data)
     try:
-        scanning._scan_one(PATH, INDEX, scanning._Found(), [], True, LIMITS)
+        _, _, errors = scan_paths(INDEX, [PATH], scanning._Found(), allow_truncated=True, limits=LIMITS)
     except ScanInputError as error:
-        assert "\n" not in str(error), str(error)
+        errors = [str(error)]
+    for error in errors:
+        assert "\n" not in error, error
 
 
 if __name__ == "__main__":
