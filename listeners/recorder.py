@@ -226,24 +226,22 @@ class Recorder:
                 pass
 
     def _commit_tallies(self, writer_store: Store, tallies: list["_Tally"]) -> None:
-        counts = collections.Counter((tally.channel, tally.kind) for tally in tallies)
+        self._store_unknown(writer_store, collections.Counter((tally.channel, tally.kind) for tally in tallies))
+
+    def _flush_unknown(self, writer_store: Store) -> None:
+        with self._unknown_lock:
+            counts, self._unknown = self._unknown, collections.Counter()
+        if counts:
+            self._store_unknown(writer_store, counts)
+
+    def _store_unknown(self, writer_store: Store, counts: collections.Counter) -> None:
+        """Store unknown-name counts; on failure keep them in memory for the next flush."""
         try:
             writer_store.count_unknown(dict(counts))
         except Exception:
             log.exception("could not store unknown-name tallies")
             with self._unknown_lock:
                 self._unknown.update(counts)
-
-    def _flush_unknown(self, writer_store: Store) -> None:
-        with self._unknown_lock:
-            counts, self._unknown = self._unknown, collections.Counter()
-        if counts:
-            try:
-                writer_store.count_unknown(dict(counts))
-            except Exception:
-                log.exception("could not store unknown-name tallies")
-                with self._unknown_lock:
-                    self._unknown.update(counts)
 
 
 def _run_callbacks(callbacks: list) -> None:
