@@ -40,7 +40,6 @@ def check_target_config(kind: str, location: str | None, mapping: str | None,
             raise SettingsError("--location: keep the password out of the DSN (it would be stored and logged "
                                 "for good); put it in the canary user's ~/.pgpass or PGPASSFILE")
     elif kind == "mysql":
-        from .base import PlantingError
         from .mysql import connection_arguments, is_mysql_location
         if not is_mysql_location(location):
             raise SettingsError(f"--location {location!r} is not a MySQL/MariaDB location (mysql://USER@HOST/DATABASE)")
@@ -94,7 +93,7 @@ def with_schema(kind: str, location: str | None, schema: str | None) -> str | No
     if not schema:
         return location
     if kind == "postgresql":
-        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+        from psycopg.conninfo import make_conninfo
         try:
             return make_conninfo(location or "", options=f"-csearch_path={schema}")
         except Exception as error:  # noqa: BLE001 - psycopg's ProgrammingError for a malformed DSN
