@@ -160,8 +160,9 @@ class Copy:
 
 
 def planted_copy(host: Host, folder: pathlib.Path, *, patients: int, canaries: int, batches: int,
-                 grown_share: float, mail: str, generic: bool = False, seed: int = 1) -> Copy:
-    """The host as a thief copies it: grown while canaries were planted `batches` times."""
+                 grown_share: float, mail: str, generic: bool = False, seed: int = 1, erased: float = 0.0) -> Copy:
+    """The host as a thief copies it: grown while canaries were planted `batches` times, `erased` of its
+    patients merged or erased along the way (the holes in its keys)."""
     builder = _module(host.builder)
     database = folder / f"{host.name}.db"
     from canary.demo.labdb import DATA
@@ -170,6 +171,7 @@ def planted_copy(host: Host, folder: pathlib.Path, *, patients: int, canaries: i
         (folder / extra).write_bytes(source.read_bytes())
     start = max(1, int(patients * (1 - grown_share)))
     builder.build(database, start, host.seed)
+    builder.erase(database, erased, host.seed)
     domains = host.provider_domains if mail == "providers" else host.own_domains
     mode = "per-canary" if generic else "pool"
     deployment = init_deployment(folder / "deployment", ["canary.test"],
@@ -182,7 +184,9 @@ def planted_copy(host: Host, folder: pathlib.Path, *, patients: int, canaries: i
     for batch in range(batches):
         grow = remaining_patients // (batches - batch)
         if grow:
+            before = _patients(database, host)
             builder.grow(database, grow, host.seed * 1000 + batch)
+            builder.erase(database, erased, host.seed * 1000 + batch, above=before)
         remaining_patients -= grow
         count = remaining_canaries // (batches - batch)
         remaining_canaries -= count
@@ -199,6 +203,14 @@ def planted_copy(host: Host, folder: pathlib.Path, *, patients: int, canaries: i
     ours = {r["key"] for r in records if r["key"] in keys or r["key_text"] in keys}
     design = "generic generator, per-canary domains" if generic else f"host model, {mail} mail pool"
     return Copy(host.name, records, ours, design)
+
+
+def _patients(database: pathlib.Path, host: Host) -> int:
+    con = sqlite3.connect(database)
+    try:
+        return con.execute(f"SELECT count(*) FROM {'patient' if host.name == 'lab' else 'individu'}").fetchone()[0]
+    finally:
+        con.close()
 
 
 def _learn_every(plantings: int) -> None:
@@ -448,6 +460,8 @@ def main(argv=None) -> int:
     parser.add_argument("--batches", type=int, help="rotations the canaries are planted in (default: one canary per rotation)")
     parser.add_argument("--grown", type=float, default=0.5,
                         help="share of the host's patients registered while canaries were being planted")
+    parser.add_argument("--erased", type=float, default=0.03,
+                        help="share of the host's patients merged or erased (the holes in its keys; 0: none)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the generic-generator baseline")
     args = parser.parse_args(argv)
     patients = args.patients or (1500 if args.quick else 5000)
@@ -461,7 +475,8 @@ def main(argv=None) -> int:
         for generic in runs:
             with tempfile.TemporaryDirectory() as folder:
                 copy = planted_copy(host, pathlib.Path(folder), patients=patients, canaries=canaries,
-                                    batches=batches, grown_share=args.grown, mail=args.mail, generic=generic)
+                                    batches=batches, grown_share=args.grown, mail=args.mail, generic=generic,
+                                    erased=args.erased)
                 results[generic] = score(copy)
                 print(report(copy, results[generic]), flush=True)
         if True in results:

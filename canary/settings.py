@@ -168,6 +168,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # "host": phone and email present as often as on the host's patients (at least one);
         # "all": every canary has both, more ways to be touched but a presence pattern a thief can see.
         "contacts": "host",
+        # Key canaries in the holes of the host's key sequences (deleted or merged patients,
+        # rolled-back inserts), among the host's rows of that time, rather than after its newest.
+        "fill_holes": True,
     },
     "alerts": {
         # At most one alert per canary (or token) and contact channel in this many seconds;
@@ -302,6 +305,10 @@ HELP: dict[str, dict[str, str]] = {
         "k_anonymity": 'A host value (name, street, commune, insurer spelling) is learnt only when at least this many distinct host patients share it.',
         "contacts": '"host": phone and email present as often as on the host\'s patients (at least one); "all": every canary has both (more ways to be touched, but a presence pattern a thief can see).',
         "rotate_count": "Canaries `canary rotate` plants in each target per run.",
+        "fill_holes": "Key canaries in the holes of the host's key sequences (deleted or merged patients, rolled-back "
+                      "inserts), among the host's rows of that time, rather than after its newest row. A thief "
+                      "holding two copies of one database taken at different times sees a key appear below the "
+                      "older copy's newest: set false where that matters more than one copy's statistics.",
     },
     "alerts": {
         "throttle_seconds": "At most one alert per canary (or token) and channel in this many seconds; "

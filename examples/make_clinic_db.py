@@ -206,6 +206,22 @@ def grow(db: pathlib.Path, patients: int, seed: int) -> None:
     con.close()
 
 
+def erase(db: pathlib.Path, share: float, seed: int, above: int = 0) -> int:
+    """Delete `share` of the patients registered after the `above`-th, with all their rows (merged duplicates,
+    erasures on request): the holes in the file numbers every real database has."""
+    con = sqlite3.connect(db)
+    rng = random.Random(seed)
+    keys = [row[0] for row in con.execute("SELECT num_dossier FROM individu ORDER BY num_dossier")][above:]
+    gone = [(key,) for key in rng.sample(keys, int(len(keys) * share))]
+    with con:
+        con.executemany("DELETE FROM analyse WHERE prelevement_id IN (SELECT id FROM prelevement WHERE num_dossier = ?)",
+                        gone)
+        con.executemany("DELETE FROM prelevement WHERE num_dossier = ?", gone)
+        con.executemany("DELETE FROM individu WHERE num_dossier = ?", gone)
+    con.close()
+    return len(gone)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", required=True, type=pathlib.Path)

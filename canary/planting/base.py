@@ -21,6 +21,7 @@ class Column:
     has_default: bool = False
     primary_key: bool = False
     auto: bool = False          # the database assigns it (INTEGER PRIMARY KEY, identity, serial)
+    explicit_key: bool = True   # False: it refuses a key we give (GENERATED ALWAYS AS IDENTITY)
 
 
 @dataclass

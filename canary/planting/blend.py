@@ -131,8 +131,10 @@ def _address(model: dict, rng: random.Random, base: dict) -> dict:
     learnt = model.get("address", {})
     place = _from_host(learnt.get("places"), rng)
     located = _place(*place) if place is not None else None
-    if located is None or located["insee"] is None or located["department"] is None:
-        # No host place, or one the reference list cannot give an INSEE code for: a commune of ours.
+    if located is None or located["department"] is None:
+        # No host place (the draw fell in the host's tail of communes nobody else lives in): one of ours.
+        # A host place the reference list has no INSEE code for is kept: a commune of ours instead would
+        # be one no other patient of the copy lives in.
         address = dict(base)
     else:
         commune, postcode = place

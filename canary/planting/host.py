@@ -69,6 +69,8 @@ class HostProfile:
         self.model: dict | None = None
         self.last_registration: dt.datetime | None = None   # the host's latest, read at plant time
         self._children_drawn: dict[tuple, int] = {}
+        # Where canaries' rows take keys in the holes of the host's sequences (backfill.py), when planting does.
+        self.holes = None
 
     # -- reading the host ----------------------------------------------------------------
     def sample(self, table: str) -> list[dict]:
@@ -317,19 +319,22 @@ class HostProfile:
         return rng.random() < (observed - chance) / max(1e-9, 1 - chance)
 
     def moment(self, entry, parent: dt.datetime | None, rng: random.Random, now: dt.datetime,
-               born: dt.datetime) -> dt.datetime | None:
-        """When this row happened, drawn as the host's rows are; None: the mapping's own rule."""
+               born: dt.datetime, whole_history: bool = False) -> dt.datetime | None:
+        """When this row happened, drawn as the host's rows are; None: the mapping's own rule.
+
+        `whole_history`: a registration from any time of the host's (a patient keyed in a hole among
+        older rows), not from its latest months."""
         if not self.model:
             return None
         if entry.parent is None:
-            return self._registration(rng, now, born)
+            return self._registration(rng, now, born, whole_history)
         block = self._block(entry)
         if not block or parent is None or "median_offset_seconds" not in block:
             return None
         first = self._children_drawn.get((entry.name, parent), 0) == 0
         self._children_drawn[(entry.name, parent)] = self._children_drawn.get((entry.name, parent), 0) + 1
         for _ in range(20):
-            if block.get("offset_quantiles"):
+            if block.get("offset_quantiles") and not block.get("scales_with_age"):
                 moment = _offset_moment(parent, block, rng, first)
             elif block.get("absolute") and block.get("offsets_minutes"):
                 moment = parent + dt.timedelta(minutes=_weighted(block["offsets_minutes"], rng))
@@ -343,11 +348,14 @@ class HostProfile:
                 return moment
         return None
 
-    def _registration(self, rng: random.Random, now: dt.datetime, born: dt.datetime) -> dt.datetime | None:
+    def _registration(self, rng: random.Random, now: dt.datetime, born: dt.datetime,
+                      whole_history: bool = False) -> dt.datetime | None:
         learnt = self.model.get("registration") or {}
-        if not learnt.get("recent_months"):
+        months = learnt.get("months") if whole_history else None
+        months = months or learnt.get("recent_months")
+        if not months:
             return None
-        if learnt.get("keys_follow_time", 0) >= 0.95 and learnt.get("gap_quantiles") and self.last_registration:
+        if not whole_history and learnt.get("keys_follow_time", 0) >= 0.95 and learnt.get("gap_quantiles") and self.last_registration:
             # Keys rise with time here: the canary, keyed after everyone, registered after everyone,
             # one of the host's usual gaps after the last registration (a time, not a row, is kept).
             gaps = learnt["gap_quantiles"]
@@ -366,7 +374,7 @@ class HostProfile:
             self.last_registration = moment
             return max(moment, born)
         for _ in range(30):
-            year, month = map(int, _weighted(learnt["recent_months"], rng).split("-"))
+            year, month = map(int, _weighted(months, rng).split("-"))
             first = dt.datetime(year, month, 1)
             days = ((first + dt.timedelta(days=32)).replace(day=1) - first).days
             moment = _at_time_of_day(first + dt.timedelta(days=rng.randrange(days)), learnt.get("time_of_day"),

@@ -20,6 +20,7 @@ import json
 import math
 import pathlib
 import re
+import statistics
 import unicodedata
 
 from ..generation import nir as nir_rules
@@ -487,7 +488,10 @@ def _learn_registration(records, block: _Block, entry: Entry, schema) -> dict:
     # Do keys rise with registration time? Then a canary keyed last is registered last.
     rising = sum(b >= a for a, b in zip(moments, moments[1:])) / max(1, len(moments) - 1)
     gaps = sorted((b - a).total_seconds() for a, b in zip(moments[-2000:], moments[-1999:]) if b >= a)
+    # Every month's registrations: when a patient keyed in a hole of the host's keys registered.
+    every_month = collections.Counter(m.strftime("%Y-%m") for _, m in dated)
     learnt = {"recent_months": sorted([m, c] for m, c in months.items()),
+              "months": sorted([m, c] for m, c in every_month.items()),
               "time_of_day": histogram(seconds, 60), "seconds": has_seconds, "keys_follow_time": rising}
     if gaps:
         learnt["gap_quantiles"] = [gaps[min(len(gaps) - 1, i * len(gaps) // 100)] for i in range(101)]
@@ -499,7 +503,8 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
     parent_entry = mapping.entry(entry.parent)
     parent_block = blocks[parent_entry.name]
     counts = collections.Counter()
-    offsets, fractions, sorted_flags, random_sorted, first_offsets = [], [], [], [], []
+    offsets, fractions, sorted_flags, random_sorted, first_offsets, spans = [], [], [], [], [], []
+    sibling_counts = []
     latest = None
     child_moment_column = _moment_column(entry)
     if child_moment_column:
@@ -525,11 +530,13 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
             continue
         times += [m.hour * 60 + m.minute for m in moments]
         first_offsets.append(min((m - start).total_seconds() for m in moments))
+        sibling_counts.append(len(moments))
         for moment in moments:
             offsets.append((moment - start).total_seconds())
             span = (latest - start).total_seconds() if latest else 0
             if span > 0:
                 fractions.append(min(1.0, max(0.0, (moment - start).total_seconds() / span)))
+                spans.append((span, offsets[-1], fractions[-1]))
         if len(moments) > 1:
             sorted_flags.append(moments == sorted(moments))
             random_sorted.append(1 / math.factorial(min(len(moments), 10)))
@@ -540,15 +547,26 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
         learnt["offsets_minutes"] = sorted([m, c] for m, c in minutes.items() if c >= k)
         learnt["offset_units"] = whole
         learnt["fractions"] = histogram([f * 1000 for f in fractions], 10)
+        # Does a child come a share of the time its parent has had (a lab that sees a patient again any
+        # time until today: older patients, longer gaps), or after a delay of its own (results hours after
+        # the sample)? Whichever does not grow with the parent's age is the host's habit.
+        if len(spans) >= 30:
+            by_offset = abs(_rank_correlation([a for a, _, _ in spans], [b for _, b, _ in spans]))
+            by_share = abs(_rank_correlation([a for a, _, _ in spans], [c for _, _, c in spans]))
+            learnt["scales_with_age"] = by_share < by_offset
         spread = sorted(offsets)
         learnt["absolute"] = bool(minutes and sum(c for m, c in minutes.items() if c >= k) >= 0.9 * len(offsets))
         learnt["median_offset_seconds"] = spread[len(spread) // 2]
         # The whole distribution as 100 quantiles (an aggregate), and the unit it is counted in
         # (a host that validates a whole number of hours after the sample).
         learnt["offset_quantiles"] = [spread[min(len(spread) - 1, i * len(spread) // 100)] for i in range(101)]
-        first_offsets.sort()
-        learnt["first_offset_quantiles"] = [first_offsets[min(len(first_offsets) - 1, i * len(first_offsets) // 100)]
-                                            for i in range(101)]
+        # The first child apart (a first visit minutes after registration, the next ones days later) only
+        # when the host's firsts are not what the earliest of as many independent draws would be: otherwise
+        # drawing the first apart makes every canary's earliest child too early.
+        if _first_apart(first_offsets, sibling_counts, spread):
+            first_offsets.sort()
+            learnt["first_offset_quantiles"] = [first_offsets[min(len(first_offsets) - 1,
+                                                                  i * len(first_offsets) // 100)] for i in range(101)]
         learnt["offset_unit"] = next((unit for unit in (86400, 3600, 60) if whole[unit] == 1.0), 1)
         learnt["negative_share"] = sum(o < 0 for o in offsets) / len(offsets)
         learnt["time_of_day"] = histogram(times)
@@ -558,6 +576,31 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
         # What rows inserted in no particular date order would give: the host may keep no order at all.
         learnt["random_sorted_share"] = sum(random_sorted) / len(random_sorted)
     return learnt
+
+
+def _first_apart(firsts: list[float], counts: list[int], offsets: list[float]) -> bool:
+    """Whether the host's earliest child per parent differs from the earliest of independent draws."""
+    import random
+    rng = random.Random(0)
+    drawn = sorted(min(rng.choice(offsets) for _ in range(n)) for n in counts)
+    firsts = sorted(firsts)
+    quartiles = [firsts[len(firsts) * i // 4] for i in (1, 3)]
+    spread = max(quartiles[1] - quartiles[0], 1.0)
+    return abs(firsts[len(firsts) // 2] - drawn[len(drawn) // 2]) > 0.25 * spread
+
+
+def _rank_correlation(xs: list, ys: list) -> float:
+    """Spearman's rho (statistics.correlation has no `method` before Python 3.12)."""
+    def ranks(values):
+        order = sorted(range(len(values)), key=values.__getitem__)
+        result = [0.0] * len(values)
+        for rank, index in enumerate(order):
+            result[index] = float(rank)
+        return result
+    try:
+        return statistics.correlation(ranks(xs), ranks(ys))
+    except statistics.StatisticsError:       # a constant column: no relation to speak of
+        return 0.0
 
 
 def latest_registration(target, mapping: Mapping, schema) -> dt.datetime | None:

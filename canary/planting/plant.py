@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from .. import clock
 from ..deployment import Deployment
 from ..generation.issuing import Issuer
+from .backfill import Backfill
 from .base import Find, NextValue, ParentKey, Pick, PlantingError, nothing, plain
 from .typed import key_value, same_value
 from .host import HostProfile
@@ -77,6 +78,8 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
                 host = HostProfile(writer, mapping, can_read=can_read_rows(target, mapping),
                                    written=_written_before(store, target))
                 host.model = _learn(deployment, target, writer, mapping, schema, host)
+                if deployment.settings["planting"]["fill_holes"] and writer.writes_directly and host.can_read:
+                    host.holes = Backfill(host, schema)
                 history_until = host.latest_moment(now)
                 result.notes = host.notes
                 regions = _regions(target, host)
@@ -93,6 +96,9 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
                     staged.append((canary, *_write(writer, planned)))
                     if progress is not None:
                         progress(len(staged))
+                if host.holes is not None:
+                    result.notes.append(f"{host.holes.patients} of {count} canaries keyed in holes of the host's "
+                                        "key sequence, among its rows of that time; the others took the next keys")
                 if numbered and hasattr(writer, "advance_sequences"):
                     writer.advance_sequences(numbered)
 

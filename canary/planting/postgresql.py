@@ -8,7 +8,7 @@ from .base import Column, ForeignKey, PlantingError, Schema, Table, direct_value
 
 _COLUMNS = """
 SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
-       a.attnotnull AS notnull, a.atthasdef AS has_default, a.attidentity <> '' AS identity,
+       a.attnotnull AS notnull, a.atthasdef AS has_default, a.attidentity <> '' AS identity, a.attidentity = 'a' AS identity_always,
        coalesce(pg_get_expr(d.adbin, d.adrelid), '') AS default_expr,
        EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p'
                AND a.attnum = ANY (k.conkey)) AS primary_key
@@ -83,7 +83,8 @@ class PostgresqlTarget:
             auto = r["identity"] or r["default_expr"].startswith("nextval(")
             self._defaults[(r["table"], r["column"])] = r["default_expr"]
             tables.setdefault(r["table"], Table(r["table"], {})).columns[r["column"]] = Column(
-                r["column"], r["type"], r["notnull"], r["has_default"] or r["identity"], r["primary_key"], auto)
+                r["column"], r["type"], r["notnull"], r["has_default"] or r["identity"], r["primary_key"], auto,
+                not r["identity_always"])
         for r in self._execute(_FOREIGN_KEYS):
             table = r["table"].strip('"')
             if table in tables:

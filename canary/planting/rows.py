@@ -75,13 +75,20 @@ def build_rows(canary: dict, mapping: Mapping, schema: Schema, host: HostProfile
             # How many rows, when, and in which order, as the host has them (host.py, model.py);
             # without a model, siblings in date order so that sequence numbers and dates rise together.
             count = host.child_count(entry, rng)
-            moments = [host.moment(entry, parent_row.moment if parent_row else None, rng, now, born)
+            # A patient in a hole of the host's keys is registered among its neighbours (backfill.py).
+            root_slot = host.holes.root_slot(entry, rng, born) if host.holes and parent_row is None else None
+            moments = [(root_slot.moment if root_slot else None)
+                       or host.moment(entry, parent_row.moment if parent_row else None, rng, now, born,
+                                      whole_history=root_slot is not None)
                        or _moment(entry, parent_row, rng, now, born) for _ in range(count)]
             if host.siblings_sorted(entry, rng):
                 moments.sort()
             used: set = set()
             for moment in moments:
-                row = _plan_row(len(rows), entry, fields, mapping, schema, host, rng, moment, parent_row, rows, used)
+                slot = root_slot or (host.holes.child_slot(entry, moment, parent_row, rng)
+                                     if host.holes and parent_row is not None else None)
+                row = _plan_row(len(rows), entry, fields, mapping, schema, host, rng, moment, parent_row, rows, used,
+                                slot)
                 if _without_fields(row, entry):
                     continue
                 rows.append(row)
@@ -124,7 +131,7 @@ def _moment(entry: Entry, parent: PlannedRow | None, rng: random.Random, now: dt
     return min(moment, now)
 
 
-def _plan_row(index, entry, fields, mapping, schema, host, rng, moment, parent, rows, used) -> PlannedRow:
+def _plan_row(index, entry, fields, mapping, schema, host, rng, moment, parent, rows, used, slot=None) -> PlannedRow:
     row = PlannedRow(index, entry, {}, key_columns(entry, schema), moment, parent.index if parent else None)
     if entry.sample:
         # Different analyses in one file: redraw a few times rather than repeat one.
@@ -145,6 +152,12 @@ def _plan_row(index, entry, fields, mapping, schema, host, rng, moment, parent, 
         if spec.condition and not spec.condition.holds(fields):
             continue                        # left to the database's default
         if spec.source == "generate":
+            if slot is not None and column in slot.keys:
+                ordinal = slot.keys[column]
+                row.values[column] = ordinal if spec.argument in ("auto", "max+1", "sequence") else \
+                    value_formats.render_key(spec.options.get("pattern") or keys.key_pattern(entry.table, column),
+                                             ordinal, moment)
+                continue
             if spec.argument == "auto":
                 row.auto.append(column)
                 continue
