@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import datetime as dt
 import importlib.util
 import pathlib
@@ -180,21 +181,21 @@ def planted_copy(host: Host, folder: pathlib.Path, *, patients: int, canaries: i
     add_target(deployment, "copy", "Lab", kind="sqlite", location=str(database), mapping=str(folder / host.mapping))
     rng = random.Random(seed)
     remaining_patients, remaining_canaries = patients - start, canaries
-    _learn_every(10)
-    for batch in range(batches):
-        grow = remaining_patients // (batches - batch)
-        if grow:
-            before = _patients(database, host)
-            builder.grow(database, grow, host.seed * 1000 + batch)
-            builder.erase(database, erased, host.seed * 1000 + batch, above=before)
-        remaining_patients -= grow
-        count = remaining_canaries // (batches - batch)
-        remaining_canaries -= count
-        if count:
-            if generic:
-                _plant_generic(deployment, count, rng)
-            else:
-                plant_into_target(deployment, "copy", count, rng=random.Random(rng.getrandbits(64)))
+    with _learn_every(10):
+        for batch in range(batches):
+            grow = remaining_patients // (batches - batch)
+            if grow:
+                before = _patients(database, host)
+                builder.grow(database, grow, host.seed * 1000 + batch)
+                builder.erase(database, erased, host.seed * 1000 + batch, above=before)
+            remaining_patients -= grow
+            count = remaining_canaries // (batches - batch)
+            remaining_canaries -= count
+            if count:
+                if generic:
+                    _plant_generic(deployment, count, rng)
+                else:
+                    plant_into_target(deployment, "copy", count, rng=random.Random(rng.getrandbits(64)))
     target = deployment.store.get_target("copy")
     keys = {planting["rows"][0]["key"][next(iter(planting["rows"][0]["key"]))]
             for planting in deployment.store.plantings(target["id"])}
@@ -213,11 +214,13 @@ def _patients(database: pathlib.Path, host: Host) -> int:
         con.close()
 
 
-def _learn_every(plantings: int) -> None:
+@contextlib.contextmanager
+def _learn_every(plantings: int):
     """Plant one canary at a time but learn the host anew every `plantings` only: the model moves
-    slowly, and learning at each of hundreds of rotations would make the bench take an hour."""
+    slowly, and learning at each of hundreds of rotations would make the bench take an hour.
+    Undone on leaving: a model cached here must not reach another host (the test suite imports this)."""
     from canary.planting import plant as plant_module
-    learn = getattr(plant_module._learn, "real", plant_module._learn)
+    learn = plant_module._learn
     state = {"calls": 0, "model": None}
 
     def cached(deployment, target, writer, mapping, schema, host):
@@ -229,8 +232,11 @@ def _learn_every(plantings: int) -> None:
             host.last_registration = latest_registration(writer, mapping, schema)
         state["calls"] += 1
         return state["model"]
-    cached.real = learn
     plant_module._learn = cached
+    try:
+        yield
+    finally:
+        plant_module._learn = learn
 
 
 def _plant_generic(deployment, count, rng):

@@ -206,17 +206,19 @@ class Backfill:
         return value if isinstance(value, (int, str)) else None
 
     def _between(self, before: dt.datetime, after: dt.datetime, rng: random.Random) -> dt.datetime:
-        """A registration between two of the host's: at one of its times of day when they are days apart."""
+        """A registration between two of the host's, at one of its usual times of day."""
         from .host import _at_time_of_day
         learnt = (self.host.model or {}).get("registration") or {}
         if after <= before:
             return before
-        if after - before <= dt.timedelta(hours=12):
-            moment = before + (after - before) * rng.random()
-        else:
-            day = before + dt.timedelta(days=rng.randrange(max(1, (after - before).days + 1)))
-            moment = min(max(_at_time_of_day(day, learnt.get("time_of_day"), learnt.get("seconds"), rng,
-                                             minutes=False), before), after)
+        moment = before + (after - before) * rng.random()
+        days = (after.date() - before.date()).days
+        for _ in range(30):
+            day = dt.datetime.combine(before.date() + dt.timedelta(days=rng.randint(0, days)), dt.time())
+            drawn = _at_time_of_day(day, learnt.get("time_of_day"), learnt.get("seconds"), rng, minutes=False)
+            if before <= drawn <= after:
+                moment = drawn
+                break
         if not learnt.get("seconds", True):
             moment = moment.replace(second=0)
         return moment.replace(microsecond=0)

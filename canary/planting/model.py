@@ -13,6 +13,7 @@ a copy in the deployment (models/<target>.json) for the operator to inspect.
 """
 from __future__ import annotations
 
+import bisect
 import collections
 import datetime as dt
 import functools
@@ -504,7 +505,7 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
     parent_block = blocks[parent_entry.name]
     counts = collections.Counter()
     offsets, fractions, sorted_flags, random_sorted, first_offsets, spans = [], [], [], [], [], []
-    sibling_counts = []
+    sibling_counts, later_offsets = [], []
     latest = None
     child_moment_column = _moment_column(entry)
     if child_moment_column:
@@ -530,6 +531,7 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
             continue
         times += [m.hour * 60 + m.minute for m in moments]
         first_offsets.append(min((m - start).total_seconds() for m in moments))
+        later_offsets += sorted((m - start).total_seconds() for m in moments)[1:]
         sibling_counts.append(len(moments))
         for moment in moments:
             offsets.append((moment - start).total_seconds())
@@ -564,6 +566,11 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
         # when the host's firsts are not what the earliest of as many independent draws would be: otherwise
         # drawing the first apart makes every canary's earliest child too early.
         if _first_apart(first_offsets, sibling_counts, spread):
+            if len(later_offsets) >= 30:
+                # The others, then, from what comes after a first (the next visits, days later).
+                later_offsets.sort()
+                learnt["offset_quantiles"] = [later_offsets[min(len(later_offsets) - 1,
+                                                                i * len(later_offsets) // 100)] for i in range(101)]
             first_offsets.sort()
             learnt["first_offset_quantiles"] = [first_offsets[min(len(first_offsets) - 1,
                                                                   i * len(first_offsets) // 100)] for i in range(101)]
@@ -579,14 +586,17 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
 
 
 def _first_apart(firsts: list[float], counts: list[int], offsets: list[float]) -> bool:
-    """Whether the host's earliest child per parent differs from the earliest of independent draws."""
+    """Whether the host's earliest child per parent is not what the earliest of as many independent draws
+    would be (Kolmogorov-Smirnov distance between the two: sampling noise stays well under the bound)."""
     import random
     rng = random.Random(0)
     drawn = sorted(min(rng.choice(offsets) for _ in range(n)) for n in counts)
     firsts = sorted(firsts)
-    quartiles = [firsts[len(firsts) * i // 4] for i in (1, 3)]
-    spread = max(quartiles[1] - quartiles[0], 1.0)
-    return abs(firsts[len(firsts) // 2] - drawn[len(drawn) // 2]) > 0.25 * spread
+    distance = 0.0
+    for value in set(firsts) | set(drawn):
+        distance = max(distance, abs(bisect.bisect_right(firsts, value) / len(firsts)
+                                     - bisect.bisect_right(drawn, value) / len(drawn)))
+    return distance > 0.15
 
 
 def _rank_correlation(xs: list, ys: list) -> float:
