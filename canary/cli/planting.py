@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import random
 import sys
 
@@ -44,19 +45,46 @@ def _progress_bar(total: int, label: str):
         yield advance
 
 
+class Duration(click.ParamType):
+    """A period written 90d, 12w or 36h."""
+    name = "period"
+    _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dt.timedelta):
+            return value
+        text = str(value).strip().lower()
+        if len(text) < 2 or text[-1] not in self._UNITS or not text[:-1].isdigit():
+            self.fail(f"{value!r}: write a number of hours, days or weeks: 36h, 90d, 12w", param, ctx)
+        return dt.timedelta(**{self._UNITS[text[-1]]: int(text[:-1])})
+
+
 @click.command()
 @click.argument("target_name", metavar="TARGET")
 @click.option("--count", type=click.IntRange(min=1, max=10_000), default=1, show_default=True,
               help="How many canaries to plant.")
+@click.option("--over", type=Duration(), help="Spread them over this period (90d, 12w, 36h): `canary rotate` "
+              "plants them a few at a time, among the host's own new registrations.")
 @click.option("--dry-run", is_flag=True, help="Print the rows that would be written; write nothing.")
 @click.option("--seed", type=int, help="Same seed, same canaries and rows (default: random).")
 @json_option
 @with_deployment
-def plant(deployment, target_name, count, dry_run, seed, as_json):
-    """Generate canaries and write them into a target in one transaction.
+def plant(deployment, target_name, count, over, dry_run, seed, as_json):
+    """Generate canaries and write them into a target in one transaction, or schedule them with --over.
 
-    Example: canary plant lims-prod --count 20
+    Example: canary plant lims-prod --count 20 --over 90d
     """
+    if over is not None:
+        if dry_run or seed is not None:
+            raise UserError("--over schedules canaries for `canary rotate`: --dry-run and --seed do not apply")
+        scheduled = planting.schedule(deployment, target_name, count, over)
+        if as_json:
+            echo_json(scheduled)
+            return
+        click.echo(f"Scheduled {count} canaries for {target_name} from {scheduled['starts_at'][:16]} to "
+                   f"{scheduled['ends_at'][:16]} UTC: `canary rotate` (daily, from a timer) plants them as they "
+                   "fall due.")
+        return
     rng = random.Random(seed) if seed is not None else None
     with _progress_bar(count, f"Planting into {target_name}") as advance:
         result = planting.plant_into_target(deployment, target_name, count, dry_run=dry_run, rng=rng,
@@ -188,6 +216,8 @@ def rotate(deployment, target_name, count, as_json):
             ids = ", ".join(str(p.canary["id"]) for p in result.canaries)
             line = f"{rotation.target}: {result.state} {len(result.canaries)} canaries ({rows} rows): {ids}"
             click.echo(line + "".join(f"; script {path}" for path in result.scripts))
+            for note in result.notes:
+                click.echo(f"  {note}")
     if failed:
         raise UserError("some targets could not be rotated (see above)")
 

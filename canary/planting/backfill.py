@@ -61,8 +61,13 @@ class Backfill:
                     found.append((column, None))
                 else:
                     found.append((column, spec.options.get("pattern") or self.host.key_pattern(entry.table, column)))
+            primary = table.primary_key
+            if found == [] and len(primary) == 1 and primary[0] not in entry.columns and table.columns[primary[0]].auto \
+                    and table.columns[primary[0]].explicit_key:
+                # A key the mapping leaves to the database (rowid, serial): placed as well, or the canary's
+                # addresses and results would be the newest rows of their tables.
+                found = [(primary[0], None)]
             if found:
-                primary = set(table.primary_key)
                 found.sort(key=lambda pair: pair[0] not in primary)
             self._columns[entry.name] = found or None
         return self._columns[entry.name]
@@ -91,8 +96,13 @@ class Backfill:
                 if len(values) >= 20:
                     shares[name] = sum(b >= a for a, b in zip(values, values[1:])) / (len(values) - 1)
             best = max(shares, key=shares.get, default=None)
-            self._orders[entry.name] = best if best and shares[best] >= FOLLOWS else None
-        return self._orders[entry.name]
+            self._orders[entry.name] = (best, shares[best]) if best and shares[best] >= FOLLOWS else (None, 0.0)
+        return self._orders[entry.name][0]
+
+    def strict(self, entry) -> bool:
+        """Whether the host keeps that order without exception (then so must a canary's row)."""
+        self.order(entry)
+        return self._orders[entry.name][1] == 1.0
 
     # -- slots -------------------------------------------------------------------------------------
     def root_slot(self, entry, rng: random.Random, born: dt.datetime) -> Slot | None:
@@ -138,7 +148,9 @@ class Backfill:
             position = space.position(lambda o: (p := _sortable(self._parent_of(entry, self._row(
                 entry, columns[0], space, o)))) is not None and p <= mine)
         hole = space.nearest_hole(position)
-        if hole is None or abs(hole.after + 1 - position) > max(10, REACH * len(space.ordinals)):
+        # Where the host never breaks the order, only the hole right there will do.
+        reach = 0 if self.strict(entry) else max(10, REACH * len(space.ordinals))
+        if hole is None or abs(hole.after + 1 - position) > reach:
             return None
         return self._fill(entry, columns, space, hole, whole=False)
 

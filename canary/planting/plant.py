@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import random
 import secrets
 from dataclasses import dataclass, field
@@ -444,22 +445,68 @@ class Rotation:
     error: str = ""
 
 
-def rotate(deployment: Deployment, target_name: str | None = None, count: int | None = None,
-           rng: random.Random | None = None) -> list[Rotation]:
-    """Plant fresh canaries in every target (or one); a failing target does not stop the others."""
+def schedule(deployment: Deployment, target_name: str, count: int, over: dt.timedelta,
+             now: dt.datetime | None = None) -> dict:
+    """Plant `count` canaries into a target over a period, a few at each `canary rotate`: their keys then
+    interleave with the host's own new registrations instead of sitting together after them."""
+    if count < 1:
+        raise PlantingError("count must be at least 1")
+    if over < dt.timedelta(hours=1):
+        raise PlantingError("--over: give a period of at least an hour (e.g. 90d, 12w, 36h)")
     store = deployment.store
-    count = count or int(deployment.settings["planting"]["rotate_count"])
+    target = _live_target(store, target_name)
+    if target["kind"] not in WRITER_KINDS:
+        raise PlantingError(f"{target_name}: {target['kind']} targets are planted by hand, not by `canary rotate`; "
+                            "plant them with --count alone")
+    start = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    schedule_id = store.add_schedule(target["id"], count, clock.format_time(start), clock.format_time(start + over))
+    return next(s for s in store.schedules(target["id"]) if s["id"] == schedule_id)
+
+
+def due(schedule: dict, now: dt.datetime) -> int:
+    """Canaries of a schedule to plant by `now`: its total spread evenly over its period."""
+    start, end = (dt.datetime.fromisoformat(schedule[k].replace("Z", "+00:00")) for k in ("starts_at", "ends_at"))
+    share = min(1.0, max(0.0, (now - start) / (end - start)))
+    return max(0, math.floor(schedule["total"] * share + 1e-9) - schedule["planted"])
+
+
+def rotate(deployment: Deployment, target_name: str | None = None, count: int | None = None,
+           rng: random.Random | None = None, now: dt.datetime | None = None) -> list[Rotation]:
+    """Plant fresh canaries in every target (or one); a failing target does not stop the others.
+
+    A target with an unfinished schedule (`plant --over`) gets what the schedule has due, and nothing
+    when nothing is; the others get `count` (default planting.rotate_count)."""
+    store = deployment.store
+    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     targets = [store.get_target(target_name)] if target_name else store.targets()
     rotations = []
     for target in targets:
         if target["kind"] not in WRITER_KINDS:
             rotations.append(Rotation(target["name"], skipped=f"{target['kind']} targets are planted by hand"))
             continue
+        schedules = [] if count else store.schedules(target["id"], unfinished=True)
+        wanted = sum(due(s, now) for s in schedules) if schedules else (
+            count or int(deployment.settings["planting"]["rotate_count"]))
+        if not wanted:
+            rotations.append(Rotation(target["name"], skipped="nothing due; " + _schedule_progress(schedules)))
+            continue
         try:
-            rotations.append(Rotation(target["name"], plant_into_target(deployment, target["name"], count, rng=rng)))
+            result = plant_into_target(deployment, target["name"], wanted, rng=rng, now=now)
         except Exception as error:  # noqa: BLE001 - one target's trouble must not stop the others' rotation
             text = " ".join(str(error).split())
             if not isinstance(error, (PlantingError, ValueError, OSError)):
                 text = f"{type(error).__name__}: {text}"
             rotations.append(Rotation(target["name"], error=text))
+            continue
+        for schedule in schedules:
+            store.advance_schedule(schedule["id"], due(schedule, now))
+        if schedules:
+            done = [s for s in store.schedules(target["id"]) if s["id"] in {d["id"] for d in schedules}]
+            result.notes.append(_schedule_progress(done))
+        rotations.append(Rotation(target["name"], result))
     return rotations
+
+
+def _schedule_progress(schedules: list[dict]) -> str:
+    return "; ".join(f"schedule {s['id']}: {s['planted']} of {s['total']} planted, until {s['ends_at'][:10]}"
+                     for s in schedules)

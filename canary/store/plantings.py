@@ -50,6 +50,32 @@ class PlantingStore(StorePart):
             row["fingerprint"] = json.loads(row["fingerprint"] or "[]")
         return rows
 
+    def add_schedule(self, target_id: int, total: int, starts_at: str, ends_at: str) -> int:
+        """Plant `total` canaries into a target between two times, a few per rotation (an evidence event)."""
+        with self.transaction():
+            schedule_id = self._insert("planting_schedules", {
+                "target_id": target_id, "total": total, "planted": 0, "starts_at": starts_at,
+                "ends_at": ends_at, "created_at": clock.utc_now()})
+            self.append_event("planting.scheduled", {"schedule_id": schedule_id, "target_id": target_id,
+                                                     "total": total, "starts_at": starts_at, "ends_at": ends_at})
+        return schedule_id
+
+    def schedules(self, target_id: int | None = None, *, unfinished: bool = False) -> list[dict]:
+        """Planting schedules, oldest first; `unfinished`: those with canaries still to plant."""
+        where, params = [], []
+        if target_id is not None:
+            where.append("target_id = ?")
+            params.append(target_id)
+        if unfinished:
+            where.append("planted < total")
+        return self._rows("SELECT * FROM planting_schedules" + (" WHERE " + " AND ".join(where) if where else "")
+                          + " ORDER BY id", params)
+
+    def advance_schedule(self, schedule_id: int, planted: int) -> None:
+        """Count `planted` more canaries of a schedule as planted."""
+        with self.transaction():
+            self._execute("UPDATE planting_schedules SET planted = planted + ? WHERE id = ?", (planted, schedule_id))
+
     def retire_plantings(self, planting_ids: list[int], time: str | None = None) -> None:
         """Mark plantings removed from their target, with one evidence event each."""
         now = time or clock.utc_now()

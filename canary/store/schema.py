@@ -217,6 +217,19 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     -- Logging out ends every session of the user: sessions carry the generation they began in.
     ALTER TABLE users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0;
     """),
+    (6, """
+    -- `canary plant --count N --over 90d`: N canaries planted a few at a time by `canary rotate`
+    -- over the period, so that their keys interleave with the host's own new registrations.
+    CREATE TABLE planting_schedules (
+        id          INTEGER PRIMARY KEY,
+        target_id   INTEGER NOT NULL REFERENCES targets (id),
+        total       INTEGER NOT NULL,
+        planted     INTEGER NOT NULL DEFAULT 0,
+        starts_at   TEXT NOT NULL,
+        ends_at     TEXT NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+    """),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]
