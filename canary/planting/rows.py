@@ -34,7 +34,6 @@ class PlannedRow:
     moment: dt.datetime
     parent: int | None = None        # index of the row this one was repeated under
     auto: list[str] = field(default_factory=list)
-    in_hole: bool = False            # keyed in a hole of the host's keys (backfill.py)
 
     @property
     def table(self) -> str:
@@ -85,16 +84,13 @@ def build_rows(canary: dict, mapping: Mapping, schema: Schema, host: HostProfile
             if host.siblings_sorted(entry, rng):
                 moments.sort()
             used: set = set()
-            siblings = 0
             for moment in moments:
+                # No hole left near its parent's: the next key. (Dropping the row instead would give the
+                # canary fewer files or results than the host's patients have: a plainer tell.)
                 slot = root_slot or (host.holes.child_slot(entry, moment, parent_row, rng)
                                      if host.holes and parent_row is not None else None)
-                if slot is None and siblings and parent_row.in_hole and host.holes.columns(entry):
-                    # No hole left near its parent's rows: one row fewer rather than a key among the newest.
-                    continue
                 row = _plan_row(len(rows), entry, fields, mapping, schema, host, rng, moment, parent_row, rows, used,
                                 slot)
-                siblings += 1
                 if _without_fields(row, entry):
                     continue
                 rows.append(row)
@@ -154,7 +150,6 @@ def _plan_row(index, entry, fields, mapping, schema, host, rng, moment, parent, 
     keys = host
     host = host.scoped(entry.table, tuple((c, v) for c, v in found.items() if not isinstance(v, Find)))
     if slot is not None:
-        row.in_hole = True
         for column, ordinal in slot.keys.items():
             if column not in entry.columns:
                 row.values[column] = ordinal        # a key the mapping leaves to the database, placed
