@@ -39,10 +39,14 @@ def store_database(request):
     from labdb import _database, _drop, with_dbname
     admin = request.getfixturevalue("postgres_server")
     name = _database(admin)
-    yield with_dbname(admin, name)
-    from canary.store import close_pools
-    close_pools()
-    _drop(admin, name)
+    try:
+        yield with_dbname(admin, name)
+    finally:
+        from canary.store import close_pools
+        try:
+            close_pools()
+        finally:
+            _drop(admin, name)
 
 
 def new_store_url(database_dsn: str) -> str:
