@@ -217,6 +217,7 @@ def main() -> None:
             stored = len(store.contacts())
             tallies = store.contact_tallies()
             tallied = sum(t["count"] for t in tallies)
+            shed = sum(row["count"] for row in store.unknown_counts() if (row["channel"], row["kind"]) == ("dns", "shed"))
             legit_stored = {channel: len(store.contacts(token=legit[key]["token"], channel=channel))
                             for channel, key in (("dns", "dns"), ("smtp", "email"), ("http", "http"))}
             audit = store.audit_tables()
@@ -234,7 +235,8 @@ def main() -> None:
         for second, reason in failures[channel]:
             print(f"    failed at {second:5.1f} s: {reason}")
     print(f"store growth: {grown / 2**20:.1f} MB (target < 50 MB)")
-    print(f"contacts stored whole: {stored:,}; tallied beyond the budget: {tallied:,} in {len(tallies)} tallies")
+    print(f"contacts stored whole: {stored:,}; tallied beyond the budget: {tallied:,} in {len(tallies)} tallies; "
+          f"DNS queries shed unread (per-network rate, counted): {shed:,}")
     print(f"evidence: chain {'ok' if verified else 'BROKEN'}, tables {'agree' if not audit else audit[:3]}; "
           f"server log lines: {len(log_lines):,}")
 
