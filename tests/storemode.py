@@ -18,8 +18,15 @@ if MODE not in ("sqlite", "postgresql"):
     raise RuntimeError(f"CANARY_TEST_STORE={MODE!r}: expected sqlite or postgresql")
 ON_POSTGRES = MODE == "postgresql"
 
-# For tests about one engine's own mechanics (a PRAGMA, the SQLite file itself).
-sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="about the SQLite store's file (CANARY_TEST_STORE=postgresql)")
+
+def sqlite_only(why):
+    """For tests about one engine's own mechanics (a PRAGMA, the SQLite file itself): @sqlite_only("why").
+
+    Everything else runs on both stores. (Bare @sqlite_only still works; say why instead.)
+    """
+    if callable(why):
+        return sqlite_only("about the SQLite store's file")(why)
+    return pytest.mark.skipif(ON_POSTGRES, reason=f"SQLite store only ({why}); CANARY_TEST_STORE=postgresql")
 
 
 def schema_url(database_dsn: str, schema: str) -> str:
