@@ -93,6 +93,22 @@ def load_sqlite_store(deployment, path, database_dsn: str) -> None:
         source.close()
 
 
+@pytest.fixture
+def fresh_store(store_database):
+    """For a test with several deployments: fresh_store() gives one more store URL (None on SQLite)."""
+    made = []
+
+    def make():
+        if store_database is None:
+            return None
+        made.append(new_store_url(store_database))
+        return made[-1]
+
+    yield make
+    for url in made:
+        drop_store(store_database, url)
+
+
 @pytest.fixture(scope="module")
 def module_store_url(store_database):
     """store_url for a module's shared deployment (built once per module)."""
