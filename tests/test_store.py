@@ -127,3 +127,46 @@ def test_a_store_from_a_newer_canary_is_refused(location):
     store.close()
     with pytest.raises(StoreError, match="newer than this canary"):
         Store(location)
+
+
+def test_a_writer_waiting_for_the_store_gets_a_turn_between_a_long_jobs_transactions(store):
+    """Issue 11, defect 6 at its cause. SQLite has no queue of writers: one that finds the file
+    locked sleeps in its busy handler (up to 100 ms at a time) and tries again, so a job that
+    commits short transactions back to back (a plant) kept the lock for all of its run, and a
+    DNS contact, durable before its answer, waited seconds. Now a waiting writer is announced
+    and the job lets it in between two transactions: it waits for one of them at most."""
+    import threading
+    import time
+    job_store, contact_store = Store(store.location), Store(store.location)
+    chunk_seconds, job_seconds = 0.02, 2.0
+    job_running, job_done = threading.Event(), threading.Event()
+
+    def job():   # chunks of 20 ms of writes, back to back, for 2 s
+        ended = time.monotonic() + job_seconds
+        while time.monotonic() < ended:
+            with job_store.transaction():
+                started = time.monotonic()
+                while time.monotonic() - started < chunk_seconds:
+                    job_store.append_event("test.chunk", {"n": 1})
+            job_running.set()
+            job_store.let_waiting_writers_in()
+        job_done.set()
+
+    thread = threading.Thread(target=job)
+    thread.start()
+    waits = []
+    try:
+        job_running.wait(10)
+        while not job_done.is_set() and len(waits) < 20:
+            asked = time.monotonic()
+            with contact_store.transaction():
+                contact_store.append_event("test.contact", {"n": 1})
+            waits.append(time.monotonic() - asked)
+            time.sleep(0.03)
+    finally:
+        thread.join(30)
+        job_store.close()
+        contact_store.close()
+    assert len(waits) >= 5, waits
+    # One chunk (20 ms) plus scheduling on a loaded machine; before, most waits lasted until the job's end.
+    assert max(waits) < 0.5, [round(wait, 3) for wait in waits]

@@ -14,6 +14,8 @@ import re
 import sqlite3
 import threading
 
+from .write_turns import BUSY_TIMEOUT_MS, WriteTurns
+
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
@@ -36,6 +38,7 @@ class SqliteDialect:
         self.path = path
         self.location = str(path)
         self._leads: dict[str, object] = {}
+        self.turns = WriteTurns(path)
 
     def describe(self) -> str:
         return str(self.path)
@@ -55,17 +58,21 @@ class SqliteDialect:
         # and power loss.
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return conn
 
     def release(self, conn) -> None:
         for handle in self._leads.values():
             handle.close()
         self._leads.clear()
+        self.turns.close()
         conn.close()
 
     def begin(self, conn) -> None:
-        conn.execute("BEGIN IMMEDIATE")
+        self.turns.begin(conn)
+
+    def let_waiting_writers_in(self) -> None:
+        self.turns.let_waiting_in()
 
     def schema_version(self, conn) -> int:
         return conn.execute("PRAGMA user_version").fetchone()[0]
@@ -297,6 +304,9 @@ class PostgresDialect:
 
     def begin(self, conn) -> None:
         conn.raw.execute("BEGIN")
+
+    def let_waiting_writers_in(self) -> None:
+        """PostgreSQL queues lock waiters itself (first come, first served): nothing to do."""
 
     def schema_version(self, conn) -> int:
         if conn.raw.execute("SELECT to_regclass('canary_schema')").fetchone()[0] is None:
