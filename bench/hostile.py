@@ -28,6 +28,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -170,13 +171,16 @@ def main() -> None:
                                    "--dns", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--http", "127.0.0.1:0"],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        ports, log_lines = {}, 0
+        ports = {}
         for line in server.stdout:
             found = re.match(r"(dns|smtp|http) listening on 127\.0\.0\.1:(\d+)", line)
             if found:
                 ports[found[1]] = int(found[2])
             if line.startswith("ready"):
                 break
+        log_lines = []   # read all along, as a journal would (once, unread, it stalled the server: see contact_log.py)
+        reader = threading.Thread(target=lambda: log_lines.extend(server.stdout), daemon=True)
+        reader.start()
         results = multiprocessing.Queue()
         loads = [multiprocessing.Process(target=idle_smtp, args=(ports["smtp"], 1_100, seconds, results)),
                  multiprocessing.Process(target=name_flood, args=(ports["dns"], flood_token["value"], names, seconds,
@@ -186,7 +190,7 @@ def main() -> None:
         for load in loads:
             load.start()
         times = {"dns": [], "smtp": [], "http": []}
-        failures = {"dns": 0, "smtp": 0, "http": 0}
+        failures = {"dns": [], "smtp": [], "http": []}   # (second of the run, what went wrong)
         probes = 0
         started = time.monotonic()
         while time.monotonic() - started < seconds:
@@ -197,16 +201,15 @@ def main() -> None:
                                    ("http", lambda: legit_http(ports["http"], "/" + legit["http"]["token"]))):
                 try:
                     times[channel].append(probe())
-                except (OSError, AssertionError, smtplib.SMTPException):
-                    failures[channel] += 1
+                except (OSError, AssertionError, smtplib.SMTPException) as error:
+                    failures[channel].append((time.monotonic() - started, f"{type(error).__name__}: {error}"[:80]))
             time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
         loaded = dict(results.get(timeout=120) for _ in loads)
         for load in loads:
             load.join(60)
         server.send_signal(signal.SIGTERM)
-        for line in server.stdout:
-            log_lines += 1
         server.wait(60)
+        reader.join(30)
         grown = store_size(home) - before
         deployment = Deployment.open(home)
         try:
@@ -226,12 +229,14 @@ def main() -> None:
           f"{loaded['messages']['sent']:,} messages of ~1 MB ({loaded['messages']['bytes'] / 2**20:,.0f} MB)")
     for channel in ("dns", "smtp", "http"):
         within = sum(t <= 0.1 for t in times[channel])
-        print(f"legitimate {channel:4s}: {probes} probes, {failures[channel]} failed, {within}/{len(times[channel])} "
+        print(f"legitimate {channel:4s}: {probes} probes, {len(failures[channel])} failed, {within}/{len(times[channel])} "
               f"within 100 ms, {legit_stored[channel]} stored; {percentiles(times[channel])}")
+        for second, reason in failures[channel]:
+            print(f"    failed at {second:5.1f} s: {reason}")
     print(f"store growth: {grown / 2**20:.1f} MB (target < 50 MB)")
     print(f"contacts stored whole: {stored:,}; tallied beyond the budget: {tallied:,} in {len(tallies)} tallies")
     print(f"evidence: chain {'ok' if verified else 'BROKEN'}, tables {'agree' if not audit else audit[:3]}; "
-          f"server log lines: {log_lines:,}")
+          f"server log lines: {len(log_lines):,}")
 
 
 if __name__ == "__main__":
