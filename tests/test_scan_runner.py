@@ -85,6 +85,21 @@ def test_a_file_cut_in_many_blocks_reports_progress_up_to_its_size(world, leaks,
     assert seen[-1][1] == 1 and seen[-1][2] > 0 and seen[0][2] <= seen[-1][2]
 
 
+def test_workers_fork_with_the_index_frozen_and_the_scan_leaves_the_collector_as_it_was(world, leaks, monkeypatch):
+    """Frozen objects are skipped by the workers' garbage collections (which would otherwise copy every
+    page of the inherited index); once the scan is over, a long-lived caller's collector is unchanged."""
+    import gc
+    big, _ = leaks
+    monkeypatch.setattr(formats, "BLOCK_BYTES", 64 << 10)
+    monkeypatch.setattr(runner, "WHOLE_FILE_BYTES", 0)
+    monkeypatch.setattr(runner, "PARALLEL_MIN_BYTES", 0)
+    frozen = []
+    scan_files(world.deployment, [str(big)], record=False, jobs=2,
+               progress=lambda p: frozen.append(gc.get_freeze_count()))
+    assert frozen[0] > 0   # while blocks were being scanned
+    assert gc.get_freeze_count() == 0
+
+
 def run_scan(world, path, terminal: bool, *flags) -> tuple[str, str]:
     """`canary scan` as a person runs it (stdout and stderr on a terminal of 100x30) or in a pipe."""
     command = [sys.executable, "-c", "from canary.cli import main; main()", "scan", str(path),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import dataclasses
+import gc
 import json
 import multiprocessing
 import os
@@ -248,6 +249,9 @@ class _Workers(_Pool):
         global _worker_index
         _worker_index = index   # inherited by the forked workers, not pickled
         self.in_flight = jobs * _IN_FLIGHT_PER_JOB
+        # The index's objects out of the collector's sight: a worker's collections would otherwise walk
+        # them all and touch every page they sit on, copying the parent's memory (copy-on-write).
+        gc.freeze()
         self.executor = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
 
     def submit(self, function, *args) -> concurrent.futures.Future:
@@ -255,6 +259,7 @@ class _Workers(_Pool):
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()
 
 
 def _in_worker(function, *args):
