@@ -190,6 +190,7 @@ def main() -> None:
         for load in loads:
             load.start()
         times = {"dns": [], "smtp": [], "http": []}
+        when = {"dns": [], "smtp": [], "http": []}      # second of the run each answer came at
         failures = {"dns": [], "smtp": [], "http": []}   # (second of the run, what went wrong)
         probes = 0
         started = time.monotonic()
@@ -201,6 +202,7 @@ def main() -> None:
                                    ("http", lambda: legit_http(ports["http"], "/" + legit["http"]["token"]))):
                 try:
                     times[channel].append(probe())
+                    when[channel].append(time.monotonic() - started)
                 except (OSError, AssertionError, smtplib.SMTPException) as error:
                     failures[channel].append((time.monotonic() - started, f"{type(error).__name__}: {error}"[:80]))
             time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
@@ -232,6 +234,10 @@ def main() -> None:
         within = sum(t <= 0.1 for t in times[channel])
         print(f"legitimate {channel:4s}: {probes} probes, {len(failures[channel])} failed, {within}/{len(times[channel])} "
               f"within 100 ms, {legit_stored[channel]} stored; {percentiles(times[channel])}")
+        late = [f"{time_ * 1000:.0f} ms at {second:.0f} s" for time_, second in zip(times[channel], when[channel])
+                if time_ > 0.1]
+        if late:
+            print(f"    beyond 100 ms: {', '.join(late)}")
         for second, reason in failures[channel]:
             print(f"    failed at {second:5.1f} s: {reason}")
     print(f"store growth: {grown / 2**20:.1f} MB (target < 50 MB)")
