@@ -190,6 +190,7 @@ def main() -> None:
         for load in loads:
             load.start()
         times = {"dns": [], "smtp": [], "http": []}
+        when = {"dns": [], "smtp": [], "http": []}      # second of the run each answer came at
         failures = {"dns": [], "smtp": [], "http": []}   # (second of the run, what went wrong)
         probes = 0
         started = time.monotonic()
@@ -201,6 +202,7 @@ def main() -> None:
                                    ("http", lambda: legit_http(ports["http"], "/" + legit["http"]["token"]))):
                 try:
                     times[channel].append(probe())
+                    when[channel].append(time.monotonic() - started)
                 except (OSError, AssertionError, smtplib.SMTPException) as error:
                     failures[channel].append((time.monotonic() - started, f"{type(error).__name__}: {error}"[:80]))
             time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
@@ -217,6 +219,7 @@ def main() -> None:
             stored = len(store.contacts())
             tallies = store.contact_tallies()
             tallied = sum(t["count"] for t in tallies)
+            shed = sum(row["count"] for row in store.unknown_counts() if (row["channel"], row["kind"]) == ("dns", "shed"))
             legit_stored = {channel: len(store.contacts(token=legit[key]["token"], channel=channel))
                             for channel, key in (("dns", "dns"), ("smtp", "email"), ("http", "http"))}
             audit = store.audit_tables()
@@ -231,10 +234,15 @@ def main() -> None:
         within = sum(t <= 0.1 for t in times[channel])
         print(f"legitimate {channel:4s}: {probes} probes, {len(failures[channel])} failed, {within}/{len(times[channel])} "
               f"within 100 ms, {legit_stored[channel]} stored; {percentiles(times[channel])}")
+        late = [f"{time_ * 1000:.0f} ms at {second:.0f} s" for time_, second in zip(times[channel], when[channel])
+                if time_ > 0.1]
+        if late:
+            print(f"    beyond 100 ms: {', '.join(late)}")
         for second, reason in failures[channel]:
             print(f"    failed at {second:5.1f} s: {reason}")
     print(f"store growth: {grown / 2**20:.1f} MB (target < 50 MB)")
-    print(f"contacts stored whole: {stored:,}; tallied beyond the budget: {tallied:,} in {len(tallies)} tallies")
+    print(f"contacts stored whole: {stored:,}; tallied beyond the budget: {tallied:,} in {len(tallies)} tallies; "
+          f"DNS queries shed unread (per-network rate, counted): {shed:,}")
     print(f"evidence: chain {'ok' if verified else 'BROKEN'}, tables {'agree' if not audit else audit[:3]}; "
           f"server log lines: {len(log_lines):,}")
 

@@ -34,10 +34,10 @@ class WriteTurns:
 
     def _handle(self) -> int | None:
         if self._fd is None:
-            try:   # an empty file: 0600 like the store beside it
+            try:   # an empty file, 0600 like the store beside it (whoever can open the store can open it)
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             except OSError:
-                return None   # a read-only directory: nobody writes there anyway
+                return None   # a read-only directory: no announcements (BEGIN is still retried every ms)
         return self._fd
 
     def close(self) -> None:
