@@ -100,6 +100,29 @@ def test_workers_fork_with_the_index_frozen_and_the_scan_leaves_the_collector_as
     assert gc.get_freeze_count() == 0
 
 
+def test_workers_read_a_plain_files_blocks_from_the_file_and_others_get_them_sent(world, leaks, tmp_path, monkeypatch):
+    """Sending 4 MB through a pipe costs more than scanning it: a plain file's blocks are read by the
+    workers themselves; a compressed file's blocks (or a Mac file's, rewritten) are still sent."""
+    import gzip
+    big, _ = leaks
+    monkeypatch.setattr(formats, "BLOCK_BYTES", 64 << 10)
+    monkeypatch.setattr(runner, "WHOLE_FILE_BYTES", 0)
+    monkeypatch.setattr(runner, "PARALLEL_MIN_BYTES", 0)
+    one = scan_files(world.deployment, [str(big)], record=False, jobs=1)
+    tasks = []
+    submit = runner._Workers.submit
+    monkeypatch.setattr(runner._Workers, "submit", lambda pool, function, *args: tasks.append(function.__name__)
+                        or submit(pool, function, *args))
+    two = scan_files(world.deployment, [str(big)], record=False, jobs=2)
+    assert len(tasks) > 5 and set(tasks) == {"_scan_file_block"}
+    assert comparable(two) == comparable(one)
+    packed = tmp_path / "big.csv.gz"
+    packed.write_bytes(gzip.compress(big.read_bytes()))
+    tasks.clear()
+    assert found_targets(scan_files(world.deployment, [str(packed)], record=False, jobs=2)) == found_targets(one)
+    assert len(tasks) > 5 and set(tasks) == {"_scan_block"}
+
+
 def run_scan(world, path, terminal: bool, *flags) -> tuple[str, str]:
     """`canary scan` as a person runs it (stdout and stderr on a terminal of 100x30) or in a pipe."""
     command = [sys.executable, "-c", "from canary.cli import main; main()", "scan", str(path),

@@ -83,6 +83,9 @@ def read_member(layer: Layer) -> tuple[Member, Iterator[Block]]:
         blocks = _unescape_json_lines(blocks)
     elif member.format == "sql":
         blocks = _split_sql_inserts(blocks)
+    else:   # lines as the file holds them: a worker may read a block from the file itself
+        layer.verbatim = not layer.compression and not member.encoding.startswith(("utf-16", "utf-32")) and not (
+            "\r" in text and "\n" not in text)
     return member, _counted(member, blocks, budget)
 
 
