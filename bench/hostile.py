@@ -108,13 +108,25 @@ def big_messages(port: int, address: str, seconds: float, result) -> None:
 
 
 # -- the legitimate client (this process) --------------------------------------------------------
-def legit_dns(port: int, name: str) -> float:
+RESOLVER_RETRY = 0.4     # a resolver asks again after ~400 ms (Unbound's first timeout: 376 ms)
+RETRIED = []             # seconds of the run at which a legitimate DNS query had to be asked again
+
+
+def legit_dns(port: int, name: str, started_run: float) -> float:
+    """Time to an answer, from the first try; asked again every RESOLVER_RETRY seconds, up to 5 s."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(5)
+        sock.settimeout(RESOLVER_RETRY)
         started = time.perf_counter()
-        sock.sendto(_query(name, 7), ("127.0.0.1", port))
-        sock.recv(4096)
-        return time.perf_counter() - started
+        for attempt in range(int(5 / RESOLVER_RETRY)):
+            sock.sendto(_query(name, 7), ("127.0.0.1", port))
+            try:
+                sock.recv(4096)
+            except TimeoutError:
+                continue
+            if attempt:
+                RETRIED.append(time.monotonic() - started_run)
+            return time.perf_counter() - started
+        raise TimeoutError(f"no answer in {int(5 / RESOLVER_RETRY)} tries")
 
 
 def legit_smtp(port: int, address: str) -> float:
@@ -197,7 +209,7 @@ def main() -> None:
         while time.monotonic() - started < seconds:
             tick = time.monotonic()
             probes += 1
-            for channel, probe in (("dns", lambda: legit_dns(ports["dns"], legit["dns"]["value"])),
+            for channel, probe in (("dns", lambda: legit_dns(ports["dns"], legit["dns"]["value"], started)),
                                    ("smtp", lambda: legit_smtp(ports["smtp"], legit["email"]["value"])),
                                    ("http", lambda: legit_http(ports["http"], "/" + legit["http"]["token"]))):
                 try:
@@ -238,6 +250,8 @@ def main() -> None:
                 if time_ > 0.1]
         if late:
             print(f"    beyond 100 ms: {', '.join(late)}")
+        if channel == "dns" and RETRIED:
+            print(f"    asked again (first try lost): at {', '.join(f'{second:.0f} s' for second in RETRIED)}")
         for second, reason in failures[channel]:
             print(f"    failed at {second:5.1f} s: {reason}")
     print(f"store growth: {grown / 2**20:.1f} MB (target < 50 MB)")
