@@ -27,6 +27,17 @@ def dialect_for(location) -> "SqliteDialect | PostgresDialect":
     return PostgresDialect(str(location)) if is_postgres(location) else SqliteDialect(pathlib.Path(location))
 
 
+# The files an SQLite store keeps beside its own: SQLite's journal (-wal, -shm), the queue of
+# waiting writers (write_turns.py) and the leader lock of each purpose (SqliteDialect.try_lead).
+LEADER_PURPOSES = ("alerts",)
+
+
+def sqlite_store_files(path: pathlib.Path) -> list[pathlib.Path]:
+    """The store file and every file beside it that belongs to it (what removing the store removes)."""
+    return [pathlib.Path(f"{path}{suffix}") for suffix in
+            ("", "-wal", "-shm", ".writers", *(f".{purpose}-leader" for purpose in LEADER_PURPOSES))]
+
+
 class SqliteDialect:
     """SQLite (WAL): one file, one writer at a time, BEGIN IMMEDIATE takes the write lock."""
 
