@@ -187,6 +187,27 @@ def scan_found(output: pathlib.Path) -> dict:
             "strangers_rows_set_aside": sum(row["records"] for row in result["uncorroborated_records"])}
 
 
+def compile_bytecode() -> None:
+    """An installed package has its bytecode compiled (pip does it); an editable install in an environment
+    with PYTHONDONTWRITEBYTECODE would recompile every module of canary on each start. Not timed."""
+    import canary
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(pathlib.Path(canary.__file__).parent)],
+                   stdout=subprocess.DEVNULL, check=True)
+
+
+def measure_start_up(home: pathlib.Path, tmp: pathlib.Path, runs: int) -> None:
+    """`canary scan` of a two-line file: what every scan pays before its first byte."""
+    tiny = tmp / "tiny.csv"
+    tiny.write_text("nom;telephone\nMARTIN;0639981234\n")
+    command = [sys.executable, "-c", "from canary.cli import main; main()", "scan", "--home", str(home), "--quiet",
+               "--json", "--jobs", "1", str(tiny)]
+    run(command, tmp / "out-tiny.txt")   # the deployment's first scan compiles the engine: not start-up
+    python = best([sys.executable, "-c", "pass"], tmp / "out-python.txt", runs)
+    figure = best(command, tmp / "out-tiny.txt", runs)
+    print(f"\nstart-up (canary scan of a 2-line file): wall {figure['wall']:.2f} s, cpu {figure['cpu']:.2f} s "
+          f"(python alone: cpu {python['cpu']:.2f} s)")
+
+
 def measure(label: str, leak: pathlib.Path, home: pathlib.Path, values: pathlib.Path, identifiers, hidden: int,
             runs: int, jobs: int, tmp: pathlib.Path) -> None:
     size = leak.stat().st_size
@@ -215,6 +236,11 @@ def measure(label: str, leak: pathlib.Path, home: pathlib.Path, values: pathlib.
         figure = figures[name]
         print(f"{name} / rg -F -i -f: wall {figure['wall'] / rg['wall']:.2f}x, cpu {figure['cpu'] / rg['cpu']:.2f}x"
               f"   (targets: jobs 1 <= 1.00x, every core < 1.00x wall)")
+    for baseline in ("grep -F -i -f (LC_ALL=C)", "rg -F -f (case-sensitive)"):
+        other = figures[baseline]
+        print(f"canary scan --jobs 1 / {baseline}: wall {figures['canary scan --jobs 1']['wall'] / other['wall']:.2f}x, "
+              f"cpu {figures['canary scan --jobs 1']['cpu'] / other['cpu']:.2f}x; --jobs {jobs}: wall "
+              f"{figures[f'canary scan --jobs {jobs}']['wall'] / other['wall']:.2f}x")
     print(f"peak RSS of canary scan: {max(figures[n]['rss_mb'] for n in figures if n.startswith('canary')):.0f} MB "
           "(target <= 300 MB)")
 
@@ -247,8 +273,10 @@ def main() -> int:
         print(f"deployment: {args.labs} labs, {args.labs * len(TARGET_KINDS)} targets, "
               f"{args.labs * len(TARGET_KINDS) * args.per_target} canaries, {len(identifiers)} identifiers; "
               f"baselines get {len(values.read_text().splitlines())} values (emails, NIRs, phones E.164 + national)")
+        compile_bytecode()
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start (shared: "
               "wall times are disturbed, CPU times less so)")
+        measure_start_up(home, tmp, args.runs)
         measure(f"seed-size leak, {args.rows:,} patients, SHOUT-style Latin-1 CSV", leak, home, values, identifiers,
                 len(leaked), args.runs, args.jobs, tmp)
         if args.gigabytes:

@@ -72,6 +72,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # UDP queries read per second from one /24 (IPv6 /56); beyond, counted ("shed") and
         # dropped unread. Python answers a few hundred queries a second in all.
         "udp_queries_per_network": 100,
+        # The UDP socket's receive queue (SO_RCVBUF; Linux doubles it for its bookkeeping): what
+        # waits there waits its turn, flood and legitimate queries alike, so it is kept short.
+        "udp_receive_buffer_bytes": 65536,
     },
     "smtp": {
         "listen": "127.0.0.1:2525",
@@ -227,6 +230,7 @@ HELP: dict[str, dict[str, str]] = {
         "tcp_max_connections": 'DNS-over-TCP connections open at once, in all; beyond, new ones are closed.',
         "tcp_connections_per_source": 'DNS-over-TCP connections open at once from one address.',
         "udp_queries_per_network": 'UDP queries read per second from one /24 (IPv6 /56); beyond, counted as shed and dropped unread.',
+        "udp_receive_buffer_bytes": 'UDP receive queue of the DNS socket (SO_RCVBUF): bounds how long a query waits behind a flood; beyond, the kernel drops.',
         "listen": 'HOST:PORT the DNS listener binds (UDP and TCP), or "off".',
         "addresses": "A records of token names, name servers and the MX host.",
         "addresses6": "AAAA records of token names, name servers and the MX host.",

@@ -22,7 +22,8 @@ class DnsServer:
 
     def __init__(self, authority: Authority, recorder, host: str = "127.0.0.1", port: int = 5353, *,
                  rrl_rate: float = 20, rrl_slip: int = 2, tcp_idle_seconds: float = 10,
-                 max_tcp_connections: int = 256, tcp_connections_per_source: int = 16, shed_rate: float = 0):
+                 max_tcp_connections: int = 256, tcp_connections_per_source: int = 16, shed_rate: float = 0,
+                 udp_receive_buffer: int = 65536):
         self.authority = authority
         self.recorder = recorder
         self.host, self.port = host, port
@@ -31,6 +32,7 @@ class DnsServer:
         # bound) has the rest counted (unknown tally "shed") and dropped unread, so that a flood
         # cannot queue ahead of everybody else's queries on the one socket.
         self.shedder = RateLimiter(shed_rate, 0)
+        self.udp_receive_buffer = udp_receive_buffer
         self.tcp_idle_seconds = tcp_idle_seconds
         # One address cannot hold every slot (it could hold all 256 before).
         self.tcp_caps = ConnectionCaps(max_tcp_connections, tcp_connections_per_source)
@@ -47,7 +49,8 @@ class DnsServer:
                    rrl_slip=int(dns["rrl_slip"]), tcp_idle_seconds=float(dns["tcp_idle_seconds"]),
                    max_tcp_connections=int(dns["tcp_max_connections"]),
                    tcp_connections_per_source=int(dns["tcp_connections_per_source"]),
-                   shed_rate=float(dns["udp_queries_per_network"]))
+                   shed_rate=float(dns["udp_queries_per_network"]),
+                   udp_receive_buffer=int(dns["udp_receive_buffer_bytes"]))
 
     # -- life cycle -----------------------------------------------------------------------
     def start(self) -> "DnsServer":
@@ -162,9 +165,13 @@ class _UdpProtocol(asyncio.DatagramProtocol):
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+        # A short receive queue: a query waits behind every datagram queued before it, and under a
+        # flood read slower than it comes (a loaded machine) a 4 MB queue held 4.5 s of it; a
+        # resolver gives up long before. Beyond the queue the kernel drops (the resolver retries).
+        # Commits do not hold up the reading: answers wait for them, not the socket.
         sock = transport.get_extra_info("socket")
-        try:  # a deeper receive queue absorbs bursts while a group commit is on disk
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.server.udp_receive_buffer)
         except OSError:
             pass
 

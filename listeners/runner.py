@@ -14,6 +14,7 @@ from canary.settings import parse_listen
 from canary.store import Store
 
 from listeners.budget import BudgetLimits, ContactBudget
+from listeners.contact_log import ContactLog
 from listeners.dns_server import DnsServer
 from listeners.heartbeat import Heartbeat
 from listeners.http import HttpServer
@@ -71,7 +72,9 @@ class Listeners:
         # transaction of the alert worker or the dashboard on the caller's connection.
         self.store = Store(store.location)
         self.host = settings.host_name
-        self.recorder = Recorder(self.store, on_recorded=self._log_contacts, host=self.host,
+        # Contact lines are written off the contact writer's thread: output nobody reads must not stop it.
+        self.contact_log = ContactLog(contact_line, self.log)
+        self.recorder = Recorder(self.store, on_recorded=self.contact_log, host=self.host,
                                  budget=ContactBudget(BudgetLimits.from_settings(settings)))
         self.heartbeat: Heartbeat | None = None
         listen = listen or {}
@@ -83,12 +86,9 @@ class Listeners:
         watcher = ImapWatcher.from_settings(settings, self.recorder)
         self.workers = ([watcher] if watcher is not None else []) + list(workers)
 
-    def _log_contacts(self, contacts: list[dict]) -> None:
-        for contact in contacts:
-            self.log(contact_line(contact))
-
     def start(self) -> "Listeners":
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # we log contacts, not every request
+        self.contact_log.start()
         self.recorder.start()
         bound: list[str] = []
         try:
@@ -127,6 +127,7 @@ class Listeners:
             server.stop()
         self.servers.clear()
         self.recorder.stop()
+        self.contact_log.stop()
         if self.heartbeat is not None:
             self.heartbeat.stop()
             self.heartbeat = None

@@ -10,7 +10,7 @@ from canary.deployment import Deployment, init_deployment
 ZONE = "canary.test"
 
 # CANARY_TEST_STORE=postgresql: every deployment below gets a fresh PostgreSQL store.
-from storemode import ON_POSTGRES, store_database, store_url  # noqa: E402,F401
+from storemode import ON_POSTGRES, fresh_store, module_store_url, store_database, store_url  # noqa: E402,F401
 
 
 @pytest.fixture

@@ -41,8 +41,9 @@ class World:
         return [leak_row(canary["patient"]) for canary in self.leaked_canaries()]
 
 
-def build_world(home) -> World:
-    init_deployment(home, ["canary.test"]).close()
+def build_world(home, store: str | None = None) -> World:
+    """`store`: the deployment's store URL (None: canary.db in `home`; see storemode.py)."""
+    init_deployment(home, ["canary.test"], store=store).close()
     deployment = Deployment.open(home)
     store = deployment.store
     issuer = Issuer(store, deployment.settings, random.Random(7))

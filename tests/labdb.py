@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import shutil
 import sqlite3
 import uuid
@@ -74,7 +75,10 @@ def with_dbname(dsn: str, name: str) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """The admin DSN of a reachable server; skips (fails when CI=true) if there is none."""
+    """The admin DSN of a reachable server; skips (fails when CI=true) if there is none.
+
+    Also drops the databases earlier runs left behind when they were killed (see _database).
+    """
     psycopg = pytest.importorskip("psycopg")
     dsn = postgres_dsn()
     try:
@@ -82,13 +86,61 @@ def postgres_server():
     except psycopg.Error as error:
         message = f"no PostgreSQL at {dsn} ({' '.join(str(error).split())}); .ci/services.sh starts one"
         service_missing(message)
-    return dsn
+    drop_abandoned_databases(dsn)
+    yield dsn
+    if _run_lock:  # after every database of the run is dropped (they all use this fixture)
+        conn = _run_lock.pop("conn")
+        _run_lock.clear()
+        conn.close()
+
+
+# Every database a run creates is named canary_test_<run key>_<random>, and the run holds a
+# session advisory lock on its key for as long as it lives (on a connection of its own, to the
+# admin database). A run killed before its teardown (SIGKILL, a CI timeout, the server
+# restarting) leaves its databases behind; the next run sees their key's lock free and drops
+# them, while the databases of runs still going (other worktrees, another CI job) keep theirs.
+_DATABASE_PREFIX = "canary_test_"
+_DATABASE_NAME = re.compile(_DATABASE_PREFIX + r"([0-9a-f]{8})_[0-9a-f]{12}")
+_run_lock: dict = {}
+
+
+def _run_key(admin_dsn: str) -> int:
+    import psycopg
+    if "key" not in _run_lock:
+        key = int.from_bytes(os.urandom(4), "big") >> 1
+        conn = psycopg.connect(admin_dsn, autocommit=True)
+        conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        _run_lock.update(key=key, conn=conn)  # held until this process ends
+    return _run_lock["key"]
+
+
+def drop_abandoned_databases(admin_dsn: str) -> list[str]:
+    """Drop the canary_test_* databases whose run has ended; returns their names."""
+    import psycopg
+    dropped = []
+    with psycopg.connect(admin_dsn, autocommit=True) as admin:
+        names = [row[0] for row in admin.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (_DATABASE_PREFIX + "%",))]
+        for name in names:
+            named = _DATABASE_NAME.fullmatch(name)
+            if named is None:
+                continue  # not named by this scheme (an older checkout's): whose it is cannot be told
+            key = int(named.group(1), 16)
+            if key == _run_lock.get("key"):
+                continue
+            if admin.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+                try:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    dropped.append(name)
+                finally:
+                    admin.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    return dropped
 
 
 def _database(admin_dsn: str, template: str | None = None):
     """Create a database of our own (from a template: a file copy, fast); returns its name."""
     import psycopg
-    name = f"canary_test_{uuid.uuid4().hex[:12]}"
+    name = f"{_DATABASE_PREFIX}{_run_key(admin_dsn):08x}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_dsn, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     return name

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -12,12 +11,12 @@ from canary.cli import main
 from canary.scan.leakgen import population, write_leak
 
 from investigation_world import LABS, build_world, mix
-from storemode import sqlite_only  # noqa: E402
+from storemode import tampering  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    built = build_world(tmp_path_factory.mktemp("cli") / "deployment")
+def world(tmp_path_factory, module_store_url):
+    built = build_world(tmp_path_factory.mktemp("cli") / "deployment", module_store_url)
     yield built
     built.deployment.close()
 
@@ -103,58 +102,46 @@ def test_truncated_archive_can_be_scanned_as_far_as_it_goes(world, tmp_path, can
     assert "lims-prod" in out
 
 
-@sqlite_only  # tampers with the SQLite file itself
 def test_evidence_verify_finds_the_tampered_event(world, leak, canary, tmp_path):
     canary("scan", str(leak))
     code, out, _ = canary("evidence", "verify")
     assert code == 0 and "intact" in out
-    store_path = world.deployment.settings.store_path
-    raw = sqlite3.connect(store_path)
-    seq = raw.execute("SELECT max(seq) FROM evidence WHERE kind = 'sighting'").fetchone()[0]
-    raw.execute("DROP TRIGGER evidence_no_update")
-    raw.execute("UPDATE evidence SET payload = replace(payload, 'lims-prod', 'lims-test') WHERE seq = ?", (seq,))
-    raw.commit()
+    store = world.deployment.store
+    with tampering(store) as raw:
+        seq = raw.execute("SELECT max(seq) FROM evidence WHERE kind = 'sighting'").fetchone()[0]
+        raw.execute("UPDATE evidence SET payload = replace(payload, 'lims-prod', 'lims-test') WHERE seq = ?", (seq,))
     code, out, _ = canary("evidence", "verify", "--json")
     assert code == 1
     verdict = json.loads(out)
     assert verdict["broken_at"] == seq and "altered" in verdict["reason"]
     # Put it back, then edit a table row instead: the chain is fine, the cross-check is not.
-    raw.execute("UPDATE evidence SET payload = replace(payload, 'lims-test', 'lims-prod') WHERE seq = ?", (seq,))
-    sighting, line = raw.execute("SELECT id, line FROM sightings ORDER BY id DESC LIMIT 1").fetchone()
-    raw.execute("UPDATE sightings SET line = 999999 WHERE id = ?", (sighting,))
-    contact = raw.execute("SELECT id, evidence_seq FROM contacts").fetchone()
-    raw.execute("UPDATE contacts SET source = '203.0.113.66:53' WHERE id = ?", (contact[0],))
-    raw.commit()
-    raw.execute("CREATE TRIGGER evidence_no_update BEFORE UPDATE ON evidence "
-                "BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END")
-    raw.commit()
-    raw.close()
+    with tampering(store) as raw:
+        raw.execute("UPDATE evidence SET payload = replace(payload, 'lims-test', 'lims-prod') WHERE seq = ?", (seq,))
+        sighting, line = raw.execute("SELECT id, line FROM sightings ORDER BY id DESC LIMIT 1").fetchone()
+        raw.execute("UPDATE sightings SET line = 999999 WHERE id = ?", (sighting,))
+        contact = raw.execute("SELECT id, evidence_seq FROM contacts").fetchone()
+        raw.execute("UPDATE contacts SET source = '203.0.113.66:53' WHERE id = ?", (contact[0],))
     code, out, _ = canary("evidence", "verify")
     assert code == 1
     assert f"sighting {sighting} (evidence event {seq}): line is 999999 in the table" in out
     assert f"contact {contact[0]} (evidence event {contact[1]}): source is '203.0.113.66:53'" in out
-    raw = sqlite3.connect(store_path)   # leave the store as the other tests expect it
-    raw.execute("UPDATE contacts SET source = '192.0.2.53:5300' WHERE id = ?", (contact[0],))
-    raw.execute("UPDATE sightings SET line = ? WHERE id = ?", (line, sighting))
-    raw.commit()
-    raw.close()
+    with tampering(store) as raw:   # leave the store as the other tests expect it
+        raw.execute("UPDATE contacts SET source = '192.0.2.53:5300' WHERE id = ?", (contact[0],))
+        raw.execute("UPDATE sightings SET line = ? WHERE id = ?", (line, sighting))
 
 
-@sqlite_only  # tampers with the SQLite file itself
 def test_evidence_verify_names_an_edited_planting(world, canary):
-    store_path = world.deployment.settings.store_path
-    planting = world.deployment.store.planting_history()[0]
-    raw = sqlite3.connect(store_path)
-    raw.execute("UPDATE plantings SET planted_at = '2025-12-01T00:00:00.000000Z' WHERE id = ?", (planting["id"],))
-    raw.commit()
+    store = world.deployment.store
+    planting = store.planting_history()[0]
+    with tampering(store) as raw:
+        raw.execute("UPDATE plantings SET planted_at = '2025-12-01T00:00:00.000000Z' WHERE id = ?", (planting["id"],))
     try:
         code, out, _ = canary("evidence", "verify")
         assert code == 1
         assert f"planting {planting['id']} (evidence event" in out and "planted_at is '2025-12-01" in out
     finally:
-        raw.execute("UPDATE plantings SET planted_at = ? WHERE id = ?", (planting["planted_at"], planting["id"]))
-        raw.commit()
-        raw.close()
+        with tampering(store) as raw:
+            raw.execute("UPDATE plantings SET planted_at = ? WHERE id = ?", (planting["planted_at"], planting["id"]))
     assert canary("evidence", "verify")[0] == 0
 
 
@@ -216,17 +203,13 @@ def test_a_json_document_cut_short_can_be_scanned_as_far_as_it_goes(world, tmp_p
     assert "lims-prod" in out
 
 
-@sqlite_only  # tampers with the SQLite file itself
 def test_evidence_verify_with_many_problems_shows_the_first_and_counts_the_rest(world, leak, canary):
     """A deleted sighting event leaves one problem per sighting: hundreds of lines would bury the first."""
     canary("scan", str(leak))
-    store_path = world.deployment.settings.store_path
-    raw = sqlite3.connect(store_path)
-    raw.row_factory = sqlite3.Row
-    event = dict(raw.execute("SELECT * FROM evidence ORDER BY seq DESC LIMIT 1").fetchone())
-    raw.execute("DROP TRIGGER evidence_no_delete")
-    raw.execute("DELETE FROM evidence WHERE seq = ?", (event["seq"],))
-    raw.commit()
+    store = world.deployment.store
+    with tampering(store) as raw:
+        event = dict(raw.execute("SELECT * FROM evidence ORDER BY seq DESC LIMIT 1").fetchone())
+        raw.execute("DELETE FROM evidence WHERE seq = ?", (event["seq"],))
     try:
         sightings = len(json.loads(event["payload"])["sightings"])
         assert sightings > 25
@@ -238,10 +221,7 @@ def test_evidence_verify_with_many_problems_shows_the_first_and_counts_the_rest(
         code, out, _ = canary("evidence", "verify", "--json")
         assert len(json.loads(out)["table_problems"]) == sightings
     finally:
-        raw.execute(f"INSERT INTO evidence ({', '.join(event)}) VALUES ({', '.join('?' for _ in event)})",
-                    list(event.values()))
-        raw.execute("CREATE TRIGGER evidence_no_delete BEFORE DELETE ON evidence "
-                    "BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END")
-        raw.commit()
-        raw.close()
+        with tampering(store) as raw:
+            raw.execute(f"INSERT INTO evidence ({', '.join(event)}) VALUES ({', '.join('?' for _ in event)})",
+                        list(event.values()))
     assert canary("evidence", "verify")[0] == 0

@@ -12,8 +12,8 @@ LEAK_SIZE_2021 = 491_840
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    built = build_world(tmp_path_factory.mktemp("corroboration") / "deployment")
+def world(tmp_path_factory, module_store_url):
+    built = build_world(tmp_path_factory.mktemp("corroboration") / "deployment", module_store_url)
     yield built
     built.deployment.close()
 

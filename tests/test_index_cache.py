@@ -15,8 +15,8 @@ from canary.scan.scan import build_index
 
 
 @pytest.fixture
-def deployment(tmp_path):
-    init_deployment(tmp_path / "deployment", ["canary.test"]).close()
+def deployment(tmp_path, store_url):
+    init_deployment(tmp_path / "deployment", ["canary.test"], store=store_url).close()
     opened = Deployment.open(tmp_path / "deployment")
     yield opened
     opened.close()

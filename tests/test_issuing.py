@@ -64,11 +64,11 @@ def test_identifiers_resolve_back_whatever_their_case(registered):
         assert store.resolve(ids.normalise(kind, token["value"].swapcase()))["token_id"] == token["id"]
 
 
-def test_phone_numbers_run_out_with_a_clear_error(tmp_path):
+def test_phone_numbers_run_out_with_a_clear_error(tmp_path, store_url):
     from canary.deployment import init_deployment
     pool = tmp_path / "pool.txt"
     pool.write_text("# our two lines\n06 39 98 00 01\n+33639980002\n")
-    deployment = init_deployment(tmp_path / "d", ["canary.test"], phone_pool=str(pool))
+    deployment = init_deployment(tmp_path / "d", ["canary.test"], phone_pool=str(pool), store=store_url)
     issuer = Issuer(deployment.store, deployment.settings)
     numbers = {issuer.issue_token("phone")["value"] for _ in range(2)}
     assert numbers == {"+33639980001", "+33639980002"}
@@ -90,9 +90,10 @@ def test_malformed_phone_pool_names_the_line(tmp_path, invoke):
     assert not (tmp_path / "d").exists()
 
 
-def test_shared_mail_domain_keeps_addresses_unique_and_realistic(tmp_path):
+def test_shared_mail_domain_keeps_addresses_unique_and_realistic(tmp_path, store_url):
     from canary.deployment import init_deployment
-    deployment = init_deployment(tmp_path / "d", ["canary.test"], mail_domains=["example.org"], mail_mode="shared")
+    deployment = init_deployment(tmp_path / "d", ["canary.test"], mail_domains=["example.org"], mail_mode="shared",
+                                 store=store_url)
     issuer = Issuer(deployment.store, deployment.settings, random.Random(2))
     patients = generate_patients(200, seed=3)
     with deployment.store.transaction():

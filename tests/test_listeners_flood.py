@@ -25,8 +25,12 @@ def listening(deployment):
 
 
 def store_bytes(deployment) -> int:
-    deployment.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return os.path.getsize(deployment.store.path)
+    store = deployment.store
+    if store.path is None:  # PostgreSQL: the store schema's tables with their TOAST and indexes
+        return store.conn.execute("SELECT sum(pg_total_relation_size(oid)) FROM pg_class WHERE relkind = 'r' "
+                                  "AND relnamespace = current_schema()::regnamespace").fetchone()[0]
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return os.path.getsize(store.path)
 
 
 def test_random_names_under_a_token_label_are_tallied_beyond_the_budget(deployment, listening):

@@ -134,3 +134,40 @@ def test_hits_in_a_record_of_megabytes_are_written_out_quickly():
     result = tokens.scan_block("f", [1], data)
     assert time.perf_counter() - started < 3
     assert sorted(h.found for h in result.hits) == numbers
+
+
+def test_strangers_rows_compile_no_regex_per_canary(index):
+    """Thousands of strangers share a canary's fiction-range number or birth date: ruling them out must
+    not compile a names regex per canary, nor a regex per key to show how a value was written."""
+    from canary.scan import matcher
+    matcher._words.cache_clear()
+    matcher._written_pattern.cache_clear()
+    strangers = "\n".join(f"MARTIN;PAUL;12/03/1985;06 39 98 12 {n:02d};1 85 03 35 238 123 45" for n in range(30, 40))
+    assert kinds(index, strangers) == []
+    assert matcher._words.cache_info().currsize == 0
+    canary = "LE GOFF;HELENE;12/03/1985;06 39 98 12 34;2 85 03 2A 123 456"
+    found = index.scan_block("f", [1], canary.encode())
+    assert sorted((hit.owner.kind, hit.found) for hit in found.hits) == [
+        ("nir", "2 85 03 2A 123 456"), ("phone", "06 39 98 12 34")]
+    assert matcher._written_pattern.cache_info().currsize == 0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_written_form_is_located_as_the_regex_locates_it(seed):
+    """Patients' rows are searched with separators deleted, long records with a regex: same span."""
+    import random
+    from canary.scan.matcher import _locate, _written_pattern
+    rng = random.Random(seed)
+    for _ in range(200):
+        key = "".join(rng.choice("0123456789") for _ in range(rng.randint(9, 13))) + rng.choice(["", "2a", "97"])
+        written = "".join(c.upper() if rng.random() < 0.5 else c for c in key)
+        written = "".join(c + rng.choice(["", "", " ", ".", "-", "/", "(", ") "]) for c in written).rstrip(" .-/()")
+        noise = lambda: "".join(rng.choice("0123456789 .-/();+abAB") for _ in range(rng.randint(0, 40)))
+        line = (noise() + (rng.choice(["+", ""]) + written if rng.random() < 0.9 else "") + noise()).encode()
+        expected = _written_pattern(key.encode()).search(line)
+        span = _locate(line, key.encode())
+        if expected is None:
+            assert span is None
+        else:
+            start = expected.start() - (expected.start() > 0 and line[expected.start() - 1] == ord("+"))
+            assert span == (start, expected.end()), line

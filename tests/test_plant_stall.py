@@ -2,8 +2,11 @@
 
 Before: the plant held the store's write transaction while it read the host and generated every
 canary, so a DNS contact (durable before its answer) waited for the whole plant: 25.6 s during
-`plant --count 300`. Now the slow work runs outside the store's transactions and the store is
-written in short ones.
+`plant --count 300`. Then the slow work moved outside the store's transactions and the store
+was written in chunks of 20 canaries, but SQLite has no queue of writers: the listeners' contact
+writer, asleep in its busy handler, missed the microsecond gaps between the plant's chunks, and
+waited for all of them (p99 1.2 s during `plant --count 300`, 2.6 s during `--count 1000`). Now
+a waiting writer is announced and the plant lets it in between chunks (canary/store/write_turns.py).
 """
 import pathlib
 import subprocess
@@ -62,12 +65,10 @@ def lims(deployment, lab_db):
     return lab_db
 
 
-# The target is a p99 under 100 ms during `plant --count 1000`. The suite runs on shared 2-core
-# machines where the plant's own CPU use alone delays answers by up to seconds, so the bound here
-# is relative: the old plant held the store for nearly all its run (every query sent meanwhile
-# waited for its end); now no answer may wait a quarter of it. The store's own share, its longest
-# write transaction during a plant, is one chunk of REGISTER_CHUNK canaries (tens of milliseconds).
-SHARE_OF_PLANT = 0.25
+# The issue's rule is a p99 under 100 ms during `plant --count 1000` (bench/plant_stall.py measures
+# it). Here a plant of 300 canaries (the size of the defect's report) on a shared 2-core machine:
+# measured 53 to 68 ms p99 (worst 96 ms) with the fix, 1,230 ms p99 without.
+P99_BOUND = 0.2
 
 
 def test_dns_answers_stay_fast_while_a_plant_runs(home, lims):
@@ -85,7 +86,7 @@ def test_dns_answers_stay_fast_while_a_plant_runs(home, lims):
             thread.start()
         canary = pathlib.Path(sys.executable).parent / "canary"
         started = time.monotonic()
-        plant = subprocess.run([str(canary), "plant", "lims", "--count", "150", "--seed", "6", "--home", str(home)],
+        plant = subprocess.run([str(canary), "plant", "lims", "--count", "300", "--seed", "6", "--home", str(home)],
                                capture_output=True, text=True, timeout=600)
         plant_seconds = time.monotonic() - started
         prober.stop.set()
@@ -101,7 +102,7 @@ def test_dns_answers_stay_fast_while_a_plant_runs(home, lims):
     assert len(prober.sent) >= 100, "the plant was too quick to probe"
     assert len(times) == len(prober.sent), f"{len(prober.sent) - len(times)} queries never answered"
     p99 = times[int(0.99 * (len(times) - 1))]
-    summary = (f"DNS answers during a {plant_seconds:.1f} s `plant --count 150`: p50 {times[len(times) // 2] * 1000:.1f} ms, "
+    summary = (f"DNS answers during a {plant_seconds:.1f} s `plant --count 300`: p50 {times[len(times) // 2] * 1000:.1f} ms, "
                f"p99 {p99 * 1000:.1f} ms, worst {times[-1] * 1000:.1f} ms over {len(times)}")
     print(summary)
-    assert times[-1] < max(1.0, SHARE_OF_PLANT * plant_seconds), summary
+    assert p99 < P99_BOUND, summary

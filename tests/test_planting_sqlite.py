@@ -198,14 +198,14 @@ def test_rotate_plants_in_every_target_and_skips_manual_ones(deployment, lims):
     assert len(deployment.store.plantings(states=("planted",))) == 2
 
 
-def test_same_seed_same_patients_into_the_same_host(lab_template, tmp_path):
+def test_same_seed_same_patients_into_the_same_host(lab_template, tmp_path, fresh_store):
     # Two deployments (a NIR is registered once per deployment) planting into two copies of one host.
     import shutil
 
     from canary.deployment import init_deployment
     planted = []
     for name in ("a", "b"):
-        deployment = init_deployment(tmp_path / name, ["canary.test"])
+        deployment = init_deployment(tmp_path / name, ["canary.test"], store=fresh_store())
         deployment.store.add_site("Labo Rennes Nord")
         path = tmp_path / f"{name}.db"
         shutil.copy(lab_template, path)

@@ -43,12 +43,12 @@ def small_lab(tmp_path_factory):
     return path
 
 
-def _deployment(folder: pathlib.Path, lab: pathlib.Path, mode: str = "pool") -> Deployment:
+def _deployment(folder: pathlib.Path, lab: pathlib.Path, store: str | None, mode: str = "pool") -> Deployment:
     folder.mkdir(parents=True, exist_ok=True)
     database = folder / "lab.db"
     shutil.copy(lab, database)
     deployment = init_deployment(folder / "deployment", ["canary.test"], POOL if mode == "pool" else None,
-                                 mail_mode=mode)
+                                 mail_mode=mode, store=store)
     deployment.store.add_site("Lab")
     add_target(deployment, "lims", "Lab", kind="sqlite", location=str(database), mapping=str(MAPPING))
     return deployment
@@ -89,17 +89,17 @@ def test_the_model_holds_no_value_fewer_than_k_patients_share(small_lab):
     assert model["values"]["last_name"]["tail"] >= 1 / 600
 
 
-def test_the_same_seed_gives_the_same_canaries(small_lab, tmp_path):
+def test_the_same_seed_gives_the_same_canaries(small_lab, tmp_path, fresh_store):
     drawn = []
     for run in ("a", "b"):
-        deployment = _deployment(tmp_path / run, small_lab)
+        deployment = _deployment(tmp_path / run, small_lab, fresh_store())
         try:
             result = plant_into_target(deployment, "lims", 6, rng=random.Random(42))
             drawn.append([planted.canary["patient"] for planted in result.canaries])
         finally:
             deployment.close()
     assert drawn[0] == drawn[1]
-    other = _deployment(tmp_path / "c", small_lab)
+    other = _deployment(tmp_path / "c", small_lab, fresh_store())
     try:
         result = plant_into_target(other, "lims", 6, rng=random.Random(43))
         assert [p.canary["patient"] for p in result.canaries] != drawn[0]
@@ -107,8 +107,8 @@ def test_the_same_seed_gives_the_same_canaries(small_lab, tmp_path):
         other.close()
 
 
-def test_canaries_hold_together_and_look_like_the_host(small_lab, tmp_path):
-    deployment = _deployment(tmp_path, small_lab)
+def test_canaries_hold_together_and_look_like_the_host(small_lab, tmp_path, fresh_store):
+    deployment = _deployment(tmp_path, small_lab, fresh_store())
     try:
         result = plant_into_target(deployment, "lims", 40, rng=random.Random(5))
         model = json.loads(model_path(deployment.settings.home, "lims").read_text())
@@ -148,8 +148,8 @@ def test_canaries_hold_together_and_look_like_the_host(small_lab, tmp_path):
     assert minutes[0] > 40 and minutes[0] == minutes[1]
 
 
-def test_an_email_less_canary_has_no_email_row_and_no_email_identifier(small_lab, tmp_path):
-    deployment = _deployment(tmp_path, small_lab, mode="per-canary")
+def test_an_email_less_canary_has_no_email_row_and_no_email_identifier(small_lab, tmp_path, fresh_store):
+    deployment = _deployment(tmp_path, small_lab, fresh_store(), mode="per-canary")
     try:
         result = plant_into_target(deployment, "lims", 20, rng=random.Random(9))
         without = [p for p in result.canaries if p.canary["patient"]["email"] is None]
@@ -166,8 +166,8 @@ def test_an_email_less_canary_has_no_email_row_and_no_email_identifier(small_lab
         deployment.close()
 
 
-def test_a_copy_of_the_planted_lab_is_attributed_by_a_scan(small_lab, tmp_path):
-    deployment = _deployment(tmp_path, small_lab)
+def test_a_copy_of_the_planted_lab_is_attributed_by_a_scan(small_lab, tmp_path, fresh_store):
+    deployment = _deployment(tmp_path, small_lab, fresh_store())
     try:
         result = plant_into_target(deployment, "lims", 12, rng=random.Random(8))
         from canary.demo.seeding import _steal

@@ -20,8 +20,8 @@ HOSTILE = '<script>alert("x")</script> | **bold** '
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    built = build_world(tmp_path_factory.mktemp("report") / "deployment")
+def world(tmp_path_factory, module_store_url):
+    built = build_world(tmp_path_factory.mktemp("report") / "deployment", module_store_url)
     store = built.deployment.store
     canary = built.canaries["lims-prod"][0]
     ident = store.resolve(canary["identifiers"]["email"][0])

@@ -21,7 +21,7 @@ from canary.settings import SETTINGS_FILE, save_setting
 from investigation_world import build_world
 from services import service_missing
 from tsa import openssl_verify, running_tsa
-from storemode import sqlite_only  # noqa: E402
+from storemode import tampering  # noqa: E402
 
 
 
@@ -34,9 +34,9 @@ def tsa(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, tsa):
+def world(tmp_path_factory, tsa, module_store_url):
     home = tmp_path_factory.mktemp("verification") / "deployment"
-    built = build_world(home)
+    built = build_world(home, module_store_url)
     save_setting(home, "timestamping", "url", tsa[0])
     built.deployment.close()
     built.deployment = Deployment.open(home)
@@ -162,9 +162,9 @@ def test_an_unreachable_tsa_is_one_line_and_no_timestamp_still_signs(world, tmp_
     assert signed.exit_code == 0 and "tsr=none -->" in signed.output
 
 
-def test_init_creates_the_key_and_an_older_deployment_gets_one_on_first_use(tmp_path):
+def test_init_creates_the_key_and_an_older_deployment_gets_one_on_first_use(tmp_path, store_url):
     home = tmp_path / "older"
-    init_deployment(home, ["canary.test"]).close()
+    init_deployment(home, ["canary.test"], store=store_url).close()
     deployment = Deployment.open(home)
     created = deployment.store.events(kind="signing_key.created")
     assert [e["payload"]["how"] for e in created] == ["canary init"]
@@ -185,17 +185,12 @@ def test_init_creates_the_key_and_an_older_deployment_gets_one_on_first_use(tmp_
     deployment.close()
 
 
-@sqlite_only  # tampers with the SQLite file itself
 def test_a_checkpoint_rewritten_after_the_tsa_stamped_it_is_caught(world, tmp_path):
-    import sqlite3
     home = world.deployment.settings.home
     assert canary_cli("evidence", "anchor", home=home).exit_code == 0
     event = world.deployment.store.events(kind="evidence.checkpoint")[-1]
     forged = dict(event["payload"], statement=event["payload"]["statement"].replace('"seq":', '"seq": '))
-    connection = sqlite3.connect(world.deployment.store.path)
-    connection.execute("DROP TRIGGER evidence_no_update")
-    connection.execute("UPDATE evidence SET payload = ? WHERE seq = ?", (json.dumps(forged), event["seq"]))
-    connection.commit()
-    connection.close()
+    with tampering(world.deployment.store) as connection:
+        connection.execute("UPDATE evidence SET payload = ? WHERE seq = ?", (json.dumps(forged), event["seq"]))
     result = canary_cli("evidence", "verify", home=home)
     assert result.exit_code == 1 and "stamps other bytes" in result.output

@@ -14,8 +14,8 @@ EXPECTED = {"lims-prod": (3, 3), "backup-nightly": (5, 5), "vendor-export": (3, 
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    built = build_world(tmp_path_factory.mktemp("scan") / "deployment")
+def world(tmp_path_factory, module_store_url):
+    built = build_world(tmp_path_factory.mktemp("scan") / "deployment", module_store_url)
     yield built
     built.deployment.close()
 

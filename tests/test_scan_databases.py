@@ -96,11 +96,11 @@ def test_a_damaged_sqlite_file_is_one_clear_error(deployment, tmp_path, invoke):
     assert len(result.output.strip().splitlines()) == 1
 
 
-def test_a_pg_dump_custom_format_is_scanned_with_its_table(tmp_path_factory, postgres_db, tmp_path):
+def test_a_pg_dump_custom_format_is_scanned_with_its_table(tmp_path_factory, postgres_db, tmp_path, store_url):
     psycopg = pytest.importorskip("psycopg")
     if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
         service_missing("pg_dump/pg_restore are not installed; .ci/services.sh installs PostgreSQL")
-    world = build_world(tmp_path_factory.mktemp("pgdump") / "deployment")
+    world = build_world(tmp_path_factory.mktemp("pgdump") / "deployment", store_url)
     hidden = world.canaries["lims-prod"][:2]
     rows = [*population(300, seed=8, base=300)]
     rows[100:100] = [leak_row(c["patient"]) for c in hidden]

@@ -21,8 +21,8 @@ EXPECTED = {"lims-prod": (3, 3), "backup-nightly": (5, 5), "vendor-export": (3, 
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    built = build_world(tmp_path_factory.mktemp("runner") / "deployment")
+def world(tmp_path_factory, module_store_url):
+    built = build_world(tmp_path_factory.mktemp("runner") / "deployment", module_store_url)
     yield built
     built.deployment.close()
 
@@ -83,6 +83,44 @@ def test_a_file_cut_in_many_blocks_reports_progress_up_to_its_size(world, leaks,
     done = [b for b, _, _ in seen]
     assert len(seen) > 5 and done == sorted(done) and done[-1] == big.stat().st_size
     assert seen[-1][1] == 1 and seen[-1][2] > 0 and seen[0][2] <= seen[-1][2]
+
+
+def test_workers_fork_with_the_index_frozen_and_the_scan_leaves_the_collector_as_it_was(world, leaks, monkeypatch):
+    """Frozen objects are skipped by the workers' garbage collections (which would otherwise copy every
+    page of the inherited index); once the scan is over, a long-lived caller's collector is unchanged."""
+    import gc
+    big, _ = leaks
+    monkeypatch.setattr(formats, "BLOCK_BYTES", 64 << 10)
+    monkeypatch.setattr(runner, "WHOLE_FILE_BYTES", 0)
+    monkeypatch.setattr(runner, "PARALLEL_MIN_BYTES", 0)
+    frozen = []
+    scan_files(world.deployment, [str(big)], record=False, jobs=2,
+               progress=lambda p: frozen.append(gc.get_freeze_count()))
+    assert frozen[0] > 0   # while blocks were being scanned
+    assert gc.get_freeze_count() == 0
+
+
+def test_workers_read_a_plain_files_blocks_from_the_file_and_others_get_them_sent(world, leaks, tmp_path, monkeypatch):
+    """Sending 4 MB through a pipe costs more than scanning it: a plain file's blocks are read by the
+    workers themselves; a compressed file's blocks (or a Mac file's, rewritten) are still sent."""
+    import gzip
+    big, _ = leaks
+    monkeypatch.setattr(formats, "BLOCK_BYTES", 64 << 10)
+    monkeypatch.setattr(runner, "WHOLE_FILE_BYTES", 0)
+    monkeypatch.setattr(runner, "PARALLEL_MIN_BYTES", 0)
+    one = scan_files(world.deployment, [str(big)], record=False, jobs=1)
+    tasks = []
+    submit = runner._Workers.submit
+    monkeypatch.setattr(runner._Workers, "submit", lambda pool, function, *args: tasks.append(function.__name__)
+                        or submit(pool, function, *args))
+    two = scan_files(world.deployment, [str(big)], record=False, jobs=2)
+    assert len(tasks) > 5 and set(tasks) == {"_scan_file_block"}
+    assert comparable(two) == comparable(one)
+    packed = tmp_path / "big.csv.gz"
+    packed.write_bytes(gzip.compress(big.read_bytes()))
+    tasks.clear()
+    assert found_targets(scan_files(world.deployment, [str(packed)], record=False, jobs=2)) == found_targets(one)
+    assert len(tasks) > 5 and set(tasks) == {"_scan_block"}
 
 
 def run_scan(world, path, terminal: bool, *flags) -> tuple[str, str]:

@@ -74,3 +74,56 @@ def test_store_migrate_moves_everything_and_the_chain_still_verifies(tmp_path, e
     run("evidence", "verify", "--anchor", f"{check.head_seq}:{head}", "--home", str(home))  # exit 0: intact
     again = run("store", "migrate", "--to", empty_store, "--home", str(home), expect=1)
     assert "already" in again.output
+
+
+def test_databases_left_by_a_killed_run_are_dropped_by_the_next_one_and_a_live_runs_are_kept(postgres_server):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import psycopg
+    from labdb import drop_abandoned_databases
+    other_run = ("import sys; sys.path.insert(0, 'tests'); import labdb; "
+                 f"print(labdb._database({postgres_server!r}), flush=True); sys.stdin.read(); "
+                 "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
+    process = subprocess.Popen([sys.executable, "-c", other_run], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+
+    def exists(name):
+        with psycopg.connect(postgres_server) as admin:
+            return admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+
+    try:
+        name = process.stdout.readline().strip()
+        assert name.startswith("canary_test_") and exists(name)
+        assert name not in drop_abandoned_databases(postgres_server) and exists(name)  # its run is alive
+    finally:
+        process.communicate("")  # the run is killed before any teardown
+    assert process.returncode == -9 and exists(name)
+    # The server ends the dead run's session (and frees its lock) once it reads the closed socket.
+    key = int(name.split("_")[2], 16)
+    with psycopg.connect(postgres_server) as admin:
+        deadline = time.monotonic() + 10
+        while admin.execute("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND granted",
+                            (key,)).fetchone() and time.monotonic() < deadline:
+            admin.rollback()
+            time.sleep(0.01)
+    assert name in drop_abandoned_databases(postgres_server) and not exists(name)
+
+
+def test_databases_not_named_by_a_run_are_never_dropped(postgres_server):
+    """An older checkout's canary_test_<hex> database: whether its run is alive cannot be told."""
+    import uuid
+
+    import psycopg
+    from labdb import _drop, drop_abandoned_databases
+    name = f"canary_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        assert name not in drop_abandoned_databases(postgres_server)
+        with psycopg.connect(postgres_server) as admin:
+            assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    finally:
+        _drop(postgres_server, name)

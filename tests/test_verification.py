@@ -1,7 +1,6 @@
 """Verification beyond the chain: anchors kept outside the store, and the registry checked against its events."""
 import json
 import random
-import sqlite3
 
 import pytest
 
@@ -9,28 +8,24 @@ from canary.evidence.chain import event_hash, parse_anchor
 from canary.generation.issuing import Issuer
 from canary.generation.patients import generate_patients
 from canary.evidence.verification import verify_store
-from storemode import sqlite_only  # noqa: E402
+from storemode import tampering  # noqa: E402
 
-# These tests tamper with the SQLite file itself, as an attacker with write access would.
-pytestmark = sqlite_only
+# These tests tamper with the store's tables, as an attacker with write access to the database would.
 
 
-def _rewrite_from(path, seq, new_payload):
+def _rewrite_from(store, seq, new_payload):
     """What an attacker with write access does: change one event and re-hash every later one."""
-    conn = sqlite3.connect(path)
-    conn.execute("DROP TRIGGER evidence_no_update")
-    rows = conn.execute("SELECT seq, time, clock, kind, payload, prev_hash FROM evidence WHERE seq >= ? "
-                        "ORDER BY seq", (seq,)).fetchall()
-    prev = None
-    for row_seq, time, clock, kind, payload, prev_hash in rows:
-        payload = new_payload if row_seq == seq else json.loads(payload)
-        prev_hash = prev or prev_hash
-        digest = event_hash(row_seq, time, clock, kind, payload, prev_hash)
-        conn.execute("UPDATE evidence SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?",
-                     (json.dumps(payload, sort_keys=True), prev_hash, digest, row_seq))
-        prev = digest
-    conn.commit()
-    conn.close()
+    with tampering(store) as conn:
+        rows = conn.execute("SELECT seq, time, clock, kind, payload, prev_hash FROM evidence WHERE seq >= ? "
+                            "ORDER BY seq", (seq,)).fetchall()
+        prev = None
+        for row_seq, time, clock, kind, payload, prev_hash in rows:
+            payload = new_payload if row_seq == seq else json.loads(payload)
+            prev_hash = prev or prev_hash
+            digest = event_hash(row_seq, time, clock, kind, payload, prev_hash)
+            conn.execute("UPDATE evidence SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                         (json.dumps(payload, sort_keys=True), prev_hash, digest, row_seq))
+            prev = digest
 
 
 @pytest.fixture
@@ -46,7 +41,7 @@ def test_a_consistent_rewrite_passes_the_chain_but_not_an_anchor(logged):
     assert before.ok and before.head == f"{before.chain.head_seq}:{before.chain.head_hash}"
     anchor = parse_anchor(before.head)
     site_event = next(e for e in store.events() if e["kind"] == "site.added")
-    _rewrite_from(store.path, site_event["seq"], {**site_event["payload"], "name": "Someone else"})
+    _rewrite_from(store, site_event["seq"], {**site_event["payload"], "name": "Someone else"})
     after = verify_store(store)
     assert after.chain.ok  # the chain alone cannot see a rewrite done with care...
     rewritten = verify_store(store, [anchor])
@@ -63,7 +58,7 @@ def test_a_recorded_checkpoint_catches_a_rewrite_made_after_it(logged):
     checkpoint = take_checkpoint(logged, timestamp=False)
     assert verify_store(store).ok
     site_event = next(e for e in store.events() if e["kind"] == "site.added")
-    _rewrite_from(store.path, site_event["seq"], {**site_event["payload"], "name": "Someone else"})
+    _rewrite_from(store, site_event["seq"], {**site_event["payload"], "name": "Someone else"})
     rewritten = verify_store(store)
     assert rewritten.chain.ok and not rewritten.ok
     seq = json.loads(checkpoint["statement"])["seq"]
@@ -73,11 +68,8 @@ def test_a_recorded_checkpoint_catches_a_rewrite_made_after_it(logged):
 def test_an_anchor_on_a_cut_event_reports_it_gone(logged):
     store = logged.store
     anchor = parse_anchor(verify_store(store).head)
-    conn = sqlite3.connect(store.path)
-    conn.execute("DROP TRIGGER evidence_no_delete")
-    conn.execute("DELETE FROM evidence WHERE seq = ?", (anchor[0],))
-    conn.commit()
-    conn.close()
+    with tampering(store) as conn:
+        conn.execute("DELETE FROM evidence WHERE seq = ?", (anchor[0],))
     problems = verify_store(store, [anchor]).anchor_problems
     assert problems == [f"event {anchor[0]} is gone (the log was cut or rewritten after the anchor was taken)"]
 
@@ -106,10 +98,8 @@ def registered(deployment):
 
 
 def _sql(store, statement, params=()):
-    conn = sqlite3.connect(store.path)
-    conn.execute(statement, params)
-    conn.commit()
-    conn.close()
+    with tampering(store) as conn:
+        conn.execute(statement, params)
 
 
 def test_the_registry_as_registered_passes(registered):

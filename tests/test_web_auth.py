@@ -2,6 +2,7 @@
 import re
 
 from conftest import ADMIN_PASSWORD, csrf_from
+from storemode import sqlite_only
 
 from canary import accounts
 
@@ -142,6 +143,7 @@ def test_logout_ends_the_session_server_side(client, login):
     assert client.get("/").status_code == 302
 
 
+@sqlite_only("the file canary.db's permissions; a PostgreSQL store's access is its server's roles")
 def test_the_store_is_created_readable_by_its_owner_only(home):
     import stat
     assert stat.S_IMODE((home / "canary.db").stat().st_mode) == 0o600

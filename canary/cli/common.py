@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import os
 import sqlite3
@@ -25,6 +26,37 @@ EXPECTED_ERRORS = (UserError, SettingsError, StoreError, IdentifierError, ValueE
 
 
 class CanaryGroup(click.Group):
+    """The root group. Its commands are named with where they live ("module.function" under
+    canary.cli) and imported when run: `canary scan` does not import the dashboard, the alert
+    channels or the report renderer (start-up is part of every scan's time)."""
+
+    def __init__(self, *args, **kwargs):
+        self.lazy_commands: dict[str, str] = {}
+        super().__init__(*args, **kwargs)
+
+    @property
+    def commands(self) -> dict[str, click.Command]:
+        """Every command, imported (help, documentation and tests walk them all)."""
+        for name in self.lazy_commands:
+            self._load(name)
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._commands = value
+
+    def list_commands(self, ctx) -> list[str]:
+        return sorted({*self._commands, *self.lazy_commands})
+
+    def get_command(self, ctx, cmd_name: str):
+        return self._load(cmd_name) if cmd_name in self.lazy_commands else self._commands.get(cmd_name)
+
+    def _load(self, name: str) -> click.Command:
+        if name not in self._commands:
+            module, _, attribute = self.lazy_commands[name].rpartition(".")
+            self._commands[name] = getattr(importlib.import_module(f"canary.cli.{module}"), attribute)
+        return self._commands[name]
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)

@@ -15,6 +15,7 @@ import shutil
 from .. import accounts
 from ..deployment import SMTP_CERT, SMTP_KEY, Deployment, init_deployment
 from ..settings import SETTINGS_FILE, STORE_FILE
+from ..store.dialect import sqlite_store_files
 
 ZONE = "canary.test"
 LOGIN_FILE = "demo-login.txt"
@@ -66,8 +67,9 @@ def _create_demo(home: pathlib.Path, overrides: dict | None, patients: int) -> t
 def _remove_demo_files(home: pathlib.Path) -> None:
     """Remove what a first run writes (and the home itself when that leaves it empty), nothing else."""
     shutil.rmtree(home / LAB_FOLDER, ignore_errors=True)
-    for name in (SETTINGS_FILE, STORE_FILE, STORE_FILE + "-wal", STORE_FILE + "-shm", LOGIN_FILE, "alerts.jsonl",
-                 SMTP_CERT, SMTP_KEY, SEEDING_MARK):
+    for path in sqlite_store_files(home / STORE_FILE):
+        path.unlink(missing_ok=True)
+    for name in (SETTINGS_FILE, LOGIN_FILE, "alerts.jsonl", SMTP_CERT, SMTP_KEY, SEEDING_MARK):
         (home / name).unlink(missing_ok=True)
     if home.is_dir() and not any(home.iterdir()):
         home.rmdir()

@@ -12,6 +12,7 @@ import datetime as dt
 import math
 import random
 import secrets
+import time
 from dataclasses import dataclass, field
 
 from .. import clock
@@ -149,9 +150,12 @@ def _plant_manual(deployment, target, count, dry_run, rng, now) -> PlantResult:
     return result
 
 
-# Canaries registered per store transaction: each holds the store's write lock for a few
-# milliseconds, so a listener recording a contact meanwhile waits that long at most.
+# A store transaction of the plant ends after REGISTER_CHUNK canaries or REGISTER_SECONDS,
+# whichever comes first, and the writers waiting meanwhile (the listeners' contacts) go before
+# the next one: a contact waits for one chunk at most (a loaded machine slows the chunk, not
+# the count of canaries it holds, hence the time bound).
 REGISTER_CHUNK = 20
+REGISTER_SECONDS = 0.02
 
 
 def _register_all(store, target: dict, staged: list, state: str, result: PlantResult, commit_target,
@@ -177,9 +181,9 @@ def _register_all(store, target: dict, staged: list, state: str, result: PlantRe
             commit_target()
         return
     try:
-        for start in range(0, len(staged), REGISTER_CHUNK):
-            with store.transaction():
-                register(staged[start:start + REGISTER_CHUNK], "pending")
+        remaining = iter(staged)
+        while _register_chunk(store, remaining, register):
+            store.let_waiting_writers_in()
         with store.transaction():
             if state == "planted":
                 store.confirm_plantings(target["id"], canary_ids=[p.canary["id"] for p in result.canaries])
@@ -188,6 +192,19 @@ def _register_all(store, target: dict, staged: list, state: str, result: PlantRe
         if result.canaries:
             store.retire_plantings([planted.planting_id for planted in result.canaries])
         raise
+
+
+def _register_chunk(store, remaining, register) -> bool:
+    """Register canaries from `remaining` in one short transaction; False once none was left."""
+    registered = 0
+    with store.transaction():
+        started = time.monotonic()
+        for staged in remaining:
+            register([staged], "pending")
+            registered += 1
+            if registered >= REGISTER_CHUNK or time.monotonic() - started >= REGISTER_SECONDS:
+                break
+    return registered > 0
 
 
 def _written_before(store, target: dict) -> list[dict]:

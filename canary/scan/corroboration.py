@@ -39,7 +39,7 @@ def agreement(kind: str, person, text: str, born_in_record: bool) -> str | None:
     can agree); text: the record folded (matcher.fold); born_in_record: its birth date is
     written in the record in any form.
     """
-    if person is None or not (person.names.search(text) and person.first_name.search(text)):
+    if person is None or not person.named_in(text):
         return None
     if kind == "phone" and not born_in_record:
         return None

@@ -83,6 +83,9 @@ def read_member(layer: Layer) -> tuple[Member, Iterator[Block]]:
         blocks = _unescape_json_lines(blocks)
     elif member.format == "sql":
         blocks = _split_sql_inserts(blocks)
+    else:   # lines as the file holds them: a worker may read a block from the file itself
+        layer.verbatim = not layer.compression and not member.encoding.startswith(("utf-16", "utf-32")) and not (
+            "\r" in text and "\n" not in text)
     return member, _counted(member, blocks, budget)
 
 
@@ -198,21 +201,22 @@ def _line_blocks(label: str, chunks: Iterable[bytes], max_record_bytes: int) -> 
     """Lines in blocks of a few MB, numbered from 1; an endless line is cut at a separator."""
     carry, number = b"", 1
     for chunk in chunks:
-        data = carry + chunk if carry else chunk
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            if len(data) <= max_record_bytes:
-                carry = data
-                continue
-            cut = max(data.rfind(sep, 0, len(data) - 256) for sep in _SEPARATORS)
-            cut = cut if cut > 0 else len(data) - 256
-            yield label, [number], data[:cut]
-            carry = data[cut:]
+        cut = chunk.rfind(b"\n")
+        if cut >= 0:
+            # The usual case: one copy of the chunk (the block), with the carried start of its first line.
+            block, carry = b"".join((carry, memoryview(chunk)[:cut])), chunk[cut + 1:]
+            count = block.count(b"\n") + 1
+            yield label, range(number, number + count), block
+            number += count
             continue
-        block, carry = data[:cut], data[cut + 1:]
-        count = block.count(b"\n") + 1
-        yield label, range(number, number + count), block
-        number += count
+        data = carry + chunk if carry else chunk
+        if len(data) <= max_record_bytes:
+            carry = data
+            continue
+        cut = max(data.rfind(sep, 0, len(data) - 256) for sep in _SEPARATORS)
+        cut = cut if cut > 0 else len(data) - 256
+        yield label, [number], data[:cut]
+        carry = data[cut:]
     if carry:
         yield label, range(number, number + 1), carry
 

@@ -40,6 +40,7 @@ class Layer:
     compression: list[str]
     zip_file: zipfile.ZipFile | None = None   # set when the layer is an .xlsx workbook
     budget: ScanBudget | None = None          # the bounds of the file it comes from
+    verbatim: bool = False   # set by file_formats.read_member: its blocks are the stream's own bytes, cut at line ends
 
 
 def sniff_compression(head: bytes) -> str | None:

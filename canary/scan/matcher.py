@@ -23,6 +23,7 @@ from .engine import Engine
 from .file_formats import decode_record
 
 _SEPARATORS = b" .-/()"
+_SEPARATOR_SET = frozenset(_SEPARATORS)
 _DIGITS_AND_NEWLINES = bytes(c if 48 <= c <= 57 or c == 10 else 32 for c in range(256))
 _HOST_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-")
 # Read right to left from a zone suffix: the labels before it, then maybe "@local-part".
@@ -99,6 +100,20 @@ class Person:
     def first_name(self) -> re.Pattern:
         return _words((self.first,))
 
+    def named_in(self, text: str) -> bool:
+        """Its last (or birth) name and its first name are words of the folded record."""
+        # Most records asked about are strangers': a substring test of the longest word of each
+        # name rules them out before any regex is compiled or run (a word of a name is in the text
+        # wherever the name is).
+        first, lasts = self._longest_words
+        if first not in text or not any(last in text for last in lasts):
+            return False
+        return self.names.search(text) is not None and self.first_name.search(text) is not None
+
+    @functools.cached_property
+    def _longest_words(self) -> tuple[str, tuple[str, ...]]:
+        return _longest_word(self.first), tuple(_longest_word(name) for name in self.last_names)
+
 
 @dataclasses.dataclass
 class RecordMatches:
@@ -142,13 +157,21 @@ def date_forms(iso_date: str) -> list[bytes]:
     return [f"{year}{month}{day}".encode(), f"{day}{month}{year}".encode()]
 
 
+def _parts(name: str) -> tuple[str, ...]:
+    """A name's words, folded: 'Le Goff-Hélène' -> ('le', 'goff', 'helene')."""
+    return tuple(part for part in re.split(r"[\s\-']+", fold(name).strip()) if part)
+
+
+def _longest_word(name: str) -> str:
+    return max(_parts(name), key=len, default="")
+
+
 @functools.lru_cache(maxsize=8192)
 def _words(names: tuple[str, ...]) -> re.Pattern:
     """Any of the names as whole words, however hyphens and spaces were written; compiled on first use."""
     alternatives = []
     for name in names:
-        parts = [re.escape(part) for part in re.split(r"[\s\-']+", fold(name).strip()) if part]
-        alternatives.append(r"[\s\-']*".join(parts))
+        alternatives.append(r"[\s\-']*".join(re.escape(part) for part in _parts(name)))
     return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)")
 
 
@@ -345,7 +368,7 @@ class IdentifierIndex:
             for canary_id in births.get(index, ()):
                 person = self.people[canary_id]
                 text = text if text is not None else fold(decode_record(line))
-                if person.names.search(text) and person.first_name.search(text):
+                if person.named_in(text):
                     corroborations.append(Corroboration(canary_id, person.target, person.site, label, number,
                                                         _excerpt(decode_record(line))))
         return BlockResult(hits, corroborations, dict(alone))
@@ -384,13 +407,22 @@ def _as_written(kind: str, line: bytes, found: bytes) -> str:
 
 def _locate(line: bytes, found: bytes) -> tuple[int, int] | None:
     """Where a digit key is written in a record, separators and a leading '+' included."""
-    match = _written_pattern(found).search(line)
-    if match is None:
-        return None
-    start = match.start()
+    if len(line) > _LONG_RECORD:
+        match = _written_pattern(found).search(line)
+        if match is None:
+            return None
+        start, end = match.span()
+    else:
+        # A patient's row: the key is looked for with the separators deleted, then mapped back (the
+        # leftmost match, as the regex finds it), without compiling a regex per key found.
+        at = line.translate(None, _SEPARATORS).lower().find(found)
+        if at < 0:
+            return None
+        kept = [i for i, c in enumerate(line) if c not in _SEPARATOR_SET]
+        start, end = kept[at], kept[at + len(found) - 1] + 1
     if start and line[start - 1] == ord("+"):
         start -= 1
-    return start, match.end()
+    return start, end
 
 
 @functools.lru_cache(maxsize=4096)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import dataclasses
+import gc
 import json
 import multiprocessing
 import os
@@ -132,12 +133,24 @@ def _stream(pool, path, allow_truncated, limits: ScanLimits):
         position = 0
         with _reading_errors(name, allow_truncated, warnings):
             for layer in peel(name, stream, budget=budget):
+                # Where its first block begins, when the layer is the file itself.
+                start = stream.tell() if layer.stream is stream else 0
                 member, blocks = read_database(layer) or read_member(layer)
                 members.append(member)
                 free_text = member.format == "text"
+                # A plain file's blocks are read again by the worker (os.pread) rather than sent through a
+                # pipe: pickling 4 MB and copying it through the kernel cost more than the scan of a block.
+                direct = pool.parallel and path != "-" and layer.verbatim and layer.stream is stream
                 for label, numbers, data in blocks:
                     now = min(stream.tell(), size)
-                    yield "block", now - position, pool.submit(_scan_block, label, numbers, data, free_text)
+                    if direct:
+                        task = pool.submit(_scan_file_block, path, start, len(data), label, numbers, free_text)
+                        start += len(data)
+                        if os.pread(stream.fileno(), 1, start) == b"\n":
+                            start += 1   # the line end between two blocks, in neither
+                    else:
+                        task = pool.submit(_scan_block, label, numbers, data, free_text)
+                    yield "block", now - position, task
                     position = now
         end = FileScan(_description(name, sha256, size, members), None, warnings)
         yield "end", size - position, _done(end)
@@ -154,6 +167,18 @@ def _scan_whole(index: IdentifierIndex, path: str, found_type, allow_truncated: 
 
 
 def _scan_block(index: IdentifierIndex, label, numbers, data, free_text):
+    return index.scan_block(label, numbers, data, free_text=free_text)
+
+
+def _scan_file_block(index: IdentifierIndex, path: str, start: int, length: int, label, numbers, free_text):
+    """A block the main process cut, read here from the file."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        data = os.pread(descriptor, length, start)
+    finally:
+        os.close(descriptor)
+    if len(data) != length:
+        raise ScanInputError(f"{path}: the file changed while it was scanned")
     return index.scan_block(label, numbers, data, free_text=free_text)
 
 
@@ -248,6 +273,9 @@ class _Workers(_Pool):
         global _worker_index
         _worker_index = index   # inherited by the forked workers, not pickled
         self.in_flight = jobs * _IN_FLIGHT_PER_JOB
+        # The index's objects out of the collector's sight: a worker's collections would otherwise walk
+        # them all and touch every page they sit on, copying the parent's memory (copy-on-write).
+        gc.freeze()
         self.executor = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
 
     def submit(self, function, *args) -> concurrent.futures.Future:
@@ -255,6 +283,7 @@ class _Workers(_Pool):
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()
 
 
 def _in_worker(function, *args):

@@ -132,6 +132,12 @@ class CoreStore(StorePart):
             finally:
                 self._depth = 0
 
+    def let_waiting_writers_in(self) -> None:
+        """Between two transactions of a long job (a plant, a rotation): give every writer already
+        waiting for the store (the listeners' contacts) its turn before the job's next transaction."""
+        with self._lock:
+            self.dialect.let_waiting_writers_in()
+
     def _insert(self, table: str, row: dict) -> int | None:
         """Insert one row; returns its integer key (id, seq), if the table has one."""
         with self._lock:

@@ -14,6 +14,8 @@ import re
 import sqlite3
 import threading
 
+from .write_turns import BUSY_TIMEOUT_MS, WriteTurns
+
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
@@ -23,6 +25,17 @@ def is_postgres(location) -> bool:
 
 def dialect_for(location) -> "SqliteDialect | PostgresDialect":
     return PostgresDialect(str(location)) if is_postgres(location) else SqliteDialect(pathlib.Path(location))
+
+
+# The files an SQLite store keeps beside its own: SQLite's journal (-wal, -shm), the queue of
+# waiting writers (write_turns.py) and the leader lock of each purpose (SqliteDialect.try_lead).
+LEADER_PURPOSES = ("alerts",)
+
+
+def sqlite_store_files(path: pathlib.Path) -> list[pathlib.Path]:
+    """The store file and every file beside it that belongs to it (what removing the store removes)."""
+    return [pathlib.Path(f"{path}{suffix}") for suffix in
+            ("", "-wal", "-shm", ".writers", *(f".{purpose}-leader" for purpose in LEADER_PURPOSES))]
 
 
 class SqliteDialect:
@@ -36,6 +49,7 @@ class SqliteDialect:
         self.path = path
         self.location = str(path)
         self._leads: dict[str, object] = {}
+        self.turns = WriteTurns(path)
 
     def describe(self) -> str:
         return str(self.path)
@@ -55,17 +69,21 @@ class SqliteDialect:
         # and power loss.
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return conn
 
     def release(self, conn) -> None:
         for handle in self._leads.values():
             handle.close()
         self._leads.clear()
+        self.turns.close()
         conn.close()
 
     def begin(self, conn) -> None:
-        conn.execute("BEGIN IMMEDIATE")
+        self.turns.begin(conn)
+
+    def let_waiting_writers_in(self) -> None:
+        self.turns.let_waiting_in()
 
     def schema_version(self, conn) -> int:
         return conn.execute("PRAGMA user_version").fetchone()[0]
@@ -297,6 +315,9 @@ class PostgresDialect:
 
     def begin(self, conn) -> None:
         conn.raw.execute("BEGIN")
+
+    def let_waiting_writers_in(self) -> None:
+        """PostgreSQL queues lock waiters itself (first come, first served): nothing to do."""
 
     def schema_version(self, conn) -> int:
         if conn.raw.execute("SELECT to_regclass('canary_schema')").fetchone()[0] is None:

@@ -98,9 +98,9 @@ class PlantingStore(StorePart):
             ids = [r["id"] for r in self._rows(
                 "SELECT id, canary_id FROM plantings WHERE target_id = ? AND state = 'pending' ORDER BY id", (target_id,))
                 if canary_ids is None or r["canary_id"] in canary_ids]
-            for planting_id in ids:
-                self.conn.execute("UPDATE plantings SET state = 'planted', planted_at = ? WHERE id = ?",
-                                  (now, planting_id))
+            # One statement for them all: this transaction is a plant's last, listeners wait for it.
+            self.conn.executemany("UPDATE plantings SET state = 'planted', planted_at = ? WHERE id = ?",
+                                  [(now, planting_id) for planting_id in ids])
             if ids:
                 self.append_event("planting.confirmed", {"target_id": target_id, "planting_ids": ids}, time=now)
         return ids
