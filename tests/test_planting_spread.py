@@ -68,8 +68,10 @@ def test_canaries_take_the_hosts_holes_and_their_keys_agree(deployment, holed_la
         high = min(f for f in before_files if conn.execute("SELECT patient_id >= ? FROM dossier WHERE id = ?",
                                                           (above, f)).fetchone()[0])
         for file_id, number in files:
-            assert file_id not in before_files and low < file_id < high
-            assert number.endswith(f"-{file_id:06d}")
+            assert number.endswith(f"-{file_id:06d}") and file_id not in before_files
+        # Its first file in the hole its neighbours' left; one the hole has no room for takes the next key.
+        assert low < min(f for f, _ in files) < high
+        assert all(low < f < high or f > max(before_files) for f, _ in files)
     conn.close()
 
 

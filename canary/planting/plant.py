@@ -98,7 +98,7 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
                     staged.append((canary, *_write(writer, planned)))
                     if progress is not None:
                         progress(len(staged))
-                if host.holes is not None:
+                if host.holes is not None and host.holes.patients:
                     result.notes.append(f"{host.holes.patients} of {count} canaries keyed in holes of the host's "
                                         "key sequence, among its rows of that time; the others took the next keys")
                 if numbered and hasattr(writer, "advance_sequences"):
