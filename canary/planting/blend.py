@@ -70,7 +70,16 @@ def _birth_date(model: dict, rng: random.Random, today: dt.date) -> dt.date | No
 
 
 def _first_name(model: dict, rng: random.Random, sex: str, birth: dt.date, known: set[str]) -> str:
-    learnt = model.get("person", {}).get("first_names", {}).get(f"{sex}|{birth.year // 10 * 10}")
+    groups = model.get("person", {}).get("first_names", {})
+    decade = birth.year // 10 * 10
+    learnt = groups.get(f"{sex}|{decade}")
+    if not (learnt or {}).get("values"):
+        # No name k patients of that decade share (few were born then): the nearest decade's, rather than
+        # a name of ours that nobody else in the copy has.
+        for delta in (10, -10, 20, -20, 30, -30):
+            near = groups.get(f"{sex}|{decade + delta}")
+            if (near or {}).get("values"):
+                return _weighted(near["values"], rng)
     name = _from_host(learnt, rng)
     if name is not None:
         return name
