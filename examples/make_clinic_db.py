@@ -212,7 +212,7 @@ def erase(db: pathlib.Path, share: float, seed: int, above: int = 0) -> int:
     con = sqlite3.connect(db)
     rng = random.Random(seed)
     keys = [row[0] for row in con.execute("SELECT num_dossier FROM individu ORDER BY num_dossier")][above:]
-    gone = [(key,) for key in rng.sample(keys, int(len(keys) * share))]
+    gone = [(key,) for key in keys if rng.random() < share]      # each one by chance: a few new ones too
     with con:
         con.executemany("DELETE FROM analyse WHERE prelevement_id IN (SELECT id FROM prelevement WHERE num_dossier = ?)",
                         gone)

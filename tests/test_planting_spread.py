@@ -23,7 +23,7 @@ def holed_lab(tmp_path_factory):
     path = tmp_path_factory.mktemp("holed") / "lab.db"
     builder = load_example("make_lab_db")
     builder.build(path, 600, 3)
-    assert builder.erase(path, ERASED, 3) == 30
+    assert 15 <= builder.erase(path, ERASED, 3) <= 45
     return path
 
 
