@@ -1,5 +1,5 @@
 """Finding canaries in leaked files: read any format, match every writing, attribute, date."""
-from .layers import ScanInputError
+from .errors import ScanInputError
 from .scan import ScanResult, scan_files
 
 __all__ = ["ScanInputError", "ScanResult", "scan_files"]

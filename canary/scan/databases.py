@@ -23,7 +23,8 @@ import urllib.parse
 from typing import BinaryIO, Iterator
 
 from .file_formats import BLOCK_BYTES, Block, Member, _counted
-from .layers import Layer, ScanInputError, TruncatedInput, _peek
+from .errors import ScanInputError, TruncatedInput
+from .layers import Layer, _peek
 from .limits import ScanBudget, ScanLimits
 
 SQLITE_MAGIC = b"SQLite format 3\x00"

@@ -11,7 +11,8 @@ import zipfile
 from xml.etree import ElementTree
 from typing import Iterable, Iterator
 
-from .layers import Layer, ScanInputError, TruncatedInput
+from .errors import ScanInputError, TruncatedInput
+from .layers import Layer
 from .limits import ScanBudget, ScanLimits
 
 _XLSX_ROWS_PER_CHECK = 4096   # rows between two looks at the clock

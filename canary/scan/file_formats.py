@@ -20,7 +20,8 @@ import zlib
 from typing import Iterable, Iterator
 
 from .documents import flatten_values, json_records, record_bytes, xlsx_records
-from .layers import Layer, ScanInputError, TruncatedInput
+from .errors import ScanInputError, TruncatedInput
+from .layers import Layer
 from .limits import ScanBudget, ScanLimits
 
 SAMPLE_BYTES = 1 << 16

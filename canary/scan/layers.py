@@ -16,7 +16,7 @@ import zipfile
 import zlib
 from typing import BinaryIO, Iterator
 
-from .errors import ScanInputError, TruncatedInput
+from .errors import ScanInputError
 from .limits import ScanBudget, ScanLimits
 
 MAGIC = (

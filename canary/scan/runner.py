@@ -20,7 +20,8 @@ from typing import Callable
 
 from .databases import read_database
 from .file_formats import READ_ERRORS, Member, read_member
-from .layers import ScanInputError, TruncatedInput, file_digest, open_leak, peel
+from .errors import ScanInputError, TruncatedInput
+from .layers import file_digest, open_leak, peel
 from .limits import ScanLimits
 from .matcher import IdentifierIndex
 

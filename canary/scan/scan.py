@@ -11,7 +11,7 @@ from ..deployment import Deployment
 from .attribution import TargetAttribution, attribute_target
 from .corroboration import explain
 from .index_cache import cached_engine
-from .layers import ScanInputError
+from .errors import ScanInputError
 from .limits import ScanLimits
 from .matcher import Corroboration, Hit, IdentifierIndex
 from .runner import ScanProgress, scan_paths
