@@ -138,15 +138,16 @@ class Backfill:
         if order is None:
             hole = space.random_hole(rng)
             return self._fill(entry, columns, space, hole, whole=True) if hole else None
-        if order == "moment":
-            position = space.position(lambda o: (m := self._moment_of(entry, self._row(entry, columns[0], space, o)))
-                                      is not None and m <= moment)
-        else:
-            mine = _sortable(self._parent_value(entry, parent))
-            if mine is None:
-                return None          # the parent took the next key: so do its rows
-            position = space.position(lambda o: (p := _sortable(self._parent_of(entry, self._row(
-                entry, columns[0], space, o)))) is not None and p <= mine)
+        mine = moment if order == "moment" else _sortable(self._parent_value(entry, parent))
+        if mine is None:
+            return None              # the parent took the next key: so do its rows
+
+        def sits_before(ordinal: int) -> bool:
+            """Whether the host's row with this key comes before ours in the order its keys follow."""
+            row = self._row(entry, columns[0], space, ordinal)
+            theirs = self._moment_of(entry, row) if order == "moment" else _sortable(self._parent_of(entry, row))
+            return theirs is not None and theirs <= mine
+        position = space.position(sits_before)
         hole = space.nearest_hole(position)
         # Where the host never breaks the order, only the hole right there will do.
         reach = 0 if self.strict(entry) else max(10, REACH * len(space.ordinals))

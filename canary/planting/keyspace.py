@@ -42,12 +42,12 @@ class KeySpace:
     def __len__(self) -> int:
         return len(self.holes)
 
-    def position(self, before) -> int:
-        """How many host keys sit below the point where `before(ordinal)` turns false (binary search)."""
+    def position(self, sits_before) -> int:
+        """How many host keys sit before the point where `sits_before(ordinal)` turns false (binary search)."""
         low, high = 0, len(self.ordinals)
         while low < high:
             middle = (low + high) // 2
-            if before(self.ordinals[middle]):
+            if sits_before(self.ordinals[middle]):
                 low = middle + 1
             else:
                 high = middle
