@@ -139,7 +139,10 @@ class WsgiServer:
                     pass
             finally:
                 done.set()
-        self.server.trigger.pull_trigger(close_all)
+        try:
+            self.server.trigger.pull_trigger(close_all)
+        except OSError:     # stopped already: the loop has closed its trigger (EBADF), nothing left to close
+            done.set()
         done.wait(5)
         if self._thread is not None:
             self._thread.join(5)

@@ -120,6 +120,18 @@ def _xlsx(path: pathlib.Path, sheet_xml: bytes, shared_strings: bytes | None = N
     return path
 
 
+def xlsx_unknown_compression(folder: pathlib.Path) -> pathlib.Path:
+    """A workbook whose [Content_Types].xml says it is compressed with a method zipfile cannot read
+    (1, "shrunk"): found by the fuzzer, it raised NotImplementedError through the part-size check."""
+    path = _xlsx(folder / "shrunk.xlsx", _SHEET + b"<sheetData/></worksheet>")
+    data = bytearray(path.read_bytes())
+    # "compression method" in the first local header (offset 8) and its central directory entry (offset 10).
+    struct.pack_into("<H", data, 8, 1)
+    struct.pack_into("<H", data, data.index(b"PK\x01\x02") + 10, 1)
+    path.write_bytes(bytes(data))
+    return path
+
+
 _SHEET = b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
 
 

@@ -65,6 +65,11 @@ def test_a_zip_needing_version_9_2(home, tmp_path):
     assert "version.zip" in line and "version 9.2" in line
 
 
+def test_an_xlsx_part_compressed_with_an_unknown_method_is_one_clear_error(home, tmp_path):
+    line = one_error_line(scan(home, hostile_files.xlsx_unknown_compression(tmp_path)))
+    assert "shrunk.xlsx" in line
+
+
 def test_a_zip_member_with_an_empty_name_is_scanned(home, tmp_path):
     result = scan(home, hostile_files.zip_empty_name(tmp_path))
     assert result.returncode == 0 and "empty-name.zip!(no name)" in result.stdout, result.stderr

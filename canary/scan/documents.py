@@ -158,7 +158,8 @@ def _check_xlsx_parts(layer: Layer, budget: ScanBudget) -> None:
             for override in ElementTree.fromstring(archive.read(types)).iter(_CONTENT_TYPES + "Override"):
                 if override.get("ContentType", "").endswith(".worksheet+xml"):
                     worksheets.add(override.get("PartName", "").lstrip("/"))
-    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError, ValueError):
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError, ValueError, NotImplementedError,
+            RuntimeError):   # an unknown compression method, an encrypted part
         pass  # openpyxl will say what is wrong with the workbook
     for info in archive.infolist():
         if info.filename in worksheets or info.file_size <= limit:
