@@ -16,6 +16,7 @@ import random
 from dataclasses import dataclass
 
 from . import value_formats
+from .host import _at_time_of_day
 from .keyspace import Hole, KeySpace
 
 # A table's keys "follow" its dates or its parent's keys when at least this share of
@@ -220,7 +221,6 @@ class Backfill:
 
     def _between(self, before: dt.datetime, after: dt.datetime, rng: random.Random) -> dt.datetime:
         """A registration between two of the host's, at one of its usual times of day."""
-        from .host import _at_time_of_day
         learnt = (self.host.model or {}).get("registration") or {}
         if after <= before:
             return before

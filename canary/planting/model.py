@@ -20,6 +20,7 @@ import functools
 import json
 import math
 import pathlib
+import random
 import re
 import statistics
 import unicodedata
@@ -588,7 +589,6 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
 def _first_apart(firsts: list[float], counts: list[int], offsets: list[float]) -> bool:
     """Whether the host's earliest child per parent is not what the earliest of as many independent draws
     would be (Kolmogorov-Smirnov distance between the two: sampling noise stays well under the bound)."""
-    import random
     rng = random.Random(0)
     drawn = sorted(min(rng.choice(offsets) for _ in range(n)) for n in counts)
     firsts = sorted(firsts)
