@@ -11,6 +11,7 @@ import sys
 import pytest
 from labdb import MAPPING, load_example
 
+from canary.clock import parse_time
 from canary.planting.plant import plant_into_target, rotate
 from canary.planting.registration import add_target
 
@@ -117,7 +118,7 @@ def test_a_schedule_plants_its_canaries_as_they_fall_due(deployment, holed_lab, 
     output = invoke("plant", "lims", "--count", "4", "--over", "40d").output
     assert "Scheduled 4 canaries for lims" in output
     schedule = deployment.store.schedules()[0]
-    start = dt.datetime.fromisoformat(schedule["starts_at"].replace("Z", "+00:00"))
+    start = parse_time(schedule["starts_at"])
     # Nothing planted yet: the period has just begun.
     assert rotate(deployment, now=start + dt.timedelta(days=5))[0].skipped.startswith("nothing due")
     halfway = rotate(deployment, now=start + dt.timedelta(days=20), rng=random.Random(1))[0]

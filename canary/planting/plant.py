@@ -482,7 +482,7 @@ def schedule(deployment: Deployment, target_name: str, count: int, over: dt.time
 
 def due(schedule: dict, now: dt.datetime) -> int:
     """Canaries of a schedule to plant by `now`: its total spread evenly over its period."""
-    start, end = (dt.datetime.fromisoformat(schedule[k].replace("Z", "+00:00")) for k in ("starts_at", "ends_at"))
+    start, end = (clock.parse_time(schedule[k]) for k in ("starts_at", "ends_at"))
     share = min(1.0, max(0.0, (now - start) / (end - start)))
     return max(0, math.floor(schedule["total"] * share + 1e-9) - schedule["planted"])
 
