@@ -25,7 +25,8 @@ FOLLOWS = 0.9
 # A child row goes in a hole at most this far (a share of the table's keys) from where the
 # host would have put it; further, it takes the next key.
 REACH = 0.01
-_KEY_KINDS = ("auto", "max+1", "sequence")
+# Keys that are numbers of their own (a pattern's are its {seq}).
+NUMBERED_KEYS = ("auto", "max+1", "sequence")
 
 
 @dataclass
@@ -55,7 +56,7 @@ class Backfill:
             for column, spec in entry.columns.items():
                 if spec.source != "generate" or spec.argument == "uuid":
                     continue
-                if spec.argument in _KEY_KINDS:
+                if spec.argument in NUMBERED_KEYS:
                     if spec.argument == "auto" and not table.columns[column].explicit_key:
                         found = None     # GENERATED ALWAYS: the database refuses a key we give
                         break

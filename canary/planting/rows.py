@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from . import value_formats, typed
+from .backfill import NUMBERED_KEYS
 from .base import Find, PlantingError, Schema
 from .fields import field_values
 from .host import HostProfile
@@ -160,7 +161,7 @@ def _plan_row(index, entry, fields, mapping, schema, host, rng, moment, parent, 
         if spec.source == "generate":
             if slot is not None and column in slot.keys:
                 ordinal = slot.keys[column]
-                row.values[column] = ordinal if spec.argument in ("auto", "max+1", "sequence") else \
+                row.values[column] = ordinal if spec.argument in NUMBERED_KEYS else \
                     value_formats.render_key(spec.options.get("pattern") or keys.key_pattern(entry.table, column),
                                              ordinal, moment)
                 continue
