@@ -132,6 +132,15 @@ def xlsx_unknown_compression(folder: pathlib.Path) -> pathlib.Path:
     return path
 
 
+def xlsx_part_named_with_a_newline(folder: pathlib.Path) -> pathlib.Path:
+    """A workbook with a part too large to read whole whose name holds a newline and a terminal
+    escape: found by the fuzzer, the error naming the part spanned two lines."""
+    path = _xlsx(folder / "named.xlsx", _SHEET + b"<sheetData/></worksheet>")
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/evil\n\x1b[2Jpart.xml", b" " * (300 << 10))
+    return path
+
+
 _SHEET = b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
 
 

@@ -70,6 +70,12 @@ def test_an_xlsx_part_compressed_with_an_unknown_method_is_one_clear_error(home,
     assert "shrunk.xlsx" in line
 
 
+def test_an_xlsx_part_named_with_a_newline_is_named_on_one_line(home, tmp_path):
+    line = one_error_line(scan(home, hostile_files.xlsx_part_named_with_a_newline(tmp_path),
+                               max_xlsx_part_bytes=256 << 10))
+    assert "named.xlsx" in line and "xl/evil??[2Jpart.xml" in line and "scan.max_xlsx_part_bytes" in line
+
+
 def test_a_zip_member_with_an_empty_name_is_scanned(home, tmp_path):
     result = scan(home, hostile_files.zip_empty_name(tmp_path))
     assert result.returncode == 0 and "empty-name.zip!(no name)" in result.stdout, result.stderr

@@ -11,7 +11,7 @@ import zipfile
 from xml.etree import ElementTree
 from typing import Iterable, Iterator
 
-from .errors import ScanInputError, TruncatedInput
+from .errors import ScanInputError, TruncatedInput, shown_name
 from .layers import Layer
 from .limits import ScanBudget, ScanLimits
 
@@ -164,7 +164,7 @@ def _check_xlsx_parts(layer: Layer, budget: ScanBudget) -> None:
     for info in archive.infolist():
         if info.filename in worksheets or info.file_size <= limit:
             continue
-        raise budget.exceeded("max_xlsx_part_bytes", f"its part {info.filename} is {info.file_size:,} bytes once "
+        raise budget.exceeded("max_xlsx_part_bytes", f"its part {shown_name(info.filename)} is {info.file_size:,} bytes once "
                               "decompressed, too large to read whole")
 
 

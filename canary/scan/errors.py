@@ -2,6 +2,12 @@
 from __future__ import annotations
 
 
+def shown_name(name: str) -> str:
+    """A name taken from the leaker's file (a zip member, an xlsx part) as an error line may show it:
+    no terminal escapes or newlines; an empty one is named."""
+    return "".join(c if c.isprintable() else "?" for c in name) or "(no name)"
+
+
 class ScanInputError(ValueError):
     """A file the scan cannot read: says which file and why, in one line."""
 

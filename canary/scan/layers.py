@@ -16,7 +16,7 @@ import zipfile
 import zlib
 from typing import BinaryIO, Iterator
 
-from .errors import ScanInputError
+from .errors import ScanInputError, shown_name
 from .limits import ScanBudget, ScanLimits
 
 MAGIC = (
@@ -189,8 +189,7 @@ def _peel_zip(name, stream, compression, depth, budget: ScanBudget):
         yield Layer(name, seekable, compression + ["xlsx"], zip_file=archive, budget=budget)
         return
     for member in archive.infolist():
-        # Member names are the leaker's: no terminal escapes or newlines in our output; an empty one is named.
-        member_name = "".join(c if c.isprintable() else "?" for c in member.filename) or "(no name)"
+        member_name = shown_name(member.filename)
         if member.filename.endswith("/"):   # a folder (ZipInfo.is_dir fails on an empty name)
             continue
         try:
