@@ -430,8 +430,16 @@ def retire(deployment: Deployment, target_name: str, canary_id: int | None = Non
             for planting in plantings:
                 for row in reversed(planting["rows"]):
                     writer.delete(row["table"], row["key"])
-            with store.transaction():  # short: the target commits inside it, after its slow deletes
-                store.retire_plantings([p["id"] for p in plantings])
+            # The slow deletes are done and not yet committed. Two short store transactions follow,
+            # each after the writers waiting meanwhile (the listeners' contacts): the intent, then the
+            # retirement with the target committing inside it, so that a store refusing it rolls the
+            # target back. A crash between the two commits leaves the intent in the log.
+            ids = [p["id"] for p in plantings]
+            store.let_waiting_writers_in()
+            store.record_retiring(target["id"], ids)
+            store.let_waiting_writers_in()
+            with store.transaction():
+                store.retire_plantings(ids)
                 target_transaction.close()
         scripts = [str(p) for p in getattr(writer, "written", [])]
     finally:

@@ -151,7 +151,8 @@ class EvidenceAudit(StorePart):
 
     def _audit_plantings(self) -> list[str]:
         """Each planting row against its events: `planting` (canary, target, and planted_at when
-        planted at once), `planting.confirmed` (planted_at) and `planting.retired` (removed_at)."""
+        planted at once), `planting.confirmed` (planted_at) and `planting.retired` (removed_at: one
+        planting per event before, a list of them since)."""
         expected: dict[int, dict] = {}
         for event in self._rows("SELECT seq, time, kind, payload FROM evidence WHERE kind IN "
                                 "('planting', 'planting.confirmed', 'planting.retired') ORDER BY seq"):
@@ -167,7 +168,8 @@ class EvidenceAudit(StorePart):
                 for planting_id in payload.get("planting_ids", []):
                     expected.setdefault(planting_id, {})["planted_at"] = at
             else:
-                expected.setdefault(payload["planting_id"], {})["removed_at"] = at
+                for planting_id in payload.get("planting_ids", [payload.get("planting_id")]):
+                    expected.setdefault(planting_id, {})["removed_at"] = at
         problems = []
         for row in self._rows("SELECT * FROM plantings ORDER BY id"):
             state = expected.pop(row["id"], {})

@@ -8,6 +8,7 @@ from .core import NotFound
 from .part import StorePart
 
 STATES = ("pending", "planted", "retired")
+_IDS_PER_STATEMENT = 500     # under every engine's limit of parameters in one statement
 
 
 class PlantingStore(StorePart):
@@ -76,18 +77,38 @@ class PlantingStore(StorePart):
         with self.transaction():
             self._execute("UPDATE planting_schedules SET planted = planted + ? WHERE id = ?", (planted, schedule_id))
 
-    def retire_plantings(self, planting_ids: list[int], time: str | None = None) -> None:
-        """Mark plantings removed from their target, with one evidence event each."""
-        now = time or clock.utc_now()
+    def record_retiring(self, target_id: int, planting_ids: list[int]) -> None:
+        """Say in the evidence log that these plantings' rows are about to be deleted from their target,
+        before the target commits: should the process die between that commit and the store's, the log
+        explains why the rows are gone (a `planting.retiring` with no `planting.retired` after it)."""
         with self.transaction():
-            for planting_id in planting_ids:
-                row = self._row("SELECT * FROM plantings WHERE id = ?", (planting_id,))
-                if row is None:
-                    raise NotFound(f"no planting {planting_id}")
-                self.conn.execute("UPDATE plantings SET state = 'retired', removed_at = ? WHERE id = ?",
-                                  (now, planting_id))
-                self.append_event("planting.retired", {"planting_id": planting_id, "canary_id": row["canary_id"],
-                                                       "target_id": row["target_id"]}, time=now)
+            self.append_event("planting.retiring", {"target_id": target_id, "planting_ids": list(planting_ids)})
+
+    def retire_plantings(self, planting_ids: list[int], time: str | None = None) -> None:
+        """Mark plantings removed from their target, with one evidence event for them all.
+
+        One statement and one event: this is a retire's last transaction, the target commits inside
+        it, and the listeners' contacts wait for it (one event per planting held the store for 150 ms
+        per 1,000 canaries)."""
+        now = time or clock.utc_now()
+        ids = list(dict.fromkeys(planting_ids))
+        if not ids:
+            return
+        with self.transaction():
+            found: dict[int, dict] = {}
+            for start in range(0, len(ids), _IDS_PER_STATEMENT):
+                part = ids[start:start + _IDS_PER_STATEMENT]
+                found.update((row["id"], row) for row in self._rows(
+                    f"SELECT id, canary_id, target_id FROM plantings WHERE id IN ({', '.join('?' * len(part))})",
+                    part))
+            missing = [planting_id for planting_id in ids if planting_id not in found]
+            if missing:
+                raise NotFound(f"no planting {missing[0]}")
+            self.conn.executemany("UPDATE plantings SET state = 'retired', removed_at = ? WHERE id = ?",
+                                  [(now, planting_id) for planting_id in ids])
+            self.append_event("planting.retired", {
+                "planting_ids": ids, "canary_ids": [found[planting_id]["canary_id"] for planting_id in ids],
+                "target_ids": sorted({found[planting_id]["target_id"] for planting_id in ids})}, time=now)
 
     def confirm_plantings(self, target_id: int, time: str | None = None,
                           canary_ids: list[int] | None = None) -> list[int]:
