@@ -73,8 +73,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # dropped unread. Python answers a few hundred queries a second in all.
         "udp_queries_per_network": 100,
         # The UDP socket's receive queue (SO_RCVBUF; Linux doubles it for its bookkeeping): what
-        # waits there waits its turn, flood and legitimate queries alike, so it is kept short.
-        "udp_receive_buffer_bytes": 65536,
+        # waits there waits its turn, flood and legitimate queries alike, so it is kept short:
+        # ~340 small queries, read and shed in ~10 ms (docs/limits.md).
+        "udp_receive_buffer_bytes": 131072,
     },
     "smtp": {
         "listen": "127.0.0.1:2525",

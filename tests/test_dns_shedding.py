@@ -98,3 +98,35 @@ def test_a_query_waits_behind_a_short_queue_only(deployment, recorder):
               + sum(t["count"] for t in deployment.store.contact_tallies()))
     assert waited < 0.6, f"answered after {waited:.2f} s, behind {queued} flood datagrams"
     assert queued < 2000
+
+
+def test_a_flood_starting_gets_a_tenth_of_a_second_of_queries_through_at_once(deployment, recorder):
+    """A network the listener has not heard from may send a tenth of a second's worth at once, not a
+    second's: the 100 queries a flood's first second got through together were 100 contacts to resolve
+    and store at the moment the flood began, and while the listener answered them the receive queue
+    overflowed and dropped everybody's queries (bench/hostile.py, its first 0.3 s)."""
+    import threading
+    issuer = Issuer(deployment.store, deployment.settings)
+    flooded, legit = issuer.issue_token("dns"), issuer.issue_token("dns")
+    server = DnsServer(Authority.from_settings(deployment.settings), recorder, "127.0.0.1", 0, rrl_rate=0,
+                       shed_rate=100).start()
+    reading = threading.Event()
+    try:
+        server._loop.call_soon_threadsafe(reading.wait, 30)      # queued, then read in one go
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as flood:
+            flood.bind(("127.5.0.5", 0))
+            for number in range(300):
+                flood.sendto(_query(f"n{number}.{flooded['value']}", number), ("127.0.0.1", server.port))
+        started = time.monotonic()
+        reading.set()
+        ask_as_a_resolver(legit["value"], server.port)     # read after every flood datagram queued before it
+        read_in = time.monotonic() - started
+    finally:
+        reading.set()
+        server.stop()
+    recorder.stop()
+    recorder.start()
+    let_through = (len(deployment.store.contacts(token=flooded["token"]))
+                   + sum(t["count"] for t in deployment.store.contact_tallies()))
+    assert let_through <= 10 + 100 * read_in + 1, f"{let_through} let through in {read_in:.3f} s"
+    assert let_through < 50      # a second's worth at once: 100
