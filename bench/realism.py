@@ -67,7 +67,9 @@ class Host:
     builder: str
     mapping: str
     own_domains: list[str]          # an operator's own pool for --mail own
-    provider_domains: list[str]     # the providers the host's patients use, for --mail providers
+    # --mail providers: mailboxes at the providers the host's patients use (those still open to new
+    # accounts), plus the operator's own small domains for the host's long tail when it has one.
+    provider_domains: list[str]
     seed: int
     extra_files: list[str] = field(default_factory=list)
 
@@ -82,7 +84,10 @@ CLINIC = Host("clinic", "make_clinic_db", "clinic_mapping.toml",
                                                      ("ba", "ston", 5), ("pa", "nier", 33), ("es", "taque", 2),
                                                      ("cas", "tel", 44), ("pi", "chet", 8), ("va", "llon", 17))],
               ["gmail.example", "orange.example", "hotmail.example", "free.example", "sfr.example",
-               "yahoo.example"], 11)
+               "yahoo.example", "laposte.example", "outlook.example", "icloud.example"], 11)
+# The clinic's patients have a long tail of small domains (employers', families'): the operator's own
+# small domains take the canaries' share of it.
+CLINIC.provider_domains += CLINIC.own_domains
 HOSTS = {"lab": LAB, "clinic": CLINIC}
 
 

@@ -55,6 +55,36 @@ def _present(rate: float | None, rng: random.Random) -> bool:
     return True if rate is None else rng.random() < rate
 
 
+CONTACT_FIELDS = ("phone", "email")
+
+
+def presence_like_host(model: dict, rng: random.Random, birth: dt.date, *, all_contacts: bool = False) -> dict:
+    """{field: present} drawn as one of the host's presence patterns for that band of birth years, among
+    the patterns with a contact (phone or email): fields absent together as the host's are, and every
+    canary reachable. Empty when no pattern was learnt (then each field is drawn at its own rate)."""
+    learnt = model.get("presence") or {}
+    fields = learnt.get("fields") or []
+    width = learnt.get("band_years") or 10
+    contacts = [i for i, name in enumerate(fields) if name in CONTACT_FIELDS]
+
+    def reachable(patterns):
+        return [[p, n] for p, n in patterns or [] if not contacts or any(p[i] == "1" for i in contacts)]
+    patterns = reachable(learnt.get("by_birth", {}).get(str(birth.year // width * width))) or \
+        reachable(learnt.get("patterns"))
+    if not patterns:
+        return {}
+    pattern = _weighted(patterns, rng)
+    drawn = {name: pattern[i] == "1" for i, name in enumerate(fields)}
+    if all_contacts:
+        drawn.update({fields[i]: True for i in contacts})
+    return drawn
+
+
+def _has(present: dict, name: str, rate: float | None, rng: random.Random) -> bool:
+    """Whether the canary has this field: from the drawn pattern, else at the field's own rate."""
+    return present[name] if name in present else _present(rate, rng)
+
+
 # -- person ------------------------------------------------------------------------------------
 def _birth_date(model: dict, rng: random.Random, today: dt.date) -> dt.date | None:
     bins = model.get("person", {}).get("birth_years")
@@ -136,7 +166,7 @@ def _with_new_numbers(text: str, rng: random.Random) -> str:
     return "".join(out[:-1])
 
 
-def _address(model: dict, rng: random.Random, base: dict) -> dict:
+def _address(model: dict, rng: random.Random, base: dict, present: dict | None = None) -> dict:
     learnt = model.get("address", {})
     place = _from_host(learnt.get("places"), rng)
     located = _place(*place) if place is not None else None
@@ -165,7 +195,7 @@ def _address(model: dict, rng: random.Random, base: dict) -> dict:
     line2 = model.get("values", {}).get("address.line2")
     if line2 is None:
         address["line2"] = base.get("line2")
-    elif _present(line2.get("presence"), rng):
+    elif _has(present or {}, "address.line2", line2.get("presence"), rng):
         value = _from_host(line2, rng)
         if value is None:
             shaped = _weighted(line2.get("values"), rng)
@@ -249,19 +279,41 @@ def local_part(model: dict | None, patient: dict, rng: random.Random) -> str:
     """An email local part in the host's patterns (first.last, initial+last, digits at its rate)."""
     from .model import EMAIL_PATTERNS, _slug
     learnt = (model or {}).get("email", {})
-    pattern = _weighted([p for p in learnt.get("patterns", []) if p[0] != "other"] or [["{f}.{l}", 1]], rng)
-    if learnt.get("patterns") and rng.random() < dict(map(tuple, learnt["patterns"])).get("other", 0) / max(
-            1, sum(n for _, n in learnt["patterns"])):
-        pattern = "other"
+    if learnt.get("pattern_digits"):
+        # Pattern and digits as the host's patients have them together.
+        pattern, digits = _weighted([[(p, d), n] for p, d, n in learnt["pattern_digits"]], rng)
+    else:
+        pattern = _weighted([p for p in learnt.get("patterns", []) if p[0] != "other"] or [["{f}.{l}", 1]], rng)
+        if learnt.get("patterns") and rng.random() < dict(map(tuple, learnt["patterns"])).get("other", 0) / max(
+                1, sum(n for _, n in learnt["patterns"])):
+            pattern = "other"
+        digits = _weighted(learnt.get("digits") or [[0, 1]], rng)
     f, l = _slug(patient["first_name"]) or "x", _slug(patient["last_name"]) or "x"
     if pattern == "other" or pattern not in EMAIL_PATTERNS:
         local = f[: rng.randint(2, 4)] + l[: rng.randint(3, 6)]
     else:
         local = pattern.format(f=f, l=l, i=f[0])
-    digits = _weighted(learnt.get("digits") or [[0, 1]], rng)
-    if digits:
+    if digits == 2 and patient.get("birth_date") and rng.random() < learnt.get("year_digits", 0.0):
+        local += patient["birth_date"][2:4]          # the birth year, as the host's patients write it
+    elif digits:
         local += str(rng.randint(10 ** (digits - 1) if digits > 1 else 1, 10 ** digits - 1))
     return local
+
+
+def pool_domain(model: dict | None, domains: list[str], rng: random.Random) -> str:
+    """A domain of the pool, as often as the host's patients use it: a pool domain the host's patients share
+    (a provider the operator holds mailboxes at) by their count, the others (the operator's own small
+    domains) sharing the host's long tail (patients at domains fewer than k share). A pool the host has
+    none of: evenly, each then shared by the canaries alone (size it to the host's tail, docs/realism.md)."""
+    learnt = (model or {}).get("email", {})
+    known = {str(domain).lower(): count for domain, count in learnt.get("domains", {}).get("values", [])}
+    k = (model or {}).get("k", 5)
+    tail = sum(size * count for size, count in learnt.get("domain_sharing", []) if size < k)
+    own = [domain for domain in domains if domain.lower() not in known]
+    weights = [[domain, known[domain.lower()] if domain.lower() in known else tail / len(own)] for domain in domains]
+    if not any(weight for _, weight in weights):
+        return rng.choice(domains)
+    return _weighted([pair for pair in weights if pair[1]], rng)
 
 
 def choose_email(model: dict | None, patient: dict, rng: random.Random, settings, taken) -> str:
@@ -279,7 +331,7 @@ def choose_email(model: dict | None, patient: dict, rng: random.Random, settings
         local = local_part(model, patient, rng)
         if attempt > _EMAIL_ATTEMPTS // 2:
             local += str(rng.randint(1, 9999))
-        domain = rng.choice(domains) if mode == "pool" else domains[0]
+        domain = pool_domain(model, domains, rng) if mode == "pool" else domains[0]
         email = f"{local}@{domain}".lower()
         if not taken(email):
             return email
@@ -287,11 +339,11 @@ def choose_email(model: dict | None, patient: dict, rng: random.Random, settings
 
 
 # -- the whole patient ---------------------------------------------------------------------------
-def _comment(model: dict, rng: random.Random, sex: str, age: int):
+def _comment(model: dict, rng: random.Random, sex: str, age: int, present: dict | None = None):
     learnt = model.get("values", {}).get("comment")
     if learnt is None:
         return generic._comment(rng, sex, age)
-    if not _present(learnt.get("presence"), rng):
+    if not _has(present or {}, "comment", learnt.get("presence"), rng):
         return None
     for _ in range(10):
         comment = _from_host(learnt.get("by_sex", {}).get(sex) or learnt, rng)
@@ -303,11 +355,11 @@ def _comment(model: dict, rng: random.Random, sex: str, age: int):
     return None
 
 
-def _value(model: dict, name: str, rng: random.Random, fallback):
+def _value(model: dict, name: str, rng: random.Random, fallback, present: dict | None = None):
     learnt = model.get("values", {}).get(name)
     if learnt is None:
         return fallback
-    if not _present(learnt.get("presence"), rng):
+    if not _has(present or {}, name, learnt.get("presence"), rng):
         return None
     value = _from_host(learnt, rng)
     return fallback if value is None else value
@@ -324,7 +376,9 @@ def patient_like_host(model: dict, rng: random.Random, *, today: dt.date, region
     birth = _birth_date(model, rng, today) or dt.date.fromisoformat(base["birth_date"])
     age = generic._age(birth, today)
     patient = {**base, "sex": sex, "birth_date": birth.isoformat()}
-    patient["address"] = _address(model, rng, base["address"])
+    all_contacts = settings is not None and settings["planting"].get("contacts") == "all"
+    present = presence_like_host(model, rng, birth, all_contacts=all_contacts)
+    patient["address"] = _address(model, rng, base["address"], present)
     department = patient["address"].get("department") or base["address"]["department"]
     patient["first_name"] = _first_name(model, rng, sex, birth, set())
     last = _last_name(model, rng, department)
@@ -339,12 +393,13 @@ def patient_like_host(model: dict, rng: random.Random, *, today: dt.date, region
     if chosen is None:
         raise ValueError("could not draw a NIR new to the host and the store")
     patient["birth_place"], nir = chosen
-    patient["nir"] = nir if _present(model.get("nir", {}).get("presence"), rng) else None
-    # At least one way to reach the canary: drawn at the host's rates, conditioned on "not neither".
+    patient["nir"] = nir if _has(present, "nir", model.get("nir", {}).get("presence"), rng) else None
+    # At least one way to reach the canary: the drawn pattern has one; without a pattern, drawn at the
+    # host's rates, conditioned on "not neither".
     phone_rate = model.get("phone", {}).get("presence")
     email_rate = model.get("email", {}).get("presence")
-    has_phone, has_email = _present(phone_rate, rng), _present(email_rate, rng)
-    if settings is not None and settings["planting"].get("contacts") == "all":
+    has_phone, has_email = _has(present, "phone", phone_rate, rng), _has(present, "email", email_rate, rng)
+    if all_contacts:
         has_phone = has_email = True
     while not (has_phone or has_email):
         has_phone, has_email = _present(phone_rate, rng), _present(email_rate, rng)
@@ -353,7 +408,7 @@ def patient_like_host(model: dict, rng: random.Random, *, today: dt.date, region
         patient["phone"] = base["phone"]
     patient["phone_kind"] = generic.phones.phone_kind(patient["phone"]) if patient["phone"] else None
     patient["email"] = choose_email(model, patient, rng, settings, email_taken) if has_email else None
-    patient["blood_group"] = _value(model, "blood_group", rng, base["blood_group"])
-    patient["insurer"] = _value(model, "insurer", rng, base["insurer"])
-    patient["comment"] = _comment(model, rng, sex, age)
+    patient["blood_group"] = _value(model, "blood_group", rng, base["blood_group"], present)
+    patient["insurer"] = _value(model, "insurer", rng, base["insurer"], present)
+    patient["comment"] = _comment(model, rng, sex, age, present)
     return patient

@@ -46,6 +46,13 @@ def _offset_moment(parent: dt.datetime, block: dict, rng: random.Random, first: 
     if abs(seconds) < 86400 or unit >= 3600 or not block.get("time_of_day"):
         return parent + dt.timedelta(seconds=seconds)
     day = parent + dt.timedelta(days=seconds // 86400)
+    shifts = block.get("day_shift_quantiles")
+    if shifts:
+        # The host's rows come back near the parent's time of day: so do the canary's.
+        u = rng.random() * (len(shifts) - 1)
+        shift = shifts[int(u)] + (shifts[min(len(shifts) - 1, int(u) + 1)] - shifts[int(u)]) * (u - int(u))
+        moment = dt.datetime.combine(day.date(), dt.time(parent.hour, parent.minute)) + dt.timedelta(minutes=round(shift))
+        return moment + dt.timedelta(seconds=rng.randrange(60)) if block.get("seconds") else moment
     return _at_time_of_day(day, block.get("time_of_day"), block.get("seconds"), rng)
 
 

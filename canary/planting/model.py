@@ -94,7 +94,7 @@ class _Block:
     """One [[table]] block as the host holds it: its rows, grouped under their parent's key."""
 
     def __init__(self, entry: Entry, rows: list[dict], ref_column: str | None, parent_column: str | None,
-                 shared_table: bool = False):
+                 shared_table: bool = False, key_column: str | None = None):
         self.entry = entry
         self.ref_column = ref_column          # this block's column naming the parent row
         self.parent_column = parent_column    # the parent's column it points at
@@ -104,6 +104,11 @@ class _Block:
         if ref_column:
             for row in self.rows:
                 self.by_parent[row.get(ref_column)].append(row)
+        if key_column:
+            # A sample comes in no particular order; a thief reads a parent's rows in key order, and that is
+            # the order in which the host's habits (files in date order, the first file) are learnt.
+            for siblings in self.by_parent.values():
+                siblings.sort(key=lambda row: _key_order(row.get(key_column)))
 
 
 def _block_filter(entry: Entry) -> dict:
@@ -161,8 +166,18 @@ def read_blocks(target, mapping: Mapping, schema, limit: int = LEARN_ROWS) -> di
         columns = sorted(c for c in columns if table is None or c in table.columns)
         rows = target.sample(entry.table, columns, limit) if columns else []
         shared = sum(e.table == entry.table for e in mapping.entries) > 1
-        blocks[entry.name] = _Block(entry, rows, ref_column, parent_column, shared)
+        blocks[entry.name] = _Block(entry, rows, ref_column, parent_column, shared, key)
     return blocks
+
+
+def _key_order(value) -> tuple:
+    """A key as it sorts in its table: numbers as numbers, text as text, missing keys last."""
+    if value is None:
+        return (2, 0, "")
+    if isinstance(value, (int, float)):
+        return (0, value, "")
+    text = str(value)
+    return (0, int(text), "") if text.strip().lstrip("-").isdigit() else (1, 0, text)
 
 
 # -- turning host values back into canary values -------------------------------------------------
@@ -306,6 +321,7 @@ def learn_model(target, mapping: Mapping, schema, *, k: int = DEFAULT_K, limit: 
     model["nir"] = _learn_nir(records, k)
     model["phone"] = _learn_phone(records)
     model["email"] = _learn_email(records, k)
+    model["presence"] = _learn_presence(records)
     model["registration"] = _learn_registration(records, blocks[reader.root.name], reader.root, schema)
     model["blocks"] = {e.name: _learn_block(e, blocks, reader, mapping, k) for e in mapping.entries if e.parent}
     return model
@@ -314,6 +330,29 @@ def learn_model(target, mapping: Mapping, schema, *, k: int = DEFAULT_K, limit: 
 def _presence(records, name) -> float | None:
     present = [r.get(name) is not None for r in records if name in r]
     return sum(present) / len(present) if present else None
+
+
+# Fields present or absent together (a patient registered at the desk has a phone, an email and a card),
+# learnt as one pattern so that a canary's fields are absent together as the host's are.
+PRESENCE_FIELDS = ("phone", "email", "nir", "blood_group", "insurer", "comment", "address.line2")
+PRESENCE_BAND = 10            # birth years per band of presence patterns (the young give an email more)
+PRESENCE_MIN_BAND = 50        # patients a band needs to have patterns of its own
+
+
+def _learn_presence(records) -> dict:
+    """{'fields': [...], 'patterns': [[pattern, patients]], 'by_birth': {band: [[pattern, patients]]}}: which
+    fields are present together ('1' or '0' per field), overall and per band of birth years (counts only)."""
+    fields = [name for name in PRESENCE_FIELDS if any(name in r for r in records)]
+    overall, bands = collections.Counter(), collections.defaultdict(collections.Counter)
+    for r in records:
+        pattern = "".join("1" if r.get(name) is not None else "0" for name in fields)
+        overall[pattern] += 1
+        if r.get("birth_date"):
+            bands[r["birth_date"].year // PRESENCE_BAND * PRESENCE_BAND][pattern] += 1
+    return {"fields": fields, "band_years": PRESENCE_BAND,
+            "patterns": sorted([p, n] for p, n in overall.items()),
+            "by_birth": {str(band): sorted([p, n] for p, n in counter.items())
+                         for band, counter in sorted(bands.items()) if sum(counter.values()) >= PRESENCE_MIN_BAND}}
 
 
 def _decade(birth: dt.date | None) -> str:
@@ -449,6 +488,8 @@ def _learn_email(records, k) -> dict:
     domains = collections.Counter()
     patterns = collections.Counter()
     digits = collections.Counter()
+    together = collections.Counter()
+    years = [0, 0]                # two-digit suffixes: [that are the birth year's, all]
     for r in records:
         email = r.get("email")
         if not email or "@" not in email:
@@ -460,6 +501,10 @@ def _learn_email(records, k) -> dict:
             pattern, count = classify_local_part(local, r.get("first_name"), r.get("birth_name"))
         patterns[pattern] += 1
         digits[count] += 1
+        together[(pattern, count)] += 1
+        if count == 2:
+            years[1] += 1
+            years[0] += bool(r.get("birth_date")) and local[-2:] == f"{r['birth_date'].year % 100:02d}"
     sharing = collections.Counter(domains.values())
     return {
         "presence": _presence(records, "email"),
@@ -468,6 +513,9 @@ def _learn_email(records, k) -> dict:
         "domain_sharing": sorted([n, d] for n, d in sharing.items()),
         "patterns": [[p, n] for p, n in patterns.most_common()],
         "digits": [[d, n] for d, n in sorted(digits.items())],
+        # Digits go with a pattern ('first.last' alone, 'firstlast' with the birth year): drawn together.
+        "pattern_digits": [[p, d, n] for (p, d), n in sorted(together.items())],
+        "year_digits": years[0] / years[1] if years[1] else 0.0,
     }
 
 
@@ -516,7 +564,7 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
             latest = _as_date(max(texts), form) if texts else None
         else:
             latest = max(filter(None, (reader.moment(entry, row) for row in block.rows)), default=None)
-    times = []
+    times, day_pairs = [], []
     timed = 0
     for parent in parent_block.rows:
         key = parent.get(block.parent_column) if block.parent_column else None
@@ -531,6 +579,11 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
         if start is None or any(m is None for m in moments):
             continue
         times += [m.hour * 60 + m.minute for m in moments]
+        # Rows a day or more after their parent: at the parent's time of day give or take (a patient who
+        # comes back at the hour they first came), or at the host's usual times whatever the parent's?
+        for m in moments:
+            if (m - start).total_seconds() >= 86400:
+                day_pairs.append((start.hour * 60 + start.minute, m.hour * 60 + m.minute))
         first_offsets.append(min((m - start).total_seconds() for m in moments))
         later_offsets += sorted((m - start).total_seconds() for m in moments)[1:]
         sibling_counts.append(len(moments))
@@ -578,12 +631,38 @@ def _learn_block(entry: Entry, blocks: dict[str, _Block], reader: _Reader, mappi
         learnt["offset_unit"] = next((unit for unit in (86400, 3600, 60) if whole[unit] == 1.0), 1)
         learnt["negative_share"] = sum(o < 0 for o in offsets) / len(offsets)
         learnt["time_of_day"] = histogram(times)
+        shifts = _time_of_day_shifts(day_pairs)
+        if shifts:
+            learnt["day_shift_quantiles"] = shifts
         learnt["seconds"] = any(m.second for row in block.rows[:500] if (m := reader.moment(entry, row)))
     if sorted_flags:
         learnt["sorted_share"] = sum(sorted_flags) / len(sorted_flags)
         # What rows inserted in no particular date order would give: the host may keep no order at all.
         learnt["random_sorted_share"] = sum(random_sorted) / len(random_sorted)
     return learnt
+
+
+def _circular_minutes(delta: int) -> int:
+    """A difference of times of day in minutes, in [-720, 720)."""
+    return (delta + 720) % 1440 - 720
+
+
+def _time_of_day_shifts(pairs: list[tuple[int, int]]) -> list[int] | None:
+    """100 quantiles of (child's time of day - parent's) for rows a day or more after their parent, when
+    the host's are tied to the parent's time of day: further from what independent times would give (the
+    same children's times paired with other parents') than sampling noise (KS distance > 0.15). None: the
+    host's times of day do not follow the parent's (then they are drawn from its histogram)."""
+    if len(pairs) < 50:
+        return None
+    shifts = sorted(_circular_minutes(child - parent) for parent, child in pairs)
+    parents = [parent for parent, _ in pairs]
+    random.Random(0).shuffle(parents)
+    independent = sorted(_circular_minutes(child - parent) for parent, (_, child) in zip(parents, pairs))
+    distance = max(abs(bisect.bisect_right(shifts, v) - bisect.bisect_right(independent, v)) / len(shifts)
+                   for v in set(shifts) | set(independent))
+    if distance <= 0.15:
+        return None
+    return [shifts[min(len(shifts) - 1, i * len(shifts) // 100)] for i in range(101)]
 
 
 def _first_apart(firsts: list[float], counts: list[int], offsets: list[float]) -> bool:

@@ -82,14 +82,17 @@ def build_rows(canary: dict, mapping: Mapping, schema: Schema, host: HostProfile
                        or host.moment(entry, parent_row.moment if parent_row else None, rng, now, born,
                                       whole_history=root_slot is not None)
                        or _moment(entry, parent_row, rng, now, born) for _ in range(count)]
-            if host.siblings_sorted(entry, rng):
+            in_order = host.siblings_sorted(entry, rng)
+            if in_order:
                 moments.sort()
+            # No hole left near its parent's: the next key. (Dropping the row instead would give the
+            # canary fewer files or results than the host's patients have: a plainer tell.)
+            slots = [root_slot or (host.holes.child_slot(entry, moment, parent_row, rng)
+                                   if host.holes and parent_row is not None else None) for moment in moments]
+            if in_order:
+                slots = _in_key_order(slots)
             used: set = set()
-            for moment in moments:
-                # No hole left near its parent's: the next key. (Dropping the row instead would give the
-                # canary fewer files or results than the host's patients have: a plainer tell.)
-                slot = root_slot or (host.holes.child_slot(entry, moment, parent_row, rng)
-                                     if host.holes and parent_row is not None else None)
+            for moment, slot in zip(moments, slots):
                 row = _plan_row(len(rows), entry, fields, mapping, schema, host, rng, moment, parent_row, rows, used,
                                 slot)
                 if _without_fields(row, entry):
@@ -98,6 +101,14 @@ def build_rows(canary: dict, mapping: Mapping, schema: Schema, host: HostProfile
                 indexes.append(row.index)
         by_entry[entry.name] = indexes
     return rows
+
+
+def _in_key_order(slots: list) -> list:
+    """Siblings' slots so that keys rise with their (sorted) dates, as a thief reading in key order sees the
+    host's: holes are below every next key, so the rows that took one come first, lowest key first."""
+    placed = sorted((slot for slot in slots if slot is not None and slot.keys),
+                    key=lambda slot: next(iter(slot.keys.values())))
+    return placed + [slot for slot in slots if slot is None or not slot.keys]
 
 
 def _without_fields(row: PlannedRow, entry: Entry) -> bool:
