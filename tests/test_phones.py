@@ -159,3 +159,16 @@ def test_allocator_is_deterministic():
     first = PhoneAllocator(None, set(), random.Random(11))
     second = PhoneAllocator(None, set(), random.Random(11))
     assert [first.allocate("mobile", None) for _ in range(20)] == [second.allocate("mobile", None) for _ in range(20)]
+
+
+def test_a_pool_number_is_taken_in_the_hosts_blocks_as_often_as_its_patients_are_there():
+    """A pool spread over several blocks: a canary's number is in one of the host's blocks, in the host's
+    proportions (taken evenly, the copy's prefixes would not be the host's), never in a block it lacks."""
+    pool = [f"+3319900{n:04d}" for n in range(300)] + [f"+3346571{n:04d}" for n in range(300)] + \
+        [f"+3353649{n:04d}" for n in range(300)]
+    allocator = PhoneAllocator(pool, set(), random.Random(4))
+    drawn = [allocator.allocate("landline", None, blocks=[["+33199", 30], ["+33465", 10], ["+33261", 50]])
+             for _ in range(200)]
+    paris, south_east = sum(n.startswith("+33199") for n in drawn), sum(n.startswith("+33465") for n in drawn)
+    assert paris + south_east == 200                         # the block the pool lacks cannot be matched
+    assert 2.2 < paris / south_east < 4.2

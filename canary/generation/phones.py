@@ -188,6 +188,7 @@ class PhoneAllocator:
         # full a range is. `used` is checked at each pop, so numbers taken by others
         # since the shuffle are skipped.
         self._candidates: dict[str, list[str]] = {}
+        self._kinds: dict[str, str] | None = None
 
     @staticmethod
     def _checked(number: str) -> str:
@@ -196,12 +197,20 @@ class PhoneAllocator:
             raise PhonePoolError(f"phone pool: not a phone number: {number!r}")
         return normalised
 
-    def allocate(self, kind: str, department: str | None, zone: str | None = None) -> str:
+    def allocate(self, kind: str, department: str | None, zone: str | None = None,
+                 blocks: list | None = None) -> str:
         """A free E.164 number, of `kind` if one is left (a landline in the department's zone, or in
-        `zone` when given: the zone the host's own landlines are in); marks it used."""
+        `zone` when given: the zone the host's own landlines are in); marks it used.
+
+        `blocks` ([[E.164 prefix, patients], ...], the host's): with a pool, a number of `kind` in one of
+        the blocks the pool has numbers in, drawn as often as the host's patients are in it, so that the
+        copy's prefixes look like the host's; blocks the pool has no number in cannot be matched."""
         if kind not in KINDS:
             raise ValueError(f"phone kind must be one of {', '.join(KINDS)}, not {kind!r}")
-        for bucket in self._preferences(kind, department, zone):
+        preferences = self._preferences(kind, department, zone)
+        if self.pool is not None and blocks:
+            preferences = self._blocks_by_weight(kind, blocks) + preferences
+        for bucket in preferences:
             number = self._pop_free(bucket)
             if number is not None:
                 self.used.add(number)
@@ -227,6 +236,20 @@ class PhoneAllocator:
         buckets = {"mobile": [MOBILE_RANGE], "landline": [LANDLINE_RANGE_OF_ZONE[zone]] if zone else []}
         return buckets[kind] + buckets[other]
 
+    def _blocks_by_weight(self, kind: str, blocks: list) -> list[str]:
+        """Buckets of the host's blocks the pool has free numbers of `kind` in, in an order drawn by weight."""
+        weighted = [[f"block:{kind}:{prefix}", count] for prefix, count in blocks if count > 0]
+        order = []
+        while weighted:
+            cumulative, total = [], 0.0
+            for _, count in weighted:
+                total += count
+                cumulative.append(total)
+            pick = self.rng.random() * total
+            index = next(i for i, bound in enumerate(cumulative) if pick < bound or i == len(cumulative) - 1)
+            order.append(weighted.pop(index)[0])
+        return order
+
     def _pop_free(self, bucket: str) -> str | None:
         candidates = self._candidates.get(bucket)
         if candidates is None:
@@ -237,15 +260,24 @@ class PhoneAllocator:
                 return number
         return None
 
+    def _pool_kinds(self) -> dict[str, str]:
+        """{number: kind} of the pool, worked out once (each is a libphonenumber parse)."""
+        if self._kinds is None:
+            self._kinds = {n: phone_kind(n) for n in dict.fromkeys(self.pool)}
+        return self._kinds
+
     def _shuffled(self, bucket: str) -> list[str]:
         if self.pool is None:
             block = _digits(bucket)
             numbers = [_e164_of_national(f"{block}{n:04d}") for n in range(10_000)]
         elif bucket == "any":
             numbers = list(dict.fromkeys(self.pool))
+        elif bucket.startswith("block:"):
+            _, kind, prefix = bucket.split(":", 2)
+            numbers = [n for n, its_kind in self._pool_kinds().items() if its_kind == kind and n.startswith(prefix)]
         else:
             kind, _, zone = bucket.partition(":")
-            numbers = [n for n in dict.fromkeys(self.pool)
-                       if phone_kind(n) == kind and (not zone or phone_zone(n) == zone)]
+            numbers = [n for n, its_kind in self._pool_kinds().items()
+                       if its_kind == kind and (not zone or phone_zone(n) == zone)]
         self.rng.shuffle(numbers)
         return numbers

@@ -272,7 +272,9 @@ def _phone(model: dict, rng: random.Random, patient: dict, age: int, allocator) 
         zones = [[p[1], n] for p, n in model.get("phone", {}).get("prefixes", []) if p[1] in "12345"]
         zone = _weighted(zones, rng) if zones else None
     department = patient["address"].get("department")
-    return allocator.allocate(kind, department if department in generic.phones.ZONE_OF_DEPARTMENT else None, zone=zone)
+    blocks = model.get("phone", {}).get("blocks", {}).get("values")
+    return allocator.allocate(kind, department if department in generic.phones.ZONE_OF_DEPARTMENT else None, zone=zone,
+                              blocks=blocks)
 
 
 def local_part(model: dict | None, patient: dict, rng: random.Random) -> str:

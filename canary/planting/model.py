@@ -319,7 +319,7 @@ def learn_model(target, mapping: Mapping, schema, *, k: int = DEFAULT_K, limit: 
                        if any(name in r for r in records)}
     model["address"] = _learn_address(records, k)
     model["nir"] = _learn_nir(records, k)
-    model["phone"] = _learn_phone(records)
+    model["phone"] = _learn_phone(records, k)
     model["email"] = _learn_email(records, k)
     model["presence"] = _learn_presence(records)
     model["registration"] = _learn_registration(records, blocks[reader.root.name], reader.root, schema)
@@ -454,7 +454,10 @@ def _national(e164: str | None) -> str | None:
     return "0" + e164[3:]
 
 
-def _learn_phone(records) -> dict:
+PHONE_BLOCK = 6               # characters of E.164 a number's block is told by ('+33639', '+44770')
+
+
+def _learn_phone(records, k: int = DEFAULT_K) -> dict:
     numbers = [r["phone"] for r in records if r.get("phone")]
     national = [n for n in map(_national, numbers) if n]
     # The zone of landlines and the block of mobiles (06/07): aggregates, no number.
@@ -469,6 +472,9 @@ def _learn_phone(records) -> dict:
         "presence": _presence(records, "phone"),
         "prefixes": [[p, c] for p, c in sorted(prefixes.items())],
         "landline_share_by_age": {str(band): counts[1] / sum(counts) for band, counts in sorted(by_age.items())},
+        # The blocks the host's numbers are in (an operator's, a country's), shared by >= k patients: a pool
+        # number is taken in them as often as the host's patients have one there.
+        "blocks": k_filtered(collections.Counter(n[:PHONE_BLOCK] for n in numbers), k),
     }
 
 
