@@ -4,8 +4,8 @@ evidence log saying why the rows are gone, and running `canary retire` again fin
 The real CLI plants into a copy of the 5,000-patient lab; `canary retire` then runs in a process
 whose SQLite target kills it (os._exit, as a SIGKILL would) right after the target commits, before
 the store does. Before, nothing in the log told a deleted canary from a stolen one: the plantings
-were still "planted", their rows gone, and one `planting.retired` event per planting followed only
-when the store committed.
+were still "planted", their rows gone, `canary check` reported them missing with no more said, and
+one `planting.retired` event per planting followed only when the store committed.
 """
 import json
 import pathlib
@@ -78,6 +78,8 @@ def test_a_retire_killed_between_the_two_commits_is_explained_by_the_log_and_fin
         deployment.close()
     verified = canary(home, "evidence", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    checked = canary(home, "check", "lims")       # missing, and the log says why
+    assert checked.returncode == 2 and checked.stdout.count("did not finish") == 5, checked.stdout
 
     finished = canary(home, "retire", "lims", "--all", "--json")
     assert finished.returncode == 0, finished.stderr

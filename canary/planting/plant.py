@@ -372,6 +372,7 @@ def check_target(deployment: Deployment, target_name: str) -> list[CheckedCanary
                             "\"PATH or DSN\" (read access) to check it")
     writer = open_writer(target, mapping)
     report = []
+    begun = store.retirements_begun(target["id"])
     try:
         schema = writer.schema()
         for planting in store.plantings(target["id"], states=("planted",)):
@@ -389,6 +390,12 @@ def check_target(deployment: Deployment, target_name: str) -> list[CheckedCanary
                         if checked.status == "present":
                             checked.status = "altered"
                         checked.problems.append(f"{where}: {column} was {value!r}, now {plain(found.get(column))!r}")
+            if checked.status == "missing" and planting["id"] in begun:
+                # Not a thief's doing, as far as the log tells: a retire deleted the rows and died
+                # before the store recorded it (docs/limits.md).
+                checked.problems.append(f"a `canary retire` of it began at {begun[planting['id']]} and did not "
+                                        f"finish: `canary retire {target_name} --canary {planting['canary_id']}` "
+                                        "ends it")
             report.append(checked)
     finally:
         writer.close()

@@ -84,6 +84,18 @@ class PlantingStore(StorePart):
         with self.transaction():
             self.append_event("planting.retiring", {"target_id": target_id, "planting_ids": list(planting_ids)})
 
+    def retirements_begun(self, target_id: int) -> dict[int, str]:
+        """Plantings of a target that a `canary retire` began on and did not finish (its
+        `planting.retiring` event, no retirement after it): planting id -> when it began."""
+        begun: dict[int, str] = {}
+        for event in self.events("planting.retiring"):
+            if event["payload"]["target_id"] == target_id:
+                begun.update((planting_id, event["time"]) for planting_id in event["payload"]["planting_ids"])
+        if not begun:
+            return {}
+        still = {p["id"] for p in self.plantings(target_id, states=("planted", "pending"))}
+        return {planting_id: time for planting_id, time in begun.items() if planting_id in still}
+
     def retire_plantings(self, planting_ids: list[int], time: str | None = None) -> None:
         """Mark plantings removed from their target, with one evidence event for them all.
 
