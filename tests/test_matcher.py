@@ -56,7 +56,8 @@ def test_a_number_inside_a_longer_number_is_not_a_match(index):
 
 
 def test_corsican_nir_with_and_without_key_and_spaces(index):
-    text = "Le Goff;Hélène;2 85 03 2A 123 456 78\nLE GOFF;HELENE;285032a123456\nLe Goff;Hélène;285032B12345678"
+    text = ("Le Goff;Hélène;2 85 03 2A 123 456 78\nLE GOFF;HELENE;285032a123456\nLe Goff;Hélène;285032B12345678\n"
+            "Le Goff;Hélène;285032Z12345678")   # 2B or any letter but 2A: another NIR
     assert kinds(index, text) == [("nir", 1), ("nir", 2)]
 
 

@@ -114,7 +114,7 @@ def test_workers_read_a_plain_files_blocks_from_the_file_and_others_get_them_sen
     monkeypatch.setattr(runner._Workers, "submit", lambda pool, function, *args: tasks.append(function.__name__)
                         or submit(pool, function, *args))
     two = scan_files(world.deployment, [str(big)], record=False, jobs=2)
-    assert len(tasks) > 5 and set(tasks) == {"_scan_file_block"}
+    assert len(tasks) > 5 and set(tasks) == {"_scan_span"}
     assert comparable(two) == comparable(one)
     packed = tmp_path / "big.csv.gz"
     packed.write_bytes(gzip.compress(big.read_bytes()))
@@ -159,3 +159,39 @@ def test_progress_bar_on_a_terminal_and_nothing_in_a_pipe(world, leaks):
     assert err == "" and "scan:" not in out and "lims-prod" in out
     quiet, _ = run_scan(world, big, True, "--quiet")
     assert "scan:" not in quiet and "lims-prod" in quiet
+
+
+def test_a_plain_files_lines_are_numbered_as_its_decompressed_copys_are(world, leaks, tmp_path, monkeypatch):
+    """A plain file's blocks are spans of the file, their lines numbered when merged (from the records each
+    block held); a line too long for one record is cut in pieces that keep its number. The gzip of the same
+    bytes, read and numbered block by block by the reader, is the reference."""
+    import gzip
+    from canary.scan import scan as scanning
+    from canary.scan.limits import ScanLimits
+    big, _ = leaks
+    rows = big.read_bytes().split(b"\n")
+    endless = b";".join([b"x" * 99] * 3000)   # 300 KB without a line break, in the middle of the file
+    data = b"\n".join(rows[:len(rows) // 2] + [endless] + rows[len(rows) // 2:])
+    plain, packed = tmp_path / "endless.csv", tmp_path / "endless.csv.gz"
+    plain.write_bytes(data)
+    packed.write_bytes(gzip.compress(data))
+    monkeypatch.setattr(formats, "BLOCK_BYTES", 64 << 10)
+    monkeypatch.setattr(runner, "WHOLE_FILE_BYTES", 0)
+    monkeypatch.setattr(runner, "PARALLEL_MIN_BYTES", 0)
+    index = scanning.build_index(world.deployment)
+
+    def scanned(path, jobs):
+        found = scanning._Found()
+        files, _, errors = runner.scan_paths(index, [str(path)], found, jobs=jobs,
+                                             limits=ScanLimits(max_record_bytes=100 << 10))
+        assert not errors
+        hits = [(hit.owner.identifier_id, hit.line, hit.found) for hit in found.hits]
+        return hits, [(c.canary_id, c.line) for c in found.corroborations], files[0]["members"][0]["records"]
+
+    reference = scanned(packed, 1)
+    assert scanned(plain, 1) == scanned(plain, 2) == reference
+    hits, corroborations, records = reference
+    lines = data.split(b"\n")
+    assert len(hits) > 5 and corroborations and records > len(lines)   # the endless line counted in pieces
+    assert max(line for _, line, _ in hits) > len(rows) // 2 + 1   # hits after the endless line
+    assert all(found.encode("latin-1").lower() in lines[line - 1].lower() for _, line, found in hits)

@@ -31,7 +31,20 @@ _SQL = re.compile(r"^\s*(INSERT\s+INTO\s|COPY\s+\S+.*\sFROM\s+stdin)", re.IGNORE
 _INSERT_TUPLE = re.compile(rb"\((?:'(?:[^'\\]|\\.|'')*'|[^()'])*\)", re.DOTALL)
 READ_ERRORS = (EOFError, OSError, lzma.LZMAError, zlib.error, zipfile.BadZipFile)
 
-Block = tuple[str, range | list[int], bytes]
+
+
+@dataclasses.dataclass(frozen=True)
+class Span:
+    """A block of a plain file given by where it lies in the file, not by its bytes: whoever scans it
+    reads it (os.pread), so the reader neither copies nor counts it. Its lines are numbered when the
+    results are merged, in file order, from the count of records of each block before it."""
+    start: int
+    length: int
+    continues: bool = False   # its first line is the rest of the previous block's last (an endless line cut)
+
+
+# (label, numbers, data): numbers[i] is where record i of data sits; None with a Span (numbered when merged).
+Block = tuple[str, "range | list[int] | None", "bytes | Span"]
 
 
 @dataclasses.dataclass
@@ -57,6 +70,7 @@ def read_member(layer: Layer) -> tuple[Member, Iterator[Block]]:
     if layer.zip_file is not None:
         member.format, member.encoding, member.unit = "xlsx", "utf-8", "row"
         return member, _counted(member, _batch(xlsx_records(layer)), budget)
+    origin = None if layer.compression else layer.stream.tell()   # where the chunks start in the file
     chunks = _chunks(layer)
     sample = next(chunks, b"")
     if not sample:
@@ -79,14 +93,14 @@ def read_member(layer: Layer) -> tuple[Member, Iterator[Block]]:
     if "\r" in text and "\n" not in text:
         # Classic Mac line ends (Excel's "CSV (Macintosh)"): without this the whole file would be one record.
         stream = (chunk.replace(b"\r", b"\n") for chunk in stream)
-    blocks = _line_blocks(layer.name, stream, budget.limits.max_record_bytes)
+    # Lines as the file holds them: the blocks are spans of the file, read by whoever scans them.
+    verbatim = origin is not None and member.format not in ("jsonl", "sql") and not member.encoding.startswith(
+        ("utf-16", "utf-32")) and not ("\r" in text and "\n" not in text)
+    blocks = _line_blocks(layer.name, stream, budget.limits.max_record_bytes, origin if verbatim else None)
     if member.format == "jsonl":
         blocks = _unescape_json_lines(blocks)
     elif member.format == "sql":
         blocks = _split_sql_inserts(blocks)
-    else:   # lines as the file holds them: a worker may read a block from the file itself
-        layer.verbatim = not layer.compression and not member.encoding.startswith(("utf-16", "utf-32")) and not (
-            "\r" in text and "\n" not in text)
     return member, _counted(member, blocks, budget)
 
 
@@ -190,25 +204,40 @@ def _transcode(chunks: Iterable[bytes], encoding: str) -> Iterator[bytes]:
 
 
 def _counted(member: Member, blocks: Iterator[Block], budget: ScanBudget) -> Iterator[Block]:
-    """Blocks counted into `member`; the file's time limit is checked between blocks."""
+    """Blocks counted into `member` (a Span's records when merged); the file's time limit is checked
+    between blocks."""
     for block in blocks:
         budget.check_time()
-        member.records += len(block[1])
-        member.bytes += len(block[2])
+        data = block[2]
+        if isinstance(data, Span):
+            member.bytes += data.length
+        else:
+            member.records += len(block[1])
+            member.bytes += len(data)
         yield block
 
 
-def _line_blocks(label: str, chunks: Iterable[bytes], max_record_bytes: int) -> Iterator[Block]:
-    """Lines in blocks of a few MB, numbered from 1; an endless line is cut at a separator."""
+def _line_blocks(label: str, chunks: Iterable[bytes], max_record_bytes: int,
+                 origin: int | None = None) -> Iterator[Block]:
+    """Lines in blocks of a few MB, numbered from 1; an endless line is cut at a separator.
+
+    With `origin` (where the chunks start in the file), each block is a Span of the file: the
+    same cuts, but neither joined nor counted here."""
     carry, number = b"", 1
+    position, continues = origin, False   # where carry starts in the file; whether it is a cut line's rest
     for chunk in chunks:
         cut = chunk.rfind(b"\n")
         if cut >= 0:
-            # The usual case: one copy of the chunk (the block), with the carried start of its first line.
-            block, carry = b"".join((carry, memoryview(chunk)[:cut])), chunk[cut + 1:]
-            count = block.count(b"\n") + 1
-            yield label, range(number, number + count), block
-            number += count
+            if origin is None:
+                # The usual case: one copy of the chunk (the block), with the carried start of its first line.
+                block = b"".join((carry, memoryview(chunk)[:cut]))
+                count = block.count(b"\n") + 1
+                yield label, range(number, number + count), block
+                number += count
+            else:
+                yield label, None, Span(position, len(carry) + cut, continues)
+                position += len(carry) + cut + 1   # the line end between two blocks is in neither
+            carry, continues = chunk[cut + 1:], False
             continue
         data = carry + chunk if carry else chunk
         if len(data) <= max_record_bytes:
@@ -216,10 +245,15 @@ def _line_blocks(label: str, chunks: Iterable[bytes], max_record_bytes: int) -> 
             continue
         cut = max(data.rfind(sep, 0, len(data) - 256) for sep in _SEPARATORS)
         cut = cut if cut > 0 else len(data) - 256
-        yield label, [number], data[:cut]
-        carry = data[cut:]
+        if origin is None:
+            yield label, [number], data[:cut]
+        else:
+            yield label, None, Span(position, cut, continues)
+            position += cut
+        carry, continues = data[cut:], True
     if carry:
-        yield label, range(number, number + 1), carry
+        yield (label, range(number, number + 1), carry) if origin is None else (
+            label, None, Span(position, len(carry), continues))
 
 
 def _batch(records: Iterator[tuple[str, int, bytes]]) -> Iterator[Block]:

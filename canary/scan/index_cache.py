@@ -22,7 +22,7 @@ from .engine import Engine
 from .matcher import IdentifierIndex
 
 CACHE_FILE = "scan-engine.hs"
-_MAGIC = b"canary-scan-engine 1\n"
+_MAGIC = b"canary-scan-engine 2\n"   # 2: Corsican NIRs moved to the digits database
 
 
 def cached_engine(index: IdentifierIndex, folder: pathlib.Path) -> Engine:
@@ -68,7 +68,7 @@ def _load(path: pathlib.Path, key: str, patterns) -> Engine | None:
     digits, names = payload[:cut] or None, payload[cut:] or None
     engine = Engine.__new__(Engine)
     try:
-        engine.__setstate__({"digit_keys": patterns[0], "suffixes": patterns[1], "corsican": patterns[2],
+        engine.__setstate__({"digit_keys": patterns[0], "suffixes": patterns[1],
                              "digits": digits, "names": names})
     except hyperscan.error:
         return None

@@ -11,7 +11,9 @@ import dataclasses
 import hashlib
 import io
 import lzma
+import os
 import sys
+import threading
 import zipfile
 import zlib
 from typing import BinaryIO, Iterator
@@ -40,22 +42,57 @@ class Layer:
     compression: list[str]
     zip_file: zipfile.ZipFile | None = None   # set when the layer is an .xlsx workbook
     budget: ScanBudget | None = None          # the bounds of the file it comes from
-    verbatim: bool = False   # set by file_formats.read_member: its blocks are the stream's own bytes, cut at line ends
 
 
 def sniff_compression(head: bytes) -> str | None:
     return next((kind for magic, kind in MAGIC if head.startswith(magic)), None)
 
 
-def file_digest(stream: BinaryIO) -> tuple[str, int]:
-    """sha256 and size of a seekable stream, read in blocks; leaves it at the start."""
-    digest, size = hashlib.sha256(), 0
-    stream.seek(0)
-    while block := stream.read(1 << 20):
-        digest.update(block)
-        size += len(block)
-    stream.seek(0)
-    return digest.hexdigest(), size
+class FileDigest:
+    """The SHA-256 and size of a leaked file, computed in a thread while the file is scanned.
+
+    The thread reads with its own offsets (os.preadv: the scan's position in the file is untouched);
+    hashing and reading release the GIL, so where a core is free the hash costs the scan no time
+    (it used to be a first pass over the whole file before any scanning). A context manager: leaving it
+    stops the thread."""
+
+    def __init__(self, name: str, stream: BinaryIO):
+        self.name = name
+        self._descriptor = stream.fileno()
+        self.size = os.fstat(self._descriptor).st_size   # what is there now; `hashed` is what was read
+        self.hashed = 0
+        self._digest = hashlib.sha256()
+        self._error: OSError | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._hash, name="canary-sha256", daemon=True)
+        self._thread.start()
+
+    def _hash(self) -> None:
+        buffer = bytearray(1 << 20)
+        view = memoryview(buffer)
+        try:
+            while not self._stop.is_set():
+                read = os.preadv(self._descriptor, [buffer], self.hashed)
+                if not read:
+                    return
+                self._digest.update(view[:read])
+                self.hashed += read
+        except OSError as error:
+            self._error = error
+
+    def hexdigest(self) -> str:
+        """Once the whole file is hashed."""
+        self._thread.join()
+        if self._error is not None:
+            raise ScanInputError(f"{self.name}: cannot read it to hash it ({self._error.strerror or self._error})")
+        return self._digest.hexdigest()
+
+    def __enter__(self) -> "FileDigest":
+        return self
+
+    def __exit__(self, *exception) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ from itertools import islice
 from .corroboration import agreement, needs_agreement
 from .engine import Engine
 from .file_formats import decode_record
+from .lines import BlockLines, record_at
 
 _SEPARATORS = b" .-/()"
 _SEPARATOR_SET = frozenset(_SEPARATORS)
@@ -117,11 +118,13 @@ class Person:
 
 @dataclasses.dataclass
 class RecordMatches:
-    """What the engine found in a block, per record index: (owner, key as found) pairs, and the
-    canaries whose birth date the record holds. Records are the block's lines; judging (which
-    hits count, corroboration) reads their text."""
+    """What the engine found in a block, per record index: (owner, key as found) pairs, the
+    canaries whose birth date the record holds, and where the record starts in the block.
+    Records are the block's lines; judging (which hits count, corroboration) reads their text."""
     identifiers: dict[int, list[tuple[Owner, bytes]]]
     births: dict[int, set[int]]
+    starts: dict[int, int] = dataclasses.field(default_factory=dict)
+    records: int = 0   # in the block
 
     def __bool__(self) -> bool:
         return bool(self.identifiers or self.births)
@@ -132,6 +135,12 @@ class BlockResult:
     hits: list[Hit]
     corroborations: list[Corroboration]
     uncorroborated: dict[tuple[str, int], int]   # (kind, canary_id) -> records with its NIR or phone alone
+    records: int = 0   # in the block
+
+    def renumber(self, first: int) -> None:
+        """Lines counted from the block's start (`numbers` None) made the file's: record 0 is line `first`."""
+        for found in (*self.hits, *self.corroborations):
+            found.line += first
 
 
 def phone_forms(e164: str) -> list[bytes]:
@@ -181,6 +190,8 @@ class IdentifierIndex:
     def __init__(self, identifiers: list[dict], canaries: list[dict] = ()):
         self.digits: dict[bytes, list[Owner]] = defaultdict(list)
         self.corsican: dict[bytes, list[Owner]] = defaultdict(list)   # NIRs with 2A / 2B
+        # How the engine sees them (the letter is a space in the digits block) -> the NIRs written so.
+        self.corsican_digits: dict[bytes, list[bytes]] = defaultdict(list)
         self.hosts: dict[bytes, Owner] = {}
         self.url_hosts: dict[bytes, Owner] = {}
         self.emails: dict[bytes, Owner] = {}
@@ -220,6 +231,8 @@ class IdentifierIndex:
                 self.people[person.canary_id] = person
                 for key in person.date_keys:
                     self.birth_dates[key].append(person.canary_id)
+        for key in self.corsican:
+            self.corsican_digits[key.translate(_DIGITS_AND_NEWLINES)].append(key)
         self.digit_keys = frozenset(self.digits) | frozenset(self.birth_dates)
         self._engine: Engine | None = None
 
@@ -230,9 +243,10 @@ class IdentifierIndex:
             self._engine = Engine(*self.patterns())
         return self._engine
 
-    def patterns(self) -> tuple[list[bytes], list[bytes], list[bytes]]:
-        """What the engine is compiled from: digit keys, zone suffixes, Corsican NIRs, in a fixed order."""
-        return sorted(self.digit_keys), list(self.suffixes), sorted(self.corsican)
+    def patterns(self) -> tuple[list[bytes], list[bytes]]:
+        """What the engine is compiled from: digit keys (Corsican NIRs as the digits block shows them) and
+        zone suffixes, in a fixed order."""
+        return sorted(self.digit_keys | frozenset(self.corsican_digits)), list(self.suffixes)
 
     def use_engine(self, engine: Engine) -> None:
         """An engine compiled earlier from this index's patterns (see index_cache)."""
@@ -242,38 +256,49 @@ class IdentifierIndex:
     def scan_block(self, label: str, numbers, data: bytes, free_text: bool = False) -> BlockResult:
         """Every hit in a block of records (separated by b"\\n"), with corroboration applied.
 
+        numbers[i] is the line (or record) number of record i; with None, hits say the record's
+        index in the block (BlockResult.renumber makes them the file's).
         free_text: numbers may sit side by side separated by spaces only (plain text), so
         runs longer than a phone number are searched inside too (not for CSV).
         """
         found = self.find(data, free_text)
-        if not found:
-            return BlockResult([], [], {})
-        return self._judge(label, numbers, data.split(b"\n"), found)
+        result = self._judge(label, numbers, data, found) if found else BlockResult([], [], {})
+        result.records = found.records
+        return result
 
     def find(self, data: bytes, free_text: bool = False) -> RecordMatches:
         """Which identifiers and birth dates each record of the block holds, before any judging."""
+        # One pass: separators deleted, other bytes but line breaks to spaces.
+        digits = data.translate(_DIGITS_AND_NEWLINES, _SEPARATORS)
+        lines = BlockLines(data, digits)
         found = RecordMatches(defaultdict(list), defaultdict(set))
-        for index, owner, written in self._named_hits(data):
-            found.identifiers[index].append((owner, written))
-        for index, key in self._digit_hits(data, 10 if free_text else LONGEST_RUN):
+        starts = found.starts
+        index, counted_to = 0, 0   # records are counted by line breaks up to each hit
+        for at, key in self._digit_hits(digits, 10 if free_text else LONGEST_RUN):
+            index += digits.count(b"\n", counted_to, at)
+            counted_to = at
+            if index not in starts:
+                starts[index] = lines.start(index, digits.rfind(b"\n", 0, at) + 1)
             if key in self.birth_dates:
                 found.births[index].update(self.birth_dates[key])
-            for owner in self.digits.get(key, ()) or self.corsican.get(key, ()):
+            for owner in self.digits.get(key, ()):
                 found.identifiers[index].append((owner, key))
+            for corsican in self.corsican_digits.get(key, ()):   # 2A or 2B: checked in the record when judged
+                for owner in self.corsican[corsican]:
+                    found.identifiers[index].append((owner, corsican))
+        found.records = index + digits.count(b"\n", counted_to) + 1
+        named: dict[int, list] = defaultdict(list)
+        for position, owner, written in self._named_hits(data):
+            index, starts[index] = lines.index(position)
+            named[index].append((owner, written))
+        for index, owners in named.items():   # a record's names before its numbers
+            found.identifiers[index] = owners + found.identifiers.get(index, [])
         return found
 
     def _named_hits(self, data: bytes):
-        """(record index, owner, text as written) for hostnames, URLs, emails and Corsican NIRs."""
+        """(where in data, owner, text as written) for hostnames, URLs and emails."""
         engine = self.engine
-        suffixes = len(engine.suffixes)
-        index, counted_to = 0, 0
         for end, pattern in engine.name_ends(data):
-            if pattern >= suffixes:
-                key = engine.corsican[pattern - suffixes]
-                index += data.count(b"\n", counted_to, end)
-                counted_to = end
-                yield index, self.corsican[key][0], key
-                continue
             pos = end - len(engine.suffixes[pattern])
             # Lower-case only around the hit: the engine folded case on the way.
             offset = max(0, pos - 340)
@@ -285,9 +310,7 @@ class IdentifierIndex:
             if named is None:
                 continue
             owner, start = named
-            index += data.count(b"\n", counted_to, pos)
-            counted_to = pos
-            yield index, owner, data[offset + start:end]
+            yield pos, owner, data[offset + start:end]
 
     def _name_at(self, low: bytes, pos: int, end: int) -> tuple[Owner, int] | None:
         """The identifier whose name ends at `end`, and where its written form starts."""
@@ -317,19 +340,16 @@ class IdentifierIndex:
             candidate = candidate[dot + 1:]
         return None
 
-    def _digit_hits(self, data: bytes, longest: int):
-        """(record index, digit key) for phones, NIRs and birth dates in any of their writings.
+    def _digit_hits(self, digits: bytes, longest: int):
+        """(where in digits, digit key) for phones, NIRs and birth dates in any of their writings.
 
         A key counts where it is a whole run of digits once separators are deleted ("06 39 98
         12 34" is one run), or anywhere inside a run longer than `longest` that is no key itself
-        (numbers a file wrote side by side). Records are counted by line breaks up to each hit.
+        (numbers a file wrote side by side).
         """
-        # One pass: separators deleted, other bytes but line breaks to spaces.
-        digits = data.translate(_DIGITS_AND_NEWLINES, _SEPARATORS)
         keys = self.engine.digit_keys
         ends = [(end - len(keys[n]), -len(keys[n]), n) for end, n in self.engine.digit_ends(digits)]
         ends.sort()   # leftmost, then longest first: the same order whatever the block
-        index, counted_to = 0, 0
         for start, _, n in ends:
             key = keys[n]
             end = start + len(key)
@@ -337,21 +357,21 @@ class IdentifierIndex:
                 left, right = _run(digits, start, end)   # part of a longer run: numbers side by side?
                 if right - left <= longest or digits[left:right] in self.digit_keys:
                     continue
-            index += digits.count(b"\n", counted_to, start)
-            counted_to = start
-            yield index, key
+            yield start, key
 
-    def _judge(self, label, numbers, lines, found: RecordMatches) -> BlockResult:
-        per_record, births = found.identifiers, found.births
+    def _judge(self, label, numbers, data: bytes, found: RecordMatches) -> BlockResult:
+        per_record, births, starts = found.identifiers, found.births, found.starts
         hits, corroborations, alone = [], [], defaultdict(int)
         for index in sorted(set(per_record) | set(births)):
-            line = lines[index]
-            number = numbers[index]
+            line = record_at(data, starts[index])
+            number = index if numbers is None else numbers[index]
             text = None
             seen = set()
             for owner, found in per_record.get(index, ()):
                 if owner.identifier_id in seen:
                     continue
+                if owner.kind == "nir" and not found.isdigit() and _locate(line, found) is None:
+                    continue   # a Corsican NIR's digits, but not its letter (2B for 2A, or another letter)
                 seen.add(owner.identifier_id)
                 corroborated_by = None
                 if needs_agreement(owner.kind, owner.canary_id):

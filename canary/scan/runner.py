@@ -2,15 +2,18 @@
 block through the same workers, results merged in the order of the files and their blocks so
 that any number of jobs gives what one job gives.
 
-Blocks are cut at record boundaries by the reader (formats.py), so no record is split
-between workers. At most a few blocks per worker are in flight: memory stays bounded
-whatever the file size. Workers are forked: they inherit the compiled index.
+Blocks are cut at record boundaries by the reader (file_formats.py), so no record is split
+between workers. A plain file's blocks are spans of it, read by the worker that scans them
+and their lines numbered here as they are merged; other blocks (decompressed, transcoded)
+are sent. At most a few blocks per worker are in flight: memory stays bounded whatever the
+file size. Workers are forked: they inherit the compiled index.
 """
 from __future__ import annotations
 
 import collections
 import concurrent.futures
 import dataclasses
+import functools
 import gc
 import json
 import multiprocessing
@@ -18,10 +21,11 @@ import os
 import time
 from typing import Callable
 
+from .allocator import reuse_block_memory
 from .databases import read_database
-from .file_formats import READ_ERRORS, Member, read_member
+from .file_formats import READ_ERRORS, Member, Span, read_member
 from .errors import ScanInputError, TruncatedInput
-from .layers import file_digest, open_leak, peel
+from .layers import FileDigest, open_leak, peel
 from .limits import ScanLimits
 from .matcher import IdentifierIndex
 
@@ -48,8 +52,9 @@ class ScanProgress:
 
 @dataclasses.dataclass
 class FileScan:
-    """One file scanned: its description, what was found, warnings (--allow-truncated)."""
-    file: dict
+    """One file scanned: its description (a function of it for a streamed file, whose records are counted
+    as its blocks are merged), what was found, warnings (--allow-truncated)."""
+    file: dict | Callable[[], dict]
     found: object
     warnings: list[str]
 
@@ -62,6 +67,7 @@ def scan_paths(index: IdentifierIndex, paths: list[str], found, *, allow_truncat
                jobs: int = 1, progress: Callable[[ScanProgress], None] | None = None,
                limits: ScanLimits = ScanLimits()):
     """Scan every path into `found` (in path order); returns (file descriptions, warnings, errors)."""
+    reuse_block_memory()
     sizes = [_size(path) for path in paths]
     state = ScanProgress(sum(sizes), len(paths))
     report = (lambda: progress(state)) if progress else (lambda: None)
@@ -87,14 +93,19 @@ def scan_paths(index: IdentifierIndex, paths: list[str], found, *, allow_truncat
             if kind == "block":
                 found.add(result)
                 state.bytes_done += payload
+            elif kind == "span":   # lines numbered now, in file order
+                read, lines, span = payload
+                lines.number(result, span.continues)
+                found.add(result)
+                state.bytes_done += read
             elif kind == "file":
                 files.append(result.file)
                 warnings.extend(result.warnings)
                 found.merge(result.found)
                 state.bytes_done += payload
                 state.files_done += 1
-            else:   # the end of a streamed file: its description, once its blocks are merged
-                files.append(result.file)
+            else:   # the end of a streamed file: its description, once its blocks are merged (and counted)
+                files.append(result.file())
                 warnings.extend(result.warnings)
                 state.bytes_done += payload
                 state.files_done += 1
@@ -122,11 +133,11 @@ def scan_paths(index: IdentifierIndex, paths: list[str], found, *, allow_truncat
 
 
 def _stream(pool, path, allow_truncated, limits: ScanLimits):
-    """Read one file in this process, handing each block to the pool: tasks (kind, bytes, future)."""
+    """Read one file in this process, handing each block to the pool: tasks (kind, payload, future)."""
     name = "<stdin>" if path == "-" else path
     budget = limits.budget(name)
-    with open_leak(path, budget) as stream:
-        sha256, size = file_digest(stream)
+    with open_leak(path, budget) as stream, FileDigest(name, stream) as digest:
+        size = digest.size
         if size == 0:
             raise ScanInputError(f"{name}: empty file (0 bytes)")
         members: list[Member] = []
@@ -134,27 +145,46 @@ def _stream(pool, path, allow_truncated, limits: ScanLimits):
         position = 0
         with _reading_errors(name, allow_truncated, warnings):
             for layer in peel(name, stream, budget=budget):
-                # Where its first block begins, when the layer is the file itself.
-                start = stream.tell() if layer.stream is stream else 0
                 member, blocks = read_database(layer) or read_member(layer)
                 members.append(member)
                 free_text = member.format == "text"
-                # A plain file's blocks are read again by the worker (os.pread) rather than sent through a
-                # pipe: pickling 4 MB and copying it through the kernel cost more than the scan of a block.
-                direct = pool.parallel and path != "-" and layer.verbatim and layer.stream is stream
+                lines = _Lines(member)
                 for label, numbers, data in blocks:
                     now = min(stream.tell(), size)
-                    if direct:
-                        task = pool.submit(_scan_file_block, path, start, len(data), label, numbers, free_text)
-                        start += len(data)
-                        if os.pread(stream.fileno(), 1, start) == b"\n":
-                            start += 1   # the line end between two blocks, in neither
+                    if isinstance(data, Span):
+                        yield "span", (now - position, lines, data), _submit_span(pool, path, stream, label, data,
+                                                                                   free_text)
                     else:
-                        task = pool.submit(_scan_block, label, numbers, data, free_text)
-                    yield "block", now - position, task
+                        yield "block", now - position, pool.submit(_scan_block, label, numbers, data, free_text)
                     position = now
-        end = FileScan(_description(name, sha256, size, members), None, warnings)
-        yield "end", size - position, _done(end)
+        # Described once merged: the records of its spans are counted as they are.
+        describe = functools.partial(_description, name, digest.hexdigest(), digest.hashed, members)
+        yield "end", size - position, _done(FileScan(describe, None, warnings))
+
+
+def _submit_span(pool, path: str, stream, label: str, span: Span, free_text: bool) -> concurrent.futures.Future:
+    """A plain file's block is read by whoever scans it: a worker opens the file (pickling 4 MB and copying
+    it through a pipe cost more than the scan of it), one job reads it from the open file. Standard input's
+    spool has no name a worker could open: its blocks are read here and sent."""
+    if not pool.parallel:
+        return pool.submit(_scan_span, stream.fileno(), span, label, free_text)
+    if path != "-":
+        return pool.submit(_scan_span, path, span, label, free_text)
+    return pool.submit(_scan_block, label, None, _read_span(stream.fileno(), span, label), free_text)
+
+
+class _Lines:
+    """The numbers of a member's lines, given to its spans' hits as they are merged in file order."""
+
+    def __init__(self, member: Member):
+        self.member = member
+        self.next = 1   # the line a span starting a new line starts with
+
+    def number(self, result, continues: bool) -> None:
+        first = self.next - 1 if continues else self.next
+        result.renumber(first)
+        self.next = first + result.records
+        self.member.records += result.records
 
 
 def _scan_whole(index: IdentifierIndex, path: str, found_type, allow_truncated: bool,
@@ -171,16 +201,24 @@ def _scan_block(index: IdentifierIndex, label, numbers, data, free_text):
     return index.scan_block(label, numbers, data, free_text=free_text)
 
 
-def _scan_file_block(index: IdentifierIndex, path: str, start: int, length: int, label, numbers, free_text):
-    """A block the main process cut, read here from the file."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        data = os.pread(descriptor, length, start)
-    finally:
-        os.close(descriptor)
-    if len(data) != length:
-        raise ScanInputError(f"{path}: the file changed while it was scanned")
-    return index.scan_block(label, numbers, data, free_text=free_text)
+def _scan_span(index: IdentifierIndex, source: str | int, span: Span, label, free_text):
+    """A block the reader cut, read here from the file (`source`: its path, or its open descriptor)."""
+    if isinstance(source, int):
+        data = _read_span(source, span, label)
+    else:
+        descriptor = os.open(source, os.O_RDONLY)
+        try:
+            data = _read_span(descriptor, span, label)
+        finally:
+            os.close(descriptor)
+    return index.scan_block(label, None, data, free_text=free_text)
+
+
+def _read_span(descriptor: int, span: Span, label: str) -> bytes:
+    data = os.pread(descriptor, span.length, span.start)
+    if len(data) != span.length:
+        raise ScanInputError(f"{label}: the file changed while it was scanned")
+    return data
 
 
 class _reading_errors:
