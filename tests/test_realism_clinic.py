@@ -122,3 +122,28 @@ def test_local_parts_carry_digits_with_the_patterns_that_have_them(clinic):
     assert all((p, d) in host for p, d, _ in pairs if p != "other")
     two = [year for _, digits, year in pairs if digits == 2]
     assert two and sum(two) / len(two) > 0.8
+
+
+def test_a_canarys_samples_in_key_order_are_in_date_order_as_the_hosts_are(deployment, tmp_path):
+    """Planted into holes of the clinic (its patients' samples always in date order, read in key order): a
+    canary's samples too (learnt in the order a sample of rows comes in, the host looked orderless)."""
+    from canary.planting.plant import plant_into_target
+    from canary.planting.registration import add_target
+    path = tmp_path / "clinic.db"
+    builder = _clinic_builder()
+    builder.build(path, 500, 11)
+    builder.erase(path, 0.08, 11)
+    deployment.store.add_site("Clinic")
+    add_target(deployment, "clinic", "Clinic", kind="sqlite", location=str(path),
+               mapping=str(EXAMPLES / "clinic_mapping.toml"))
+    result = plant_into_target(deployment, "clinic", 12, rng=random.Random(6))
+    conn = sqlite3.connect(path)
+    several = 0
+    for planted in result.canaries:
+        key = planted.rows[0]["key"]["num_dossier"]
+        moments = [row[0] for row in conn.execute("SELECT preleve_le FROM prelevement WHERE num_dossier = ? "
+                                                  "ORDER BY id", (key,))]
+        several += len(moments) > 1
+        assert moments == sorted(moments), key
+    conn.close()
+    assert several >= 3
