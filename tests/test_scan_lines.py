@@ -1,4 +1,5 @@
-"""Locating hit records in a block without splitting it: the same records as splitting finds."""
+"""Locating lines without reading or splitting everything: hit records in a block, a plain file's
+chunk ends. The same places as splitting or reading the bytes whole finds."""
 from __future__ import annotations
 
 import random
@@ -43,3 +44,20 @@ def test_records_are_located_where_splitting_puts_them(seed):
         index = max(i for i, start in enumerate(starts) if start <= position)
         assert lines.index(position) == (index, starts[index])
         assert record_at(data, starts[index]) == data.split(b"\n")[index]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_plain_files_chunk_is_read_back_from_its_end_to_its_last_line_end(seed, tmp_path, monkeypatch):
+    from canary.scan import file_formats
+    monkeypatch.setattr(file_formats, "_WINDOW_BYTES", 7)   # many windows per chunk
+    rng = random.Random(seed)
+    data = random_block(rng) + bytes(rng.choice(b"x;") for _ in range(rng.randint(0, 30)))
+    path = tmp_path / "leak.txt"
+    path.write_bytes(data)
+    with path.open("rb") as stream:
+        start = rng.randint(0, len(data))
+        chunk = file_formats._FileChunk("leak.txt", stream.fileno(), start, len(data) - start)
+        expected = data[start:]
+        assert chunk.rfind(b"\n") == expected.rfind(b"\n")
+        cut = rng.randint(0, len(expected))
+        assert chunk[cut:] == expected[cut:] and bytes(chunk) == expected and len(chunk) == len(expected)

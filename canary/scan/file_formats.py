@@ -14,6 +14,7 @@ import csv
 import dataclasses
 import json
 import lzma
+import os
 import re
 import zipfile
 import zlib
@@ -26,6 +27,7 @@ from .limits import ScanBudget, ScanLimits
 
 SAMPLE_BYTES = 1 << 16
 BLOCK_BYTES = 4 << 20
+_WINDOW_BYTES = 1 << 16   # read back from a plain file's chunk end to find its last line end
 _SEPARATORS = (b"\t", b";", b",", b"|", b" ", b")")
 _SQL = re.compile(r"^\s*(INSERT\s+INTO\s|COPY\s+\S+.*\sFROM\s+stdin)", re.IGNORECASE | re.MULTILINE)
 _INSERT_TUPLE = re.compile(rb"\((?:'(?:[^'\\]|\\.|'')*'|[^()'])*\)", re.DOTALL)
@@ -96,6 +98,8 @@ def read_member(layer: Layer) -> tuple[Member, Iterator[Block]]:
     # Lines as the file holds them: the blocks are spans of the file, read by whoever scans them.
     verbatim = origin is not None and member.format not in ("jsonl", "sql") and not member.encoding.startswith(
         ("utf-16", "utf-32")) and not ("\r" in text and "\n" not in text)
+    if verbatim:   # the rest of the file is not read here: only where its chunks' last line ends are
+        stream = _prepend(sample, _file_chunks(layer.name, layer.stream, origin + len(sample)))
     blocks = _line_blocks(layer.name, stream, budget.limits.max_record_bytes, origin if verbatim else None)
     if member.format == "jsonl":
         blocks = _unescape_json_lines(blocks)
@@ -193,6 +197,52 @@ def _chunks(layer: Layer) -> Iterator[bytes]:
         yield chunk
 
 
+class _FileChunk:
+    """A chunk of a plain file, read only as far as _line_blocks asks when its blocks are spans: from its
+    end back to its last line end, and what follows it (the start of the next block). Only a chunk
+    without a line end (a line longer than a chunk) is read whole."""
+
+    def __init__(self, name: str, descriptor: int, start: int, length: int):
+        self.name, self.descriptor, self.start, self.length = name, descriptor, start, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def rfind(self, line_end: bytes) -> int:
+        end = self.length
+        while end > 0:
+            begin = max(0, end - _WINDOW_BYTES)
+            at = self._read(begin, end).rfind(line_end)
+            if at >= 0:
+                return begin + at
+            end = begin
+        return -1
+
+    def __getitem__(self, part: slice) -> bytes:
+        begin, end, _ = part.indices(self.length)
+        return self._read(begin, end)
+
+    def __bytes__(self) -> bytes:
+        return self._read(0, self.length)
+
+    def _read(self, begin: int, end: int) -> bytes:
+        data = os.pread(self.descriptor, end - begin, self.start + begin)
+        if len(data) != end - begin:
+            raise ScanInputError(f"{self.name}: the file changed while it was scanned")
+        return data
+
+
+def _file_chunks(name: str, stream, start: int) -> Iterator[_FileChunk]:
+    """The file from `start` in chunks of BLOCK_BYTES, as _chunks cuts it, without reading them; the stream's
+    position follows (it is the scan's progress)."""
+    size = os.fstat(stream.fileno()).st_size
+    while start < size:
+        length = min(BLOCK_BYTES, size - start)
+        stream.seek(start + length)
+        yield _FileChunk(name, stream.fileno(), start, length)
+        start += length
+
+
 def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield first
     yield from rest
@@ -239,7 +289,7 @@ def _line_blocks(label: str, chunks: Iterable[bytes], max_record_bytes: int,
                 position += len(carry) + cut + 1   # the line end between two blocks is in neither
             carry, continues = chunk[cut + 1:], False
             continue
-        data = carry + chunk if carry else chunk
+        data = carry + bytes(chunk) if carry else bytes(chunk)   # bytes(): a _FileChunk read whole
         if len(data) <= max_record_bytes:
             carry = data
             continue

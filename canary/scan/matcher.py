@@ -272,20 +272,22 @@ class IdentifierIndex:
         digits = data.translate(_DIGITS_AND_NEWLINES, _SEPARATORS)
         lines = BlockLines(data, digits)
         found = RecordMatches(defaultdict(list), defaultdict(set))
-        starts = found.starts
-        index, counted_to = 0, 0   # records are counted by line breaks up to each hit
+        starts, identifiers, births = found.starts, found.identifiers, found.births
+        birth_dates, digit_owners, corsican_digits = self.birth_dates, self.digits, self.corsican_digits
+        index, counted_to, record_end = 0, 0, -1   # records counted by line breaks up to their first hit
         for at, key in self._digit_hits(digits, 10 if free_text else LONGEST_RUN):
-            index += digits.count(b"\n", counted_to, at)
-            counted_to = at
-            if index not in starts:
+            if at > record_end:   # the first hit in its record
+                index += digits.count(b"\n", counted_to, at)
+                counted_to = at
+                record_end = digits.find(b"\n", at)
+                record_end = len(digits) if record_end < 0 else record_end
                 starts[index] = lines.start(index, digits.rfind(b"\n", 0, at) + 1)
-            if key in self.birth_dates:
-                found.births[index].update(self.birth_dates[key])
-            for owner in self.digits.get(key, ()):
-                found.identifiers[index].append((owner, key))
-            for corsican in self.corsican_digits.get(key, ()):   # 2A or 2B: checked in the record when judged
-                for owner in self.corsican[corsican]:
-                    found.identifiers[index].append((owner, corsican))
+            if key in birth_dates:
+                births[index].update(birth_dates[key])
+            if key in digit_owners:
+                identifiers[index].extend((owner, key) for owner in digit_owners[key])
+            for corsican in corsican_digits.get(key, ()):   # 2A or 2B: checked in the record when judged
+                identifiers[index].extend((owner, corsican) for owner in self.corsican[corsican])
         found.records = index + digits.count(b"\n", counted_to) + 1
         named: dict[int, list] = defaultdict(list)
         for position, owner, written in self._named_hits(data):
