@@ -147,3 +147,32 @@ def test_a_canarys_samples_in_key_order_are_in_date_order_as_the_hosts_are(deplo
         assert moments == sorted(moments), key
     conn.close()
     assert several >= 3
+
+
+def test_a_registration_between_an_evening_and_a_morning_is_at_one_of_the_hosts_hours(clinic):
+    """Neighbours registered at 17:55 and at 7:10 the next morning: the canary between them is registered at
+    the desk's hours too (at random between them, it was mostly registered in the night)."""
+    from canary.planting.backfill import Backfill
+
+    class Host:
+        model = clinic[1]
+    backfill = Backfill(Host(), schema=None)
+    before, after = dt.datetime(2012, 6, 4, 17, 55), dt.datetime(2012, 6, 5, 7, 10)
+    rng = random.Random(5)
+    for _ in range(50):
+        moment = backfill._between(before, after, rng)
+        assert before <= moment <= after and moment.hour in (17, 7), moment
+
+
+def test_landlines_follow_the_decade_of_birth_whatever_the_year_of_the_copy(clinic):
+    """Ages are counted from a date: a copy of 2012 planted decades later would give its young canaries the
+    landlines of the host's middle-aged. By decade of birth, they have the host's young people's."""
+    from canary.planting.blend import _landline_share
+    path, model = clinic
+    conn = sqlite3.connect(path)
+    host = [tel for born, tel in conn.execute("SELECT naissance, tel FROM individu")
+            if tel and "1990" <= born < "2000"]
+    conn.close()
+    host_share = sum(tel.startswith("+33 4") for tel in host) / len(host)
+    # Born in 1995, 48 years old in 2043: the share of the host's patients born in the 1990s.
+    assert _landline_share(model, 48, dt.date(1995, 6, 1)) == pytest.approx(host_share, abs=0.02)

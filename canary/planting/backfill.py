@@ -233,9 +233,35 @@ class Backfill:
             if before <= drawn <= after:
                 moment = drawn
                 break
+        else:
+            # Neighbours an evening and a morning apart: of the host's usual times, one between them (drawn
+            # at random, the time was mostly in the night, when the host registers nobody).
+            moment = _usual_time_between(before, after, learnt.get("time_of_day"), rng) or moment
         if not learnt.get("seconds", True):
             moment = moment.replace(second=0)
         return moment.replace(microsecond=0)
+
+
+def _usual_time_between(before: dt.datetime, after: dt.datetime, histogram, rng: random.Random,
+                        width: int = 60) -> dt.datetime | None:
+    """A moment in [before, after] in one of the host's time-of-day bins ([[second of day, count]]),
+    weighted by their counts; None when the host registers nobody at those hours."""
+    if not histogram or (after - before).days > 7:
+        return None
+    candidates, weights = [], []
+    day = dt.datetime.combine(before.date(), dt.time())
+    while day <= after:
+        for start, count in histogram:
+            low = max(before, day + dt.timedelta(seconds=start))
+            high = min(after, day + dt.timedelta(seconds=start + width - 1))
+            if count > 0 and low <= high:
+                candidates.append((low, high))
+                weights.append(count)
+        day += dt.timedelta(days=1)
+    if not candidates:
+        return None
+    low, high = rng.choices(candidates, weights)[0]
+    return low + (high - low) * rng.random()
 
 
 def _ordinal(value, pattern: str | None) -> int | None:

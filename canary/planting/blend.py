@@ -18,7 +18,7 @@ from ..generation import nir as nir_rules
 from ..generation import patients as generic
 from ..generation.refdata.communes import COMMUNES
 from ..generation.refdata.countries import BIRTH_COUNTRIES
-from .model import ORDER_BIN, YEAR_BIN, fold, split_street
+from .model import ORDER_BIN, PRESENCE_BAND, YEAR_BIN, fold, split_street
 
 _NIR_ATTEMPTS = 50
 _EMAIL_ATTEMPTS = 40
@@ -64,7 +64,7 @@ def presence_like_host(model: dict, rng: random.Random, birth: dt.date, *, all_c
     canary reachable. Empty when no pattern was learnt (then each field is drawn at its own rate)."""
     learnt = model.get("presence") or {}
     fields = learnt.get("fields") or []
-    width = learnt.get("band_years") or 10
+    width = learnt.get("band_years") or PRESENCE_BAND
     contacts = [i for i, name in enumerate(fields) if name in CONTACT_FIELDS]
 
     def reachable(patterns):
@@ -255,7 +255,11 @@ def _nir(model: dict, rng: random.Random, patient: dict, base: dict, is_free) ->
 
 
 # -- contacts ----------------------------------------------------------------------------------
-def _landline_share(model: dict, age: int) -> float | None:
+def _landline_share(model: dict, age: int, birth: dt.date | None = None) -> float | None:
+    by_birth = model.get("phone", {}).get("landline_share_by_birth") or {}
+    band = str(birth.year // PRESENCE_BAND * PRESENCE_BAND) if birth is not None else None
+    if band in by_birth:
+        return by_birth[band]
     shares = model.get("phone", {}).get("landline_share_by_age")
     if not shares:
         return None
@@ -264,7 +268,7 @@ def _landline_share(model: dict, age: int) -> float | None:
 
 
 def _phone(model: dict, rng: random.Random, patient: dict, age: int, allocator) -> str:
-    share = _landline_share(model, age)
+    share = _landline_share(model, age, dt.date.fromisoformat(patient["birth_date"]))
     kind = generic._phone_kind_wanted(rng, age) if share is None else (
         "landline" if rng.random() < share else "mobile")
     zone = None

@@ -463,15 +463,21 @@ def _learn_phone(records, k: int = DEFAULT_K) -> dict:
     # The zone of landlines and the block of mobiles (06/07): aggregates, no number.
     prefixes = collections.Counter(n[:2] for n in national)
     by_age = collections.defaultdict(lambda: [0, 0])
+    by_birth = collections.defaultdict(lambda: [0, 0])
     for r in records:
         n = _national(r.get("phone"))
         if n and r.get("birth_date"):
             band = min(90, (2020 - r["birth_date"].year) // 15 * 15)
             by_age[band][0 if n[1] in "67" else 1] += 1
+            by_birth[r["birth_date"].year // PRESENCE_BAND * PRESENCE_BAND][0 if n[1] in "67" else 1] += 1
     return {
         "presence": _presence(records, "phone"),
         "prefixes": [[p, c] for p, c in sorted(prefixes.items())],
         "landline_share_by_age": {str(band): counts[1] / sum(counts) for band, counts in sorted(by_age.items())},
+        # By decade of birth too: an age is counted from a date, and the host's copy is of another year than
+        # today (a lab's archive, or the bench's hosts of 2012), so its ages are not the canary's.
+        "landline_share_by_birth": {str(band): counts[1] / sum(counts) for band, counts in sorted(by_birth.items())
+                                    if sum(counts) >= PRESENCE_MIN_BAND},
         # The blocks the host's numbers are in (an operator's, a country's), shared by >= k patients: a pool
         # number is taken in them as often as the host's patients have one there.
         "blocks": k_filtered(collections.Counter(n[:PHONE_BLOCK] for n in numbers), k),
