@@ -89,6 +89,41 @@ def test_the_model_holds_no_value_fewer_than_k_patients_share(small_lab):
     assert model["values"]["last_name"]["tail"] >= 1 / 600
 
 
+def test_canaries_in_the_tail_share_invented_surnames_in_groups_of_the_hosts_sizes(small_lab, tmp_path, fresh_store):
+    """A host whose rare surnames are shared by 1, 2 or 3 patients: canaries that fall in that tail share
+    invented surnames the same way (not each one its own), and never take a surname any host patient has."""
+    lab = tmp_path / "tail-lab.db"
+    shutil.copy(small_lab, lab)
+    conn = sqlite3.connect(lab)
+    with conn:
+        # 60 patients alone with their surname, 30 pairs and 20 triples: 180 of 600 in the tail.
+        ids = [row[0] for row in conn.execute("SELECT id FROM patient ORDER BY id")][:180]
+        names = [f"TAILONE{i}" for i in range(60)] + [f"TAILTWO{i // 2}" for i in range(60)] + \
+            [f"TAILTHREE{i // 3}" for i in range(60)]
+        conn.executemany("UPDATE patient SET nom_usage = ?, nom_naissance = NULL WHERE id = ?", zip(names, ids))
+    host_names = {fold(row[0]) for row in conn.execute("SELECT nom_usage FROM patient")}
+    conn.close()
+    deployment = _deployment(tmp_path / "tail", lab, fresh_store())
+    try:
+        planted = []
+        for seed in (1, 2):      # two plantings: the second one's canaries join groups of the first's
+            result = plant_into_target(deployment, "lims", 30, rng=random.Random(seed))
+            planted += [p.canary["patient"]["last_name"] for p in result.canaries]
+        model = json.loads(model_path(deployment.settings.home, "lims").read_text())
+    finally:
+        deployment.close()
+    assert dict(map(tuple, model["values"]["last_name"]["sharing"]))[2] > 0
+    invented = collections.Counter(fold(name) for name in planted if fold(name) not in host_names)
+    assert not any(fold(name).startswith("tail") for name in planted)      # no rare host surname copied
+    in_tail = sum(invented.values())
+    assert in_tail >= 8
+    sizes = collections.Counter(invented.values())
+    assert max(sizes) <= 4                                                  # groups stay below k
+    shared = sum(n for name, n in invented.items() if n > 1)
+    # The host has two thirds of its tail in shared surnames; without groups, canaries would have none.
+    assert shared >= in_tail / 3, invented
+
+
 def test_the_same_seed_gives_the_same_canaries(small_lab, tmp_path, fresh_store):
     drawn = []
     for run in ("a", "b"):

@@ -106,6 +106,11 @@ class Backfill:
         self.order(entry)
         return self._orders[entry.name][1] == 1.0
 
+    def holes_left(self, entry) -> int | None:
+        """Holes still free in the entry's main key (None: its keys cannot be placed)."""
+        columns = self.columns(entry)
+        return len(self.space(entry.table, *columns[0])) if columns else None
+
     # -- slots -------------------------------------------------------------------------------------
     def root_slot(self, entry, rng: random.Random, born: dt.datetime) -> Slot | None:
         """A hole anywhere in the host's history; registered between its neighbours if keys follow time."""

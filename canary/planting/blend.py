@@ -19,6 +19,7 @@ from ..generation import patients as generic
 from ..generation.refdata.communes import COMMUNES
 from ..generation.refdata.countries import BIRTH_COUNTRIES
 from .model import ORDER_BIN, PRESENCE_BAND, YEAR_BIN, fold, split_street
+from .tail import LongTail
 
 _NIR_ATTEMPTS = 50
 _EMAIL_ATTEMPTS = 40
@@ -44,11 +45,25 @@ def _weighted(pairs, rng: random.Random):
     return pairs[bisect.bisect_right(cumulative, rng.random() * cumulative[-1])][0]
 
 
-def _from_host(learnt: dict | None, rng: random.Random):
-    """A value the host's patients share (None when the draw falls in the tail or nothing was learnt)."""
-    if not learnt or not learnt.get("values") or rng.random() < learnt.get("tail", 0.0):
+def _from_host(learnt: dict | None, rng: random.Random, whole_tail: bool = False):
+    """A value the host's patients share (None when the draw falls in the tail or nothing was learnt).
+
+    `whole_tail`: the tail is every patient whose value fewer than k share (the caller gives those a value a
+    group of canaries shares, tail.py); otherwise only those whose value nobody else has (the caller gives them
+    a value of their own, and the others a shared one)."""
+    if not learnt or not learnt.get("values") or rng.random() < (learnt.get("tail", 0.0) if whole_tail
+                                                               else _lone_share(learnt)):
         return None
     return _weighted(learnt["values"], rng)
+
+
+def _lone_share(learnt: dict) -> float:
+    sharing = learnt.get("sharing")
+    if sharing is None:
+        return learnt.get("tail", 0.0)
+    rare = sum(patients for _, patients in sharing)
+    lone = sum(patients for size, patients in sharing if size == 1)
+    return learnt.get("tail", 0.0) * lone / rare if rare else 0.0
 
 
 def _present(rate: float | None, rng: random.Random) -> bool:
@@ -99,7 +114,7 @@ def _birth_date(model: dict, rng: random.Random, today: dt.date) -> dt.date | No
     return None
 
 
-def _first_name(model: dict, rng: random.Random, sex: str, birth: dt.date, known: set[str]) -> str:
+def _first_name(model: dict, rng: random.Random, sex: str, birth: dt.date, long_tail: LongTail) -> str:
     groups = model.get("person", {}).get("first_names", {})
     decade = birth.year // 10 * 10
     learnt = groups.get(f"{sex}|{decade}")
@@ -110,10 +125,12 @@ def _first_name(model: dict, rng: random.Random, sex: str, birth: dt.date, known
             near = groups.get(f"{sex}|{decade + delta}")
             if (near or {}).get("values"):
                 return _weighted(near["values"], rng)
-    name = _from_host(learnt, rng)
+    name = _from_host(learnt, rng, whole_tail=True)
     if name is not None:
         return name
-    return _own_value(lambda: generic._first_name(rng, sex, birth.year), known)
+    known = _known(learnt)
+    return long_tail.value("first_name", learnt, rng, lambda: _own_value(
+        lambda: generic._first_name(rng, sex, birth.year), known), context=sex)
 
 
 def _own_value(draw, known: set[str], attempts: int = 30):
@@ -130,12 +147,14 @@ def _known(learnt: dict | None) -> set[str]:
     return {fold(v) for v, _ in (learnt or {}).get("values", [])}
 
 
-def _last_name(model: dict, rng: random.Random, department: str) -> str:
+def _last_name(model: dict, rng: random.Random, department: str, long_tail: LongTail, field: str = "last_name") -> str:
+    """A surname (`field`: the usage or the birth name, whose tails are counted apart as a thief would)."""
     learnt = model.get("values", {}).get("last_name")
-    name = _from_host(learnt, rng)
+    name = _from_host(learnt, rng, whole_tail=True)
     if name is not None:
         return name
-    return _own_value(lambda: generic._last_name(rng, department), _known(learnt))
+    return long_tail.value(field, learnt, rng, lambda: _own_value(lambda: generic._last_name(rng, department),
+                                                                  _known(learnt)))
 
 
 # -- address -----------------------------------------------------------------------------------
@@ -166,7 +185,7 @@ def _with_new_numbers(text: str, rng: random.Random) -> str:
     return "".join(out[:-1])
 
 
-def _address(model: dict, rng: random.Random, base: dict, present: dict | None = None) -> dict:
+def _address(model: dict, rng: random.Random, base: dict, long_tail: LongTail, present: dict | None = None) -> dict:
     learnt = model.get("address", {})
     place = _from_host(learnt.get("places"), rng)
     located = _place(*place) if place is not None else None
@@ -180,11 +199,12 @@ def _address(model: dict, rng: random.Random, base: dict, present: dict | None =
         address = {"commune": commune, "postal_code": postcode, **located}
         if address["region"] is None:
             address["region"] = base.get("region")
-    streets = learnt.get("streets", {}).get(str(address["commune"]))
-    street = _from_host(streets, rng) if streets else _from_host(learnt.get("all_streets"), rng)
+    streets = learnt.get("streets", {}).get(str(address["commune"])) or learnt.get("all_streets")
+    street = _from_host(streets, rng, whole_tail=True)
     if street is None:
         known = _known(learnt.get("all_streets"))
-        street = _own_value(lambda: split_street(generic._street(rng))[2], known)
+        street = long_tail.value("street", streets, rng, lambda: _own_value(
+            lambda: split_street(generic._street(rng))[2], known), context=fold(address["commune"] or ""))
     if learnt.get("numbers") and rng.random() < learnt.get("number_share", 1.0):
         number = _weighted(learnt["numbers"], rng)
         suffix = _weighted(learnt.get("number_suffixes") or [["", 1]], rng) or ""
@@ -345,36 +365,57 @@ def choose_email(model: dict | None, patient: dict, rng: random.Random, settings
 
 
 # -- the whole patient ---------------------------------------------------------------------------
-def _comment(model: dict, rng: random.Random, sex: str, age: int, present: dict | None = None):
+def _comment(model: dict, rng: random.Random, sex: str, age: int, long_tail: LongTail,
+             present: dict | None = None):
     learnt = model.get("values", {}).get("comment")
     if learnt is None:
         return generic._comment(rng, sex, age)
     if not _has(present or {}, "comment", learnt.get("presence"), rng):
         return None
     for _ in range(10):
-        comment = _from_host(learnt.get("by_sex", {}).get(sex) or learnt, rng)
+        own = learnt.get("by_sex", {}).get(sex) or learnt
+        comment = _from_host(own, rng, whole_tail=True)
         if comment is None:
-            return generic._comment(rng, sex, age) or None
+            comment = long_tail.value("comment", own, rng, lambda: _drawn(lambda: generic._comment(rng, sex, age)),
+                                      context=sex)
         pregnancy = any(word in f"{fold(comment)} " for word in _PREGNANCY_WORDS)
         if not pregnancy or (sex == "F" and 16 <= age <= 45):
             return comment
     return None
 
 
-def _value(model: dict, name: str, rng: random.Random, fallback, present: dict | None = None):
+def _drawn(draw, attempts: int = 50):
+    """A value from a generator that often gives none (generic comments: most patients have none)."""
+    value = None
+    for _ in range(attempts):
+        value = draw()
+        if value:
+            break
+    return value
+
+
+def _value(model: dict, name: str, rng: random.Random, fallback, present: dict | None = None,
+           long_tail: LongTail | None = None, invent=None):
+    """A host value of field `name` at its presence; in its tail, `fallback`, or one a group of canaries shares
+    (`invent`: a generic value of that field)."""
     learnt = model.get("values", {}).get(name)
     if learnt is None:
         return fallback
     if not _has(present or {}, name, learnt.get("presence"), rng):
         return None
-    value = _from_host(learnt, rng)
+    value = _from_host(learnt, rng, whole_tail=long_tail is not None)
+    if value is None and long_tail is not None:
+        return long_tail.value(name, learnt, rng, lambda: _own_value(invent, _known(learnt)))
     return fallback if value is None else value
 
 
 def patient_like_host(model: dict, rng: random.Random, *, today: dt.date, region: str | None = None,
                       settings=None, phone_allocator=None, is_free_nir=lambda nir: True,
-                      email_taken=lambda email: False) -> dict:
-    """One canary patient drawn from `model` (see the module docstring); same rng, same patient."""
+                      email_taken=lambda email: False, long_tail: LongTail | None = None) -> dict:
+    """One canary patient drawn from `model` (see the module docstring); same rng, same patient.
+    `long_tail`: what the target holds of the host's tail values and ours (tail.py); without it, a canary in
+    the tail has a value of its own."""
+    long_tail = long_tail or LongTail()
     base = generic.generate_patient(rng, region=region, today=today)
     person = model.get("person", {})
     sexes = [pair for pair in person.get("sex", []) if pair[0] in ("M", "F")]
@@ -384,15 +425,17 @@ def patient_like_host(model: dict, rng: random.Random, *, today: dt.date, region
     patient = {**base, "sex": sex, "birth_date": birth.isoformat()}
     all_contacts = settings is not None and settings["planting"].get("contacts") == "all"
     present = presence_like_host(model, rng, birth, all_contacts=all_contacts)
-    patient["address"] = _address(model, rng, base["address"], present)
+    patient["address"] = _address(model, rng, base["address"], long_tail, present)
     department = patient["address"].get("department") or base["address"]["department"]
-    patient["first_name"] = _first_name(model, rng, sex, birth, set())
-    last = _last_name(model, rng, department)
+    patient["first_name"] = _first_name(model, rng, sex, birth, long_tail)
+    # Whether the patient uses another name than their birth name first: the two tails are counted apart.
+    other_name = bool(person.get("birth_name_share")) and _present(person["birth_name_share"].get(sex, 0.0), rng)
+    last = _last_name(model, rng, department, long_tail, "birth_name" if other_name else "last_name")
     while fold(last) == fold(patient["first_name"]):
-        last = _last_name(model, rng, department)
+        last = _last_name(model, rng, department, long_tail, "birth_name" if other_name else "last_name")
     patient["last_name"], patient["birth_name"] = last, None
-    if _present(person.get("birth_name_share", {}).get(sex, 0.0), rng) and person.get("birth_name_share"):
-        married = _last_name(model, rng, department)
+    if other_name:
+        married = _last_name(model, rng, department, long_tail)
         if fold(married) != fold(last):
             patient["birth_name"], patient["last_name"] = last, married
     chosen = _nir(model, rng, patient, base, is_free_nir)
@@ -415,6 +458,7 @@ def patient_like_host(model: dict, rng: random.Random, *, today: dt.date, region
     patient["phone_kind"] = generic.phones.phone_kind(patient["phone"]) if patient["phone"] else None
     patient["email"] = choose_email(model, patient, rng, settings, email_taken) if has_email else None
     patient["blood_group"] = _value(model, "blood_group", rng, base["blood_group"], present)
-    patient["insurer"] = _value(model, "insurer", rng, base["insurer"], present)
-    patient["comment"] = _comment(model, rng, sex, age, present)
+    patient["insurer"] = _value(model, "insurer", rng, base["insurer"], present, long_tail,
+                                lambda: generic._insurers.draw(rng))
+    patient["comment"] = _comment(model, rng, sex, age, long_tail, present)
     return patient

@@ -58,19 +58,28 @@ def fold(text) -> str:
 
 
 def k_filtered(counter: collections.Counter, k: int, total: int | None = None) -> dict:
-    """{'values': [[value, patients], ...] shared by >= k patients, 'tail': share of patients alone with theirs}."""
+    """{'values': [[value, patients], ...] shared by >= k patients, 'tail': share of patients whose value fewer
+    than k share, 'sharing': [[s, patients whose value s patients share], ...] for s < k (the tail's shape)}."""
     kept = sorted(([value, count] for value, count in counter.items() if count >= k),
                   key=lambda pair: (-pair[1], str(pair[0])))
     total = total if total is not None else sum(counter.values())
-    # A canary gets a value of its own (seen once in the copy) as often as the host's patients have
-    # one nobody else has; those sharing a rare value with 1 to k-2 others get a common value instead.
-    single = sum(count for count in counter.values() if count == 1)
-    return {"values": kept, "tail": single / total if total else 0.0}
+    return {"values": kept, **_tail(counter.values(), k, total)}
+
+
+def _tail(counts, k: int, total: int) -> dict:
+    """The tail's share and shape from how many patients share each value: a canary falls in the tail as often
+    as the host's patients do, and shares its (invented) value with as many others (tail.py)."""
+    sharing = collections.Counter()
+    for count in counts:
+        if count < k:
+            sharing[count] += count
+    return {"tail": sum(sharing.values()) / total if total else 0.0,
+            "sharing": sorted([size, patients] for size, patients in sharing.items())}
 
 
 def grouped(groups: dict, k: int) -> dict:
     """Per group, the values shared by >= k patients across the host (not only in the group), weighted
-    by their counts in the group; `tail`: the group's share of values nobody else in the host has."""
+    by their counts in the group; `tail` and `sharing` as in k_filtered, by the value's count in the host."""
     overall = collections.Counter()
     for counter in groups.values():
         overall.update(counter)
@@ -78,8 +87,12 @@ def grouped(groups: dict, k: int) -> dict:
     for group, counter in groups.items():
         total = sum(counter.values())
         kept = sorted(([v, n] for v, n in counter.items() if overall[v] >= k), key=lambda p: (-p[1], str(p[0])))
-        single = sum(n for v, n in counter.items() if overall[v] == 1)
-        out[str(group)] = {"values": kept, "tail": single / total if total else 0.0}
+        rare = collections.Counter()
+        for value, n in counter.items():
+            if overall[value] < k:
+                rare[overall[value]] += n
+        out[str(group)] = {"values": kept, "tail": sum(rare.values()) / total if total else 0.0,
+                           "sharing": sorted([size, patients] for size, patients in rare.items())}
     return out
 
 

@@ -24,6 +24,7 @@ from .typed import key_value, same_value
 from .host import HostProfile
 from .mapping import validate_mapping
 from .rows import RowRef, build_rows
+from .tail import LongTail, target_counts
 from .writers import WRITER_KINDS, can_read_rows, load_target_mapping, open_writer
 
 _NIR_ATTEMPTS = 20
@@ -91,16 +92,17 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
                 # a canary must not carry the number of one of the host's own patients.
                 issuer.phones.used.update(host_ids.phones)
                 staged, taken = [], set()
+                long_tail = _long_tail(store, target, host, mapping) if host.model else None
                 for _ in range(count):
-                    canary = _prepare(issuer, store, host_ids, target, regions, rng, history_until, taken, host.model)
+                    canary = _prepare(issuer, store, host_ids, target, regions, rng, history_until, taken, host.model,
+                                      long_tail)
                     planned = build_rows(canary, mapping, schema, host, rng, history_until)
                     _note_numbered_keys(planned, numbered)
                     staged.append((canary, *_write(writer, planned)))
                     if progress is not None:
                         progress(len(staged))
                 if host.holes is not None and host.holes.patients:
-                    result.notes.append(f"{host.holes.patients} of {count} canaries keyed in holes of the host's "
-                                        "key sequence, among its rows of that time; the others took the next keys")
+                    result.notes.append(_holes_note(host.holes, mapping, count))
                 if numbered and hasattr(writer, "advance_sequences"):
                     writer.advance_sequences(numbered)
 
@@ -121,6 +123,18 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
     finally:
         writer.close()
     return result
+
+
+def _holes_note(holes: Backfill, mapping, count: int) -> str:
+    """How many canaries took a hole, and how many holes are left for the next ones: beyond them, canaries take
+    the next keys and sit among the newest rows (docs/realism.md, keys and time)."""
+    root = next(e for e in mapping.entries if e.parent is None)
+    note = (f"{holes.patients} of {count} canaries keyed in holes of the host's key sequence, among its rows of "
+            f"that time; {holes.holes_left(root) or 0} holes left")
+    if holes.patients < count:
+        note += ("; the others took the next keys, among the host's newest rows (keys and registration dates "
+                 "stay at chance only with no more canaries than holes)")
+    return note
 
 
 def _live_target(store, name: str) -> dict:
@@ -248,8 +262,14 @@ def _host_identifiers(host, mapping) -> HostIdentifiers:
                            set(filter(None, map(normalise_phone, _host_values(host, mapping, "phone")))))
 
 
+def _long_tail(store, target: dict, host: HostProfile, mapping) -> LongTail:
+    """The tail values the target holds now (its patients' and the canaries planted there), in memory only."""
+    live = [canary["patient"] for canary in store.canaries(target["name"]) if not canary.get("removed_at")]
+    return LongTail(target_counts(host, mapping), live)
+
+
 def _prepare(issuer, store, host_ids: HostIdentifiers, target, regions, rng, now, taken: set,
-             model: dict | None = None) -> dict:
+             model: dict | None = None, long_tail: LongTail | None = None) -> dict:
     """A new patient with identifiers of its own, not stored yet; its NIR and phone are neither ours already
     nor the host's, nor another of this plant's (`taken` grows with it)."""
     from ..generation.patients import generate_patient
@@ -261,7 +281,7 @@ def _prepare(issuer, store, host_ids: HostIdentifiers, target, regions, rng, now
                 model, rng, today=now.date(), region=region, settings=issuer.settings, phone_allocator=issuer.phones,
                 is_free_nir=lambda nir: nir not in host_ids.nirs and nir not in taken
                 and not store.identifier_exists(nir),
-                email_taken=lambda email: email in taken or store.identifier_exists(email))
+                email_taken=lambda email: email in taken or store.identifier_exists(email), long_tail=long_tail)
             registered, label, pairs = issuer.prepare_canary(patient, taken, keep_contacts=True)
             return _prepared(registered, label, pairs, target, taken)
         region = None
