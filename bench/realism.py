@@ -166,9 +166,11 @@ class Copy:
 
 
 def planted_copy(host: Host, folder: pathlib.Path, *, patients: int, canaries: int, batches: int,
-                 grown_share: float, mail: str, generic: bool = False, seed: int = 1, erased: float = 0.0) -> Copy:
+                 grown_share: float, mail: str, generic: bool = False, seed: int = 1, erased: float = 0.0,
+                 beyond_holes: str = "next-keys") -> Copy:
     """The host as a thief copies it: grown while canaries were planted `batches` times, `erased` of its
-    patients merged or erased along the way (the holes in its keys)."""
+    patients merged or erased along the way (the holes in its keys). `beyond_holes` = "wait": a canary with no
+    hole left waits for the next rotation (and may never be planted)."""
     builder = _module(host.builder)
     database = folder / f"{host.name}.db"
     from canary.demo.labdb import DATA
@@ -183,6 +185,7 @@ def planted_copy(host: Host, folder: pathlib.Path, *, patients: int, canaries: i
     deployment = init_deployment(folder / "deployment", ["canary.test"],
                                  domains if mode == "pool" else ["canary.test"], mail_mode=mode)
     deployment.store.add_site("Lab")
+    deployment.settings.values["planting"]["beyond_holes"] = beyond_holes
     add_target(deployment, "copy", "Lab", kind="sqlite", location=str(database), mapping=str(folder / host.mapping))
     rng = random.Random(seed)
     remaining_patients, remaining_canaries = patients - start, canaries
@@ -195,12 +198,13 @@ def planted_copy(host: Host, folder: pathlib.Path, *, patients: int, canaries: i
                 builder.erase(database, erased, host.seed * 1000 + batch, above=before)
             remaining_patients -= grow
             count = remaining_canaries // (batches - batch)
-            remaining_canaries -= count
             if count:
                 if generic:
                     _plant_generic(deployment, count, rng)
+                    remaining_canaries -= count
                 else:
-                    plant_into_target(deployment, "copy", count, rng=random.Random(rng.getrandbits(64)))
+                    planted = plant_into_target(deployment, "copy", count, rng=random.Random(rng.getrandbits(64)))
+                    remaining_canaries -= len(planted.canaries)
     target = deployment.store.get_target("copy")
     keys = {planting["rows"][0]["key"][next(iter(planting["rows"][0]["key"]))]
             for planting in deployment.store.plantings(target["id"])}
@@ -473,6 +477,8 @@ def main(argv=None) -> int:
                         help="share of the host's patients registered while canaries were being planted")
     parser.add_argument("--erased", type=float, default=0.03,
                         help="share of the host's patients merged or erased (the holes in its keys; 0: none)")
+    parser.add_argument("--beyond-holes", choices=["next-keys", "wait"], default="next-keys",
+                        help="planting.beyond_holes: canaries with no hole left take the next keys, or wait")
     parser.add_argument("--no-baseline", action="store_true", help="skip the generic-generator baseline")
     args = parser.parse_args(argv)
     patients = args.patients or (1500 if args.quick else 5000)
@@ -487,7 +493,7 @@ def main(argv=None) -> int:
             with tempfile.TemporaryDirectory() as folder:
                 copy = planted_copy(host, pathlib.Path(folder), patients=patients, canaries=canaries,
                                     batches=batches, grown_share=args.grown, mail=args.mail, generic=generic,
-                                    erased=args.erased)
+                                    erased=args.erased, beyond_holes=args.beyond_holes)
                 results[generic] = score(copy)
                 print(report(copy, results[generic]), flush=True)
         if True in results:

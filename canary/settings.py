@@ -175,6 +175,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # Key canaries in the holes of the host's key sequences (deleted or merged patients,
         # rolled-back inserts), among the host's rows of that time, rather than after its newest.
         "fill_holes": True,
+        # With fill_holes, what a canary does when no hole is left: "next-keys" takes the next
+        # keys (among the newest rows); "wait" is not planted until the host leaves a new hole.
+        "beyond_holes": "next-keys",
     },
     "alerts": {
         # At most one alert per canary (or token) and contact channel in this many seconds;
@@ -314,6 +317,10 @@ HELP: dict[str, dict[str, str]] = {
                       "inserts), among the host's rows of that time, rather than after its newest row. A thief "
                       "holding two copies of one database taken at different times sees a key appear below the "
                       "older copy's newest: set false where that matters more than one copy's statistics.",
+        "beyond_holes": 'With fill_holes, what a canary does when no hole is left in the host\'s patient keys: '
+                        '"next-keys" takes the next keys, among the host\'s newest rows (a thief who keeps the '
+                        'patients registered before some date drops it); "wait" is not planted, and a schedule '
+                        '(`plant --over`) keeps it due until erasures or merges leave a new hole.',
     },
     "alerts": {
         "throttle_seconds": "At most one alert per canary (or token) and channel in this many seconds; "

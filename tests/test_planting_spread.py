@@ -12,6 +12,7 @@ import pytest
 from labdb import MAPPING, load_example
 
 from canary.clock import parse_time
+from canary.planting.base import PlantingError
 from canary.planting.plant import plant_into_target, rotate
 from canary.planting.registration import add_target
 
@@ -138,3 +139,41 @@ def test_a_schedule_refuses_what_rotate_cannot_plant(deployment, holed_lab, tmp_
     assert "36h, 90d, 12w" in invoke("plant", "lims", "--count", "4", "--over", "soon", expect_exit=2).output
     assert "at least an hour" in invoke("plant", "lims", "--count", "4", "--over", "0h", expect_exit=1).output
     assert deployment.store.schedules() == []
+
+
+def test_told_to_wait_canaries_beyond_the_holes_are_not_planted_and_stay_due(deployment, holed_lab, tmp_path,
+                                                                              invoke):
+    """planting.beyond_holes = "wait": no canary among the newest rows; a schedule keeps the rest due and
+    plants them once the host has left new holes (another erased patient)."""
+    deployment.settings.values["planting"]["beyond_holes"] = "wait"
+    before, _ = _host_keys(holed_lab)
+    copy = _target(deployment, holed_lab, tmp_path)
+    keys = sorted(before)
+    holes = sum(1 < above - below <= 9 for below, above in zip(keys, keys[1:]))     # runs of missing keys
+    invoke("plant", "lims", "--count", str(holes + 3), "--over", "10d")
+    start = parse_time(deployment.store.schedules()[0]["starts_at"])
+    rotation = rotate(deployment, now=start + dt.timedelta(days=11), rng=random.Random(1))[0]
+    planted = [p.rows[0]["key"]["id"] for p in rotation.result.canaries]
+    assert len(planted) == holes and max(planted) < max(before), rotation.result.notes
+    assert any("3 of " in note and "no hole left" in note for note in rotation.result.notes), rotation.result.notes
+    assert f"{holes} of {holes + 3} planted" in rotation.result.notes[-1]
+    # The lab erases one more of its patients: one more canary, in that hole.
+    conn = sqlite3.connect(copy)
+    with conn:
+        erased = sorted(before)[len(before) // 2]
+        conn.execute("DELETE FROM resultat WHERE dossier_id IN (SELECT id FROM dossier WHERE patient_id = ?)",
+                     (erased,))
+        for table in ("dossier", "telecom", "adresse"):
+            conn.execute(f"DELETE FROM {table} WHERE patient_id = ?", (erased,))
+        conn.execute("DELETE FROM patient WHERE id = ?", (erased,))
+    conn.close()
+    again = rotate(deployment, now=start + dt.timedelta(days=12), rng=random.Random(2))[0]
+    assert [p.rows[0]["key"]["id"] for p in again.result.canaries] == [erased]
+    assert deployment.store.schedules(unfinished=True)[0]["planted"] == holes + 1
+
+
+def test_an_unknown_beyond_holes_choice_is_one_clear_error(deployment, holed_lab, tmp_path):
+    deployment.settings.values["planting"]["beyond_holes"] = "later"
+    _target(deployment, holed_lab, tmp_path)
+    with pytest.raises(PlantingError, match=r"planting.beyond_holes = 'later': use one of next-keys, wait"):
+        plant_into_target(deployment, "lims", 1, rng=random.Random(1))

@@ -16,6 +16,7 @@ import random
 from dataclasses import dataclass
 
 from . import value_formats
+from .base import PlantingError
 from .host import _at_time_of_day
 from .keyspace import Hole, KeySpace
 
@@ -27,6 +28,11 @@ FOLLOWS = 0.9
 REACH = 0.01
 # Keys that are numbers of their own (a pattern's are its {seq}).
 NUMBERED_KEYS = ("auto", "max+1", "sequence")
+BEYOND_HOLES = ("next-keys", "wait")
+
+
+class NoHole(PlantingError):
+    """No hole left for a patient, and planting.beyond_holes = "wait": the canary is not planted."""
 
 
 @dataclass
@@ -38,9 +44,10 @@ class Slot:
 class Backfill:
     """The holes of every generated key column of one target, taken as the canaries of one plant need them."""
 
-    def __init__(self, host, schema):
+    def __init__(self, host, schema, wait: bool = False):
         self.host = host
         self.schema = schema
+        self.wait = wait                # planting.beyond_holes = "wait": no hole, no canary
         self._spaces: dict[tuple[str, str], KeySpace] = {}
         self._columns: dict[str, list | None] = {}
         self._orders: dict[str, str | None] = {}

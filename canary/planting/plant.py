@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from .. import clock
 from ..deployment import Deployment
 from ..generation.issuing import Issuer
-from .backfill import Backfill
+from .backfill import BEYOND_HOLES, Backfill, NoHole
 from .base import Find, NextValue, ParentKey, Pick, PlantingError, nothing, plain
 from .typed import key_value, same_value
 from .host import HostProfile
@@ -82,7 +82,7 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
                                    written=_written_before(store, target))
                 host.model = _learn(deployment, target, writer, mapping, schema, host)
                 if deployment.settings["planting"]["fill_holes"] and writer.writes_directly and host.can_read:
-                    host.holes = Backfill(host, schema)
+                    host.holes = Backfill(host, schema, wait=_beyond_holes(deployment.settings) == "wait")
                 history_until = host.latest_moment(now)
                 result.notes = host.notes
                 regions = _regions(target, host)
@@ -96,13 +96,19 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
                 for _ in range(count):
                     canary = _prepare(issuer, store, host_ids, target, regions, rng, history_until, taken, host.model,
                                       long_tail)
-                    planned = build_rows(canary, mapping, schema, host, rng, history_until)
+                    try:
+                        planned = build_rows(canary, mapping, schema, host, rng, history_until)
+                    except NoHole:
+                        result.notes.append(f"{count - len(staged)} of {count} canaries not planted: no hole left "
+                                            "in the host's patient keys (planting.beyond_holes = \"wait\"); a "
+                                            "schedule keeps them due")
+                        break
                     _note_numbered_keys(planned, numbered)
                     staged.append((canary, *_write(writer, planned)))
                     if progress is not None:
                         progress(len(staged))
                 if host.holes is not None and host.holes.patients:
-                    result.notes.append(_holes_note(host.holes, mapping, count))
+                    result.notes.append(_holes_note(host.holes, mapping, len(staged)))
                 if numbered and hasattr(writer, "advance_sequences"):
                     writer.advance_sequences(numbered)
 
@@ -123,6 +129,13 @@ def plant_into_target(deployment: Deployment, target_name: str, count: int, dry_
     finally:
         writer.close()
     return result
+
+
+def _beyond_holes(settings) -> str:
+    chosen = settings["planting"].get("beyond_holes", "next-keys")
+    if chosen not in BEYOND_HOLES:
+        raise PlantingError(f"planting.beyond_holes = {chosen!r}: use one of {', '.join(BEYOND_HOLES)}")
+    return chosen
 
 
 def _holes_note(holes: Backfill, mapping, count: int) -> str:
@@ -550,8 +563,12 @@ def rotate(deployment: Deployment, target_name: str | None = None, count: int | 
                 text = f"{type(error).__name__}: {text}"
             rotations.append(Rotation(target["name"], error=text))
             continue
+        # What was planted counts, oldest schedule first (beyond_holes = "wait" may plant fewer than due).
+        planted = len(result.canaries)
         for schedule in schedules:
-            store.advance_schedule(schedule["id"], due(schedule, now))
+            step = min(planted, due(schedule, now))
+            store.advance_schedule(schedule["id"], step)
+            planted -= step
         if schedules:
             done = [s for s in store.schedules(target["id"]) if s["id"] in {d["id"] for d in schedules}]
             result.notes.append(_schedule_progress(done))

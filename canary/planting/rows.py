@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from . import value_formats, typed
-from .backfill import NUMBERED_KEYS
+from .backfill import NUMBERED_KEYS, NoHole
 from .base import Find, PlantingError, Schema
 from .fields import field_values
 from .host import HostProfile
@@ -78,6 +78,8 @@ def build_rows(canary: dict, mapping: Mapping, schema: Schema, host: HostProfile
             count = host.child_count(entry, rng)
             # A patient in a hole of the host's keys is registered among its neighbours (backfill.py).
             root_slot = host.holes.root_slot(entry, rng, born) if host.holes and parent_row is None else None
+            if root_slot is None and parent_row is None and host.holes is not None and host.holes.wait:
+                raise NoHole("no hole left in the host's patient keys")
             moments = [(root_slot.moment if root_slot else None)
                        or host.moment(entry, parent_row.moment if parent_row else None, rng, now, born,
                                       whole_history=root_slot is not None)
