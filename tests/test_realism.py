@@ -21,6 +21,7 @@ from canary.planting.mapping import load_mapping
 from canary.planting.model import fold, learn_model, model_path
 from canary.planting.plant import plant_into_target
 from canary.planting.sqlite import SqliteTarget
+from canary.planting.tail import LongTail
 from canary.generation.refdata.communes import COMMUNES
 from canary.scan import scan_files
 from canary.planting.registration import add_target
@@ -122,6 +123,18 @@ def test_canaries_in_the_tail_share_invented_surnames_in_groups_of_the_hosts_siz
     shared = sum(n for name, n in invented.items() if n > 1)
     # The host has two thirds of its tail in shared surnames; without groups, canaries would have none.
     assert shared >= in_tail / 3, invented
+
+
+def test_no_canary_is_alone_with_an_invented_value_where_no_host_patient_is():
+    """A host whose rare first names are all shared by 3 or 4 (a small decade): a canary in that tail takes a
+    name the host shares rather than start a lone one; where the host has lone values, one of ours."""
+    grouped_only = {"values": [["Malo", 9]], "tail": 0.2, "sharing": [[3, 6], [4, 8]]}
+    assert LongTail().value("first_name", grouped_only, random.Random(1), lambda: "Paul", "M") is None
+    with_lone = {"values": [["Malo", 9]], "tail": 0.2, "sharing": [[1, 4], [2, 4]]}
+    tail = LongTail()
+    drawn = [tail.value("first_name", with_lone, random.Random(seed), lambda s=seed: f"Own{s}", "M") for seed in range(6)]
+    assert drawn[0] == "Own0" and len(set(drawn)) < 6 and None not in drawn   # lone ones, and pairs
+    assert collections.Counter(collections.Counter(drawn).values()) == {1: 2, 2: 2}
 
 
 def test_the_same_seed_gives_the_same_canaries(small_lab, tmp_path, fresh_store):

@@ -57,6 +57,15 @@ def _from_host(learnt: dict | None, rng: random.Random, whole_tail: bool = False
     return _weighted(learnt["values"], rng)
 
 
+def _in_tail(long_tail: LongTail, field: str, learnt: dict | None, rng: random.Random, invent, context: str = ""):
+    """A canary's value in the host's tail (tail.py); a value the host's patients share where a value of ours
+    would stand out (one more alone with its value than the host has)."""
+    value = long_tail.value(field, learnt, rng, invent, context)
+    if value is None:
+        value = _weighted((learnt or {}).get("values"), rng)
+    return value if value is not None else invent()
+
+
 def _lone_share(learnt: dict) -> float:
     sharing = learnt.get("sharing")
     if sharing is None:
@@ -129,7 +138,7 @@ def _first_name(model: dict, rng: random.Random, sex: str, birth: dt.date, long_
     if name is not None:
         return name
     known = _known(learnt)
-    return long_tail.value("first_name", learnt, rng, lambda: _own_value(
+    return _in_tail(long_tail, "first_name", learnt, rng, lambda: _own_value(
         lambda: generic._first_name(rng, sex, birth.year), known), context=sex)
 
 
@@ -153,7 +162,7 @@ def _last_name(model: dict, rng: random.Random, department: str, long_tail: Long
     name = _from_host(learnt, rng, whole_tail=True)
     if name is not None:
         return name
-    return long_tail.value(field, learnt, rng, lambda: _own_value(lambda: generic._last_name(rng, department),
+    return _in_tail(long_tail, field, learnt, rng, lambda: _own_value(lambda: generic._last_name(rng, department),
                                                                   _known(learnt)))
 
 
@@ -203,7 +212,7 @@ def _address(model: dict, rng: random.Random, base: dict, long_tail: LongTail, p
     street = _from_host(streets, rng, whole_tail=True)
     if street is None:
         known = _known(learnt.get("all_streets"))
-        street = long_tail.value("street", streets, rng, lambda: _own_value(
+        street = _in_tail(long_tail, "street", streets, rng, lambda: _own_value(
             lambda: split_street(generic._street(rng))[2], known), context=fold(address["commune"] or ""))
     if learnt.get("numbers") and rng.random() < learnt.get("number_share", 1.0):
         number = _weighted(learnt["numbers"], rng)
@@ -376,7 +385,7 @@ def _comment(model: dict, rng: random.Random, sex: str, age: int, long_tail: Lon
         own = learnt.get("by_sex", {}).get(sex) or learnt
         comment = _from_host(own, rng, whole_tail=True)
         if comment is None:
-            comment = long_tail.value("comment", own, rng, lambda: _drawn(lambda: generic._comment(rng, sex, age)),
+            comment = _in_tail(long_tail, "comment", own, rng, lambda: _drawn(lambda: generic._comment(rng, sex, age)),
                                       context=sex)
         pregnancy = any(word in f"{fold(comment)} " for word in _PREGNANCY_WORDS)
         if not pregnancy or (sex == "F" and 16 <= age <= 45):
@@ -405,7 +414,7 @@ def _value(model: dict, name: str, rng: random.Random, fallback, present: dict |
         return None
     value = _from_host(learnt, rng, whole_tail=long_tail is not None)
     if value is None and long_tail is not None:
-        return long_tail.value(name, learnt, rng, lambda: _own_value(invent, _known(learnt)))
+        return _in_tail(long_tail, name, learnt, rng, lambda: _own_value(invent, _known(learnt)))
     return fallback if value is None else value
 
 

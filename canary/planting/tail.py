@@ -16,6 +16,7 @@ A value only canaries hold is one of ours; its count in the target is its group'
 from __future__ import annotations
 
 import collections
+import math
 import random
 
 from .model import fold, split_street
@@ -86,10 +87,13 @@ class LongTail:
                 if held and held == mine:
                     self.groups[field][value] = [held, context[field][value]]
 
-    def value(self, field: str, learnt: dict | None, rng: random.Random, invent, context: str = "") -> str:
+    def value(self, field: str, learnt: dict | None, rng: random.Random, invent, context: str = "") -> str | None:
         """A value for a canary whose draw fell in the host's tail of `field`: one a group of our canaries in the
         same `context` holds (that group grows by one), or a new one from `invent()`, whichever keeps our groups'
-        sizes closest to the host's profile."""
+        sizes closest to the host's profile. None (the caller takes a value the host's patients share) when
+        neither will do: a new value would be one more canary alone with its value than the host's share of
+        lone values allows (a host whose rare first names are all shared by 3 or 4 has no lone one; a canary
+        alone with its own would be the only one in the copy)."""
         profile = _profile(learnt)
         groups = self.groups[field]
         joinable = collections.defaultdict(list)
@@ -100,8 +104,11 @@ class LongTail:
         for size, _ in groups.values():
             held[size] += size
         total = sum(held.values()) + 1
-        options = [(_distance(held, profile, total, 0), 0)]
+        options = [(_distance(held, profile, total, 0), 0)] if held[1] + 1 <= math.ceil(
+            profile.get(1, 0.0) * total - 1e-9) else []
         options += [(_distance(held, profile, total, size), size) for size in sorted(joinable)]
+        if not options:
+            return None
         best = min(cost for cost, _ in options)
         size = rng.choice([size for cost, size in options if cost <= best + 1e-12])
         if size:
