@@ -1,10 +1,15 @@
 """Load generators the benches run in a separate process, so client and server do not share a GIL."""
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
+import re
 import smtplib
 import socket
 import struct
+import subprocess
+import threading
 import time
 
 
@@ -119,3 +124,26 @@ def rcpt_timing_load(port: int, plan: list[list[tuple[str, str]]], concurrency: 
         result.put(asyncio.run(run()))
     except Exception as error:
         result.put({"error": repr(error)})
+
+
+@contextlib.contextmanager
+def dns_only_serve(canary: str, home: str, **environment: str):
+    """A real `canary serve` of `home` answering DNS only on a free 127.0.0.1 port: yields the port once it
+    says it is ready, its output drained by a thread (a full pipe would stall its contact writer)."""
+    serve = subprocess.Popen([canary, "serve", "--home", home, "--dns", "127.0.0.1:0", "--smtp", "off",
+                              "--http", "off"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             env={**os.environ, "PYTHONUNBUFFERED": "1", **environment})
+    try:
+        port = None
+        for line in serve.stdout:
+            found = re.match(r"dns listening on 127\.0\.0\.1:(\d+)", line)
+            port = int(found[1]) if found else port
+            if line.startswith("ready"):
+                break
+        if port is None:
+            raise RuntimeError(f"canary serve exited before answering DNS (exit {serve.wait(30)})")
+        threading.Thread(target=lambda: [None for _ in serve.stdout], daemon=True).start()
+        yield port
+    finally:
+        serve.terminate()
+        serve.wait(30)

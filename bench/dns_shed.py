@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import pathlib
-import re
-import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+from _load import _query, dns_only_serve
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,11 +35,6 @@ print(sock.getsockname()[1], flush=True)
 while True:
     sock.recvfrom(4096)
 """
-
-
-def _query(name: str, ident: int) -> bytes:
-    wire = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\x00"
-    return struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0) + wire + struct.pack("!HH", 1, 1)
 
 
 def kernel_drops(port: int) -> int:
@@ -99,21 +91,8 @@ def main() -> None:
         token = Issuer(made.store, made.settings).issue_token("dns")["value"]
         queue_bytes = int(made.settings["dns"]["udp_receive_buffer_bytes"])
         made.close()
-        serve = subprocess.Popen([str(pathlib.Path(sys.executable).with_name("canary")), "serve", "--home", str(home),
-                                  "--dns", "127.0.0.1:0", "--smtp", "off", "--http", "off"], stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        try:
-            port = None
-            for line in serve.stdout:
-                found = re.match(r"dns listening on 127\.0\.0\.1:(\d+)", line)
-                port = int(found[1]) if found else port
-                if line.startswith("ready"):
-                    break
-            threading.Thread(target=lambda: [None for _ in serve.stdout], daemon=True).start()
+        with dns_only_serve(str(pathlib.Path(sys.executable).with_name("canary")), str(home)) as port:
             listener, listener_sent = read_rate(port, token, args.seconds)
-        finally:
-            serve.send_signal(signal.SIGTERM)
-            serve.wait(30)
     bare = subprocess.Popen([sys.executable, "-c", BARE_READER, str(queue_bytes)], stdout=subprocess.PIPE, text=True)
     try:
         baseline, baseline_sent = read_rate(int(bare.stdout.readline()), token, args.seconds)

@@ -13,9 +13,7 @@ each and the ratio of the p99s to the baseline's.
 from __future__ import annotations
 
 import argparse
-import os
 import pathlib
-import re
 import shutil
 import socket
 import subprocess
@@ -26,6 +24,7 @@ import time
 
 import dns.message
 
+from _load import dns_only_serve
 from canary.demo.labdb import DATA, build
 from canary.deployment import Deployment, init_deployment
 from canary.generation.issuing import Issuer
@@ -98,17 +97,7 @@ def main() -> None:
                                     mapping=str(DATA / "lab_mapping.toml"))
         zone = Issuer(deployment.store, deployment.settings).issue_token("dns")["value"]
         deployment.close()
-        serve = subprocess.Popen([str(BIN / "canary"), "serve", "--home", str(home), "--dns", "127.0.0.1:0",
-                                  "--smtp", "off", "--http", "off"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 text=True, env={**os.environ, "PYTHONUNBUFFERED": "1", "CANARY_DNS_RRL_RATE": "0"})
-        try:
-            port = None
-            for line in serve.stdout:
-                found = re.match(r"dns listening on 127\.0\.0\.1:(\d+)", line)
-                port = int(found[1]) if found else port
-                if line.startswith("ready"):
-                    break
-            threading.Thread(target=lambda: [None for _ in serve.stdout], daemon=True).start()
+        with dns_only_serve(str(BIN / "canary"), str(home), CANARY_DNS_RRL_RATE="0") as port:
             idle = figures(probe(port, zone, lambda: time.sleep(5 if args.quick else 10)))
             rows = [("idle store", idle)]
             for command in (["plant", "lims", "--count", str(count), "--seed", "6"], ["retire", "lims", "--all"]):
@@ -123,9 +112,6 @@ def main() -> None:
                 if ran["returncode"]:
                     sys.exit(f"canary {command[0]} failed: {ran['stderr']}")
                 rows.append((f"{' '.join(command[:1] + command[2:4])} ({ran['seconds']:.1f} s)", during))
-        finally:
-            serve.terminate()
-            serve.wait(30)
         for name, row in rows:
             print(f"{name:32} {row['n']:5} answers  p50 {row['p50']:7.1f} ms  p99 {row['p99']:7.1f} ms  "
                   f"worst {row['worst']:7.1f} ms")
