@@ -2,6 +2,7 @@
 excess is counted, and a legitimate query from elsewhere is still answered at once."""
 import socket
 import struct
+import threading
 import time
 
 import dns.message
@@ -15,6 +16,22 @@ from listeners.dns_server import DnsServer
 def _query(name: str, ident: int) -> bytes:
     wire = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\x00"
     return struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0) + wire + struct.pack("!HH", 1, 1)
+
+
+def _queue_unread(server: DnsServer, source: str, suffix: str, count: int) -> threading.Event:
+    """Stop the listener reading (as if starved), send `count` queries for names under `suffix` from
+    `source`; the listener reads again once the returned event is set."""
+    reading = threading.Event()
+    server._loop.call_soon_threadsafe(reading.wait, 30)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as flood:
+            flood.bind((source, 0))
+            for number in range(count):
+                flood.sendto(_query(f"n{number}.{suffix}", number), ("127.0.0.1", server.port))
+    except BaseException:
+        reading.set()
+        raise
+    return reading
 
 
 def kernel_drops(port: int) -> int:
@@ -74,22 +91,15 @@ def test_a_query_waits_behind_a_short_queue_only(deployment, recorder):
     them (4.5 s in bench/hostile.py; a resolver gives up after 1 or 2). The queue is now short
     (dns.udp_receive_buffer_bytes): the kernel drops what does not fit, and a query asked again
     as a resolver does is answered within a fraction of a second."""
-    import threading
     issuer = Issuer(deployment.store, deployment.settings)
     flooded, legit = issuer.issue_token("dns"), issuer.issue_token("dns")
     server = DnsServer(Authority.from_settings(deployment.settings), recorder, "127.0.0.1", 0, rrl_rate=0,
                        shed_rate=100).start()
-    reading = threading.Event()
     try:
-        server._loop.call_soon_threadsafe(reading.wait, 30)      # the listener stops reading, as if starved
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as flood:
-            flood.bind(("127.2.0.2", 0))
-            for number in range(20_000):
-                flood.sendto(_query(f"n{number}.{flooded['value']}", number), ("127.0.0.1", server.port))
+        reading = _queue_unread(server, "127.2.0.2", flooded["value"], 20_000)
         reading.set()
         waited = ask_as_a_resolver(legit["value"], server.port)
     finally:
-        reading.set()
         server.stop()
     recorder.stop()
     recorder.start()
@@ -105,24 +115,17 @@ def test_a_flood_starting_gets_a_tenth_of_a_second_of_queries_through_at_once(de
     second's: the 100 queries a flood's first second got through together were 100 contacts to resolve
     and store at the moment the flood began, and while the listener answered them the receive queue
     overflowed and dropped everybody's queries (bench/hostile.py, its first 0.3 s)."""
-    import threading
     issuer = Issuer(deployment.store, deployment.settings)
     flooded, legit = issuer.issue_token("dns"), issuer.issue_token("dns")
     server = DnsServer(Authority.from_settings(deployment.settings), recorder, "127.0.0.1", 0, rrl_rate=0,
                        shed_rate=100).start()
-    reading = threading.Event()
     try:
-        server._loop.call_soon_threadsafe(reading.wait, 30)      # queued, then read in one go
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as flood:
-            flood.bind(("127.5.0.5", 0))
-            for number in range(300):
-                flood.sendto(_query(f"n{number}.{flooded['value']}", number), ("127.0.0.1", server.port))
+        reading = _queue_unread(server, "127.5.0.5", flooded["value"], 300)      # queued, then read in one go
         started = time.monotonic()
         reading.set()
         ask_as_a_resolver(legit["value"], server.port)     # read after every flood datagram queued before it
         read_in = time.monotonic() - started
     finally:
-        reading.set()
         server.stop()
     recorder.stop()
     recorder.start()
