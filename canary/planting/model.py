@@ -63,16 +63,17 @@ def k_filtered(counter: collections.Counter, k: int, total: int | None = None) -
     kept = sorted(([value, count] for value, count in counter.items() if count >= k),
                   key=lambda pair: (-pair[1], str(pair[0])))
     total = total if total is not None else sum(counter.values())
-    return {"values": kept, **_tail(counter.values(), k, total)}
+    return {"values": kept, **_tail(((count, count) for count in counter.values()), k, total)}
 
 
-def _tail(counts, k: int, total: int) -> dict:
-    """The tail's share and shape from how many patients share each value: a canary falls in the tail as often
-    as the host's patients do, and shares its (invented) value with as many others (tail.py)."""
+def _tail(shared, k: int, total: int) -> dict:
+    """The tail's share and shape from (how many patients share a value, how many of them count here) pairs:
+    a canary falls in the tail as often as the host's patients do, and shares its (invented) value with as
+    many others (tail.py)."""
     sharing = collections.Counter()
-    for count in counts:
-        if count < k:
-            sharing[count] += count
+    for size, patients in shared:
+        if size < k:
+            sharing[size] += patients
     return {"tail": sum(sharing.values()) / total if total else 0.0,
             "sharing": sorted([size, patients] for size, patients in sharing.items())}
 
@@ -87,12 +88,7 @@ def grouped(groups: dict, k: int) -> dict:
     for group, counter in groups.items():
         total = sum(counter.values())
         kept = sorted(([v, n] for v, n in counter.items() if overall[v] >= k), key=lambda p: (-p[1], str(p[0])))
-        rare = collections.Counter()
-        for value, n in counter.items():
-            if overall[value] < k:
-                rare[overall[value]] += n
-        out[str(group)] = {"values": kept, "tail": sum(rare.values()) / total if total else 0.0,
-                           "sharing": sorted([size, patients] for size, patients in rare.items())}
+        out[str(group)] = {"values": kept, **_tail(((overall[v], n) for v, n in counter.items()), k, total)}
     return out
 
 
