@@ -679,9 +679,7 @@ def _time_of_day_shifts(pairs: list[tuple[int, int]]) -> list[int] | None:
     parents = [parent for parent, _ in pairs]
     random.Random(0).shuffle(parents)
     independent = sorted(_circular_minutes(child - parent) for parent, (_, child) in zip(parents, pairs))
-    distance = max(abs(bisect.bisect_right(shifts, v) - bisect.bisect_right(independent, v)) / len(shifts)
-                   for v in set(shifts) | set(independent))
-    if distance <= 0.15:
+    if _ks_distance(shifts, independent) <= 0.15:
         return None
     return [shifts[min(len(shifts) - 1, i * len(shifts) // 100)] for i in range(101)]
 
@@ -691,12 +689,13 @@ def _first_apart(firsts: list[float], counts: list[int], offsets: list[float]) -
     would be (Kolmogorov-Smirnov distance between the two: sampling noise stays well under the bound)."""
     rng = random.Random(0)
     drawn = sorted(min(rng.choice(offsets) for _ in range(n)) for n in counts)
-    firsts = sorted(firsts)
-    distance = 0.0
-    for value in set(firsts) | set(drawn):
-        distance = max(distance, abs(bisect.bisect_right(firsts, value) / len(firsts)
-                                     - bisect.bisect_right(drawn, value) / len(drawn)))
-    return distance > 0.15
+    return _ks_distance(sorted(firsts), drawn) > 0.15
+
+
+def _ks_distance(a: list[float], b: list[float]) -> float:
+    """Kolmogorov-Smirnov distance between two sorted samples: the widest gap between their cumulative shares."""
+    return max((abs(bisect.bisect_right(a, value) / len(a) - bisect.bisect_right(b, value) / len(b))
+                for value in set(a) | set(b)), default=0.0)
 
 
 def _rank_correlation(xs: list, ys: list) -> float:
